@@ -1,0 +1,72 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Claimline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ClaimlineCore", targets: ["ClaimlineCore"]),
+        .library(name: "ClaimlineCodec", targets: ["ClaimlineCodec"]),
+        .library(name: "ClaimlineWire", targets: ["ClaimlineWire"]),
+        .executable(name: "claimline-codec-bench", targets: ["claimline-codec-bench"]),
+        .executable(name: "claimline-vectors", targets: ["claimline-vectors"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // libprotobuf-c from Debian (libprotobuf-c-dev).
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c's output for proto/claimline/v1 (committed; `make proto`) and the arena allocator.
+        .target(
+            name: "ClaimlineProtoC",
+            dependencies: ["CProtobufC"]
+        ),
+        // Status codes, errors, deadlines, methods and the message value types: no NIO, no C.
+        .target(name: "ClaimlineCore"),
+        // Swift value types <-> libprotobuf-c, encoding straight into NIO ByteBuffers.
+        .target(
+            name: "ClaimlineCodec",
+            dependencies: [
+                "ClaimlineCore", "ClaimlineProtoC", "CProtobufC",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // Framing: preface, frame header, incremental decoder, encoder and their NIO handlers.
+        .target(
+            name: "ClaimlineWire",
+            dependencies: [
+                "ClaimlineCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "claimline-vectors",
+            dependencies: ["ClaimlineCore", "ClaimlineCodec", "ClaimlineWire"],
+            path: "Sources/Tools/claimline-vectors"
+        ),
+        .executableTarget(
+            name: "claimline-codec-bench",
+            dependencies: ["ClaimlineCore", "ClaimlineCodec"],
+            path: "Benchmarks/claimline-codec-bench"
+        ),
+        .testTarget(
+            name: "ClaimlineCodecTests",
+            dependencies: ["ClaimlineCore", "ClaimlineCodec", "ClaimlineProtoC"]
+        ),
+        .testTarget(
+            name: "ClaimlineWireTests",
+            dependencies: [
+                "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
