@@ -44,9 +44,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The golden vectors' catalogue and renderings, shared by the tool and the tests.
+        .target(
+            name: "ClaimlineVectors",
+            dependencies: [
+                "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "claimline-vectors",
-            dependencies: ["ClaimlineCore", "ClaimlineCodec", "ClaimlineWire"],
+            dependencies: ["ClaimlineVectors"],
             path: "Sources/Tools/claimline-vectors"
         ),
         .executableTarget(
@@ -61,7 +69,7 @@ let package = Package(
         .testTarget(
             name: "ClaimlineWireTests",
             dependencies: [
-                "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire",
+                "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire", "ClaimlineVectors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

@@ -1,0 +1,111 @@
+import ClaimlineCodec
+import ClaimlineCore
+import Testing
+
+/// Bad input in either direction is a typed error naming the field, never a crash and never a
+/// silently truncated string.
+@Suite("Message codec errors")
+struct MessageCodecErrorTests {
+    /// A length-delimited field: tag, one-byte length, bytes.
+    private static func field(_ number: UInt8, _ bytes: [UInt8]) -> [UInt8] {
+        precondition(bytes.count < 128)
+        return [number << 3 | 2, UInt8(bytes.count)] + bytes
+    }
+
+    @Test("An embedded NUL is refused when encoding")
+    func nulOnEncode() {
+        var message = Fixtures.fileComplaint
+        message.description = "до\u{0}после"
+        #expect(throws: CodecError(.embeddedNUL, messageName: "claimline.v1.FileComplaintRequest", field: "description")) {
+            try message.encodedBytes()
+        }
+    }
+
+    @Test("An embedded NUL deep in a submessage names its path when encoding")
+    func nestedNulOnEncode() {
+        var message = Fixtures.fileComplaint
+        message.subscriber?.msisdn = "+7916\u{0}"
+        let expected = CodecError(.embeddedNUL, messageName: "claimline.v1.FileComplaintRequest", field: "subscriber.msisdn")
+        #expect(throws: expected) { try message.encodedBytes() }
+    }
+
+    @Test("A NUL in a repeated string names its index when encoding")
+    func repeatedNulOnEncode() {
+        let message = Incident(regions: ["77", "5\u{0}0"])
+        let expected = CodecError(.embeddedNUL, messageName: "claimline.v1.Incident", field: "regions[1]")
+        #expect(throws: expected) { try message.encodedBytes() }
+    }
+
+    @Test("An embedded NUL is refused when decoding, not cut at")
+    func nulOnDecode() {
+        let bytes = Self.field(6, Array("abc".utf8) + [0] + Array("def".utf8))
+        let expected = CodecError(.embeddedNUL, messageName: "claimline.v1.FileComplaintRequest", field: "description")
+        #expect(throws: expected) { try FileComplaintRequest.decode(from: bytes) }
+    }
+
+    @Test("A NUL as the only byte or the last byte is still seen")
+    func nulAtEdges() {
+        for payload: [UInt8] in [[0], [0x41, 0], [0, 0x41]] {
+            #expect(throws: CodecError.self) { try GetClaimRequest.decode(from: Self.field(1, payload)) }
+        }
+    }
+
+    @Test("Invalid UTF-8 is refused when decoding, with the nested field path")
+    func invalidUTF8OnDecode() {
+        let subscriber = Self.field(1, [0x2B, 0x37, 0xFF, 0xFE])
+        let bytes = Self.field(4, subscriber)
+        let expected = CodecError(.invalidUTF8, messageName: "claimline.v1.FileComplaintRequest", field: "subscriber.msisdn")
+        #expect(throws: expected) { try FileComplaintRequest.decode(from: bytes) }
+    }
+
+    @Test("Invalid UTF-8 in a repeated submessage's string names the index")
+    func invalidUTF8InRepeated() {
+        let incident = Self.field(3, Array("77".utf8)) + Self.field(3, [0xC3])
+        let bytes = Self.field(1, incident)
+        let expected = CodecError(.invalidUTF8, messageName: "claimline.v1.ListIncidentsResponse", field: "incidents[0].regions[1]")
+        #expect(throws: expected) { try ListIncidentsResponse.decode(from: bytes) }
+    }
+
+    @Test("Overlong encodings and surrogates are invalid UTF-8")
+    func strictUTF8() {
+        for bad: [UInt8] in [[0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
+            #expect(throws: CodecError.self) { try GetClaimRequest.decode(from: Self.field(1, bad)) }
+        }
+    }
+
+    @Test("Every truncation of a valid message decodes or fails typed")
+    func truncations() throws {
+        let bytes = try Fixtures.fileComplaint.encodedBytes()
+        var failures = 0
+        for length in 0..<bytes.count {
+            do {
+                _ = try FileComplaintRequest.decode(from: Array(bytes[..<length]))
+            } catch {
+                failures += 1
+            }
+        }
+        // Cuts inside a field fail; cuts at field boundaries are valid shorter messages.
+        #expect(failures > bytes.count / 2)
+    }
+
+    @Test("Malformed bytes are a typed malformed error")
+    func malformed() {
+        let cases: [[UInt8]] = [
+            [0x0A, 0x05, 0x41],  // length past the end
+            [0x0F],  // wire type 7 does not exist
+            [0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],  // varint too long
+            [0x00, 0x01],  // field number 0
+        ]
+        for bytes in cases {
+            #expect(throws: CodecError(.malformed, messageName: "claimline.v1.GetClaimRequest")) {
+                try GetClaimRequest.decode(from: bytes)
+            }
+        }
+    }
+
+    @Test("A wrong wire type for a known field is malformed")
+    func wrongWireType() {
+        // claim_number (string) sent as a varint
+        #expect(throws: CodecError.self) { try GetClaimRequest.decode(from: [0x08, 0x01]) }
+    }
+}
