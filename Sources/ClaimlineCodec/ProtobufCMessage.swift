@@ -8,7 +8,7 @@ import NIOCore
 /// Conformances are generated (`tools/codegen/gen_swift.py`). They see C pointers only inside
 /// ``fill(_:arena:)`` and ``init(_:)``, whose pointers all live in one ``ProtoArena`` cycle;
 /// the public ``encode(into:arena:)`` and ``decode(from:arena:)`` let none escape.
-public protocol ProtobufCMessage: Sendable {
+public protocol ProtobufCMessage: Hashable, Sendable {
     associatedtype CMessage
 
     /// The full protobuf name, e.g. `claimline.v1.EscalateRequest`.

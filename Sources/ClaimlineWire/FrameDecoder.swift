@@ -34,11 +34,15 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     /// REQUEST stream ids must increase (what makes GOAWAY's last stream id meaningful).
     private var lastRequestStreamID: UInt32 = 0
 
-    public init(role: Role, maxPayload: Int = ProtocolLimits.defaultMaxPayload) {
+    /// - Parameters:
+    ///   - maxPayload: the cap once the HELLO exchange is over.
+    ///   - afterHandshake: start as if preface and HELLO had been read (for a connection whose
+    ///     handshake something else has done, and for tests that feed frames in any order).
+    public init(role: Role, maxPayload: Int = ProtocolLimits.defaultMaxPayload, afterHandshake: Bool = false) {
         precondition(maxPayload <= ProtocolLimits.absoluteMaxPayload, "maxPayload above the protocol's ceiling")
         self.role = role
         self.maxPayload = maxPayload
-        self.state = role == .server ? .awaitingPreface : .awaitingFirstFrame
+        self.state = afterHandshake ? .open : (role == .server ? .awaitingPreface : .awaitingFirstFrame)
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws(FramingError) -> Frame? {

@@ -32,7 +32,7 @@ public struct Preface: Hashable, Sendable {
     static func read(from buffer: inout ByteBuffer) throws(FramingError) -> Preface? {
         guard buffer.readableBytes >= Self.size else {
             // Refuse a wrong magic as soon as its first byte arrives, not only after 8.
-            let view = buffer.readableBytesView
+            let view = buffer.readableBytesView.prefix(Self.magic.count)
             if !view.elementsEqual(Self.magic.prefix(view.count)) { throw FramingError(.badPreface) }
             return nil
         }
