@@ -57,9 +57,14 @@ let package = Package(
             dependencies: ["ClaimlineVectors"],
             path: "Sources/Tools/claimline-vectors"
         ),
+        // Counts mallocs by interposing them; linked into benchmarks only.
+        .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
         .executableTarget(
             name: "claimline-codec-bench",
-            dependencies: ["ClaimlineCore", "ClaimlineCodec"],
+            dependencies: [
+                "ClaimlineCore", "ClaimlineCodec", "CMallocCounter",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Benchmarks/claimline-codec-bench"
         ),
         .testTarget(

@@ -144,9 +144,17 @@ extension ProtoArena {
         guard let pointer, UnsafeRawPointer(pointer) != UnsafeRawPointer(clm_empty_string()) else { return "" }
         let count = clm_arena_block_size(pointer) - 1
         if count == 0 { return "" }
-        if memchr(pointer, 0, count) != nil { throw CodecError(.embeddedNUL, field: "\(field)") }
         let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: count)
-        guard let value = String(validating: bytes, as: UTF8.self) else {
+        // Plain ASCII (ids, keys, numbers) is valid UTF-8 as it stands: one fast scan and in.
+        if clm_is_plain_ascii(pointer, count) != 0 { return String(decoding: bytes, as: UTF8.self) }
+        if memchr(pointer, 0, count) != nil { throw CodecError(.embeddedNUL, field: "\(field)") }
+        // `String(decoding:as:)` is the standard library's fastest way in (one validating copy),
+        // but it repairs bad UTF-8 instead of failing: the bytes differ from the wire exactly
+        // when it had to, so a compare turns repair into refusal.
+        var value = String(decoding: bytes, as: UTF8.self)
+        let faithful = value.utf8.count == count
+            && value.withUTF8 { memcmp($0.baseAddress!, pointer, count) == 0 }
+        guard faithful else {
             throw CodecError(.invalidUTF8, field: "\(field)")
         }
         return value

@@ -28,60 +28,28 @@ public protocol ProtobufCMessage: Hashable, Sendable {
 
     /// Copies a C struct (from `unpack` into an arena) out into a Swift value.
     init(_ c: UnsafePointer<CMessage>) throws(CodecError)
-}
 
-extension ProtobufCMessage {
     /// Appends the encoded message to `buffer` (no length prefix); returns the bytes written.
     ///
     /// One size pass and one pack pass straight into the buffer's storage: no intermediate
     /// array. Steady state makes no malloc: C structs and string copies live in `arena`.
     @discardableResult
-    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
-        defer { arena.reset() }
-        let c: UnsafeMutablePointer<CMessage>
-        do {
-            c = try arena.allocate(CMessage.self)
-            Self.initialize(c)
-            try self.fill(c, arena: arena)
-        } catch {
-            var error = error
-            error.messageName = Self.protoName
-            throw error
-        }
-        let size = Self.packedSize(c)
-        guard size > 0 else { return 0 }
-        return buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
-            Self.pack(c, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        }
-    }
+    func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int
 
     /// Decodes one message that fills `bytes` exactly.
-    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
-        defer { arena.reset() }
-        // protobuf-c reads nothing when the count is 0, but wants a pointer all the same.
-        var empty: UInt8 = 0
-        let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        let unpacked = withUnsafePointer(to: &empty) { emptyPointer in
-            Self.unpack(arena.allocator, bytes.count, base ?? emptyPointer)
-        }
-        guard let c = unpacked else {
-            throw CodecError(.malformed, messageName: Self.protoName)
-        }
-        do {
-            return try Self(c)
-        } catch {
-            var error = error
-            error.messageName = Self.protoName
-            throw error
-        }
-    }
+    static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self
+}
 
+extension ProtobufCMessage {
     /// Decodes the readable bytes of `buffer` (which must be exactly one message).
+    @inlinable
     public static func decode(from buffer: ByteBuffer, arena: ProtoArena) throws(CodecError) -> Self {
-        let result: Result<Self, CodecError> = buffer.withUnsafeReadableBytes { bytes in
-            Result { () throws(CodecError) -> Self in try Self.decode(from: bytes, arena: arena) }
+        do {
+            return try buffer.withUnsafeReadableBytes { bytes in try Self.decode(from: bytes, arena: arena) }
+        } catch {
+            // withUnsafeReadableBytes rethrows untyped; only a CodecError can come out of it.
+            throw error as! CodecError
         }
-        return try result.get()
     }
 
     /// Convenience for tests and tools: a fresh arena, bytes out.
@@ -97,6 +65,54 @@ extension ProtobufCMessage {
             Result { () throws(CodecError) -> Self in try Self.decode(from: raw, arena: ProtoArena()) }
         }
         return try result.get()
+    }
+}
+
+/// The bodies of every message's `encode` and `decode`. Generated conformances call these with
+/// their concrete type, inside this module, so the optimiser specialises them per message: a
+/// caller in another module then runs no generic code (no metadata lookups) on the hot path.
+enum ProtobufCCoding {
+    static func encode<M: ProtobufCMessage>(_ message: M, into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        defer { arena.reset() }
+        let c: UnsafeMutablePointer<M.CMessage>
+        do {
+            c = try arena.allocate(M.CMessage.self)
+            M.initialize(c)
+            try message.fill(c, arena: arena)
+        } catch {
+            var error = error
+            error.messageName = M.protoName
+            throw error
+        }
+        let size = M.packedSize(c)
+        guard size > 0 else { return 0 }
+        return buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+            M.pack(c, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    static func decode<M: ProtobufCMessage>(_: M.Type, from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> M {
+        // protobuf-c reads nothing when the count is 0, but wants a pointer all the same.
+        var empty: UInt8 = 0
+        let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let unpacked = withUnsafePointer(to: &empty) { emptyPointer in
+            M.unpack(arena.allocator, bytes.count, base ?? emptyPointer)
+        }
+        guard let c = unpacked else {
+            arena.reset()
+            throw CodecError(.malformed, messageName: M.protoName)
+        }
+        // No `defer` here: it made the optimiser copy the whole value out (a retain per string).
+        do {
+            let value = try M(c)
+            arena.reset()
+            return value
+        } catch {
+            arena.reset()
+            var error = error
+            error.messageName = M.protoName
+            throw error
+        }
     }
 }
 

@@ -210,10 +210,12 @@ def gen_struct(m, package):
     if m["fields"]:
         lines.append("")
         params = ", ".join("%s: %s = %s" % (camel(f["name"]), swift_type(f), default_value(f)) for f in m["fields"])
+        lines.append("    @inlinable")
         lines.append("    public init(%s) {" % params)
         lines += ["        self.%s = %s" % ((camel(f["name"]),) * 2) for f in m["fields"]]
         lines.append("    }")
     else:
+        lines.append("    @inlinable")
         lines.append("    public init() {}")
     lines.append("}")
     return "\n".join(lines)
@@ -293,7 +295,6 @@ def gen_mapping(m, names):
         else:
             enc.append("        c.pointee.%s = %s" % (cf, p))
             dec.append("        let %s = c.pointee.%s" % (p, cf))
-    args = ", ".join("%s: %s" % ((camel(f["name"]),) * 2) for f in m["fields"])
     lines = [
         "extension %s: ProtobufCMessage {" % name,
         "    public typealias CMessage = %s" % ct,
@@ -308,6 +309,15 @@ def gen_mapping(m, names):
         "        %s(allocator, count, bytes)" % names.c_func(name, "unpack"),
         "    }",
         "",
+        "    @discardableResult",
+        "    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {",
+        "        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)",
+        "    }",
+        "",
+        "    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {",
+        "        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)",
+        "    }",
+        "",
     ]
     if enc:
         lines.append("    public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {")
@@ -318,7 +328,7 @@ def gen_mapping(m, names):
     lines.append("")
     lines.append("    public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {")
     lines += dec
-    lines.append("        self.init(%s)" % args)
+    lines.append("        self.init(%s)" % ", ".join("%s: %s" % ((camel(f["name"]),) * 2) for f in m["fields"]))
     lines.append("    }")
     lines.append("}")
     return "\n".join(lines)
@@ -360,7 +370,7 @@ def main():
               header + "\n" + "\n\n".join(text) + "\n")
         mapping = [gen_mapping(m, names) for m in fd["messages"]]
         write(os.path.join(out_root, "Sources/ClaimlineCodec/Generated/%s+ProtobufC.swift" % base),
-              header + "\nimport CProtobufC\nimport ClaimlineCore\nimport ClaimlineProtoC\n\n" + "\n\n".join(mapping) + "\n")
+              header + "\nimport CProtobufC\nimport ClaimlineCore\nimport ClaimlineProtoC\nimport NIOCore\n\n" + "\n\n".join(mapping) + "\n")
         registry += ["%s.%s" % (fd["package"], m["name"]) for m in fd["messages"]]
     lines = [HEADER % "claimline/v1/*.proto", "import ClaimlineCore", "",
              "extension ProtobufCRegistry {",

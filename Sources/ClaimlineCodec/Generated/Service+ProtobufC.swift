@@ -3,6 +3,7 @@
 import CProtobufC
 import ClaimlineCore
 import ClaimlineProtoC
+import NIOCore
 
 extension EscalateRequest: ProtobufCMessage {
     public typealias CMessage = Claimline__V1__EscalateRequest
@@ -13,6 +14,15 @@ extension EscalateRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__escalate_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__escalate_request__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -46,6 +56,15 @@ extension EscalateResponse: ProtobufCMessage {
         claimline__v1__escalate_response__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.decision = Claimline__V1__EscalateDecision(rawValue: UInt32(bitPattern: decision.rawValue))
         c.pointee.rule = try arena.cString(rule, field: "rule")
@@ -71,6 +90,15 @@ extension RetainRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__retain_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__retain_request__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -104,6 +132,15 @@ extension RetainResponse: ProtobufCMessage {
         claimline__v1__retain_response__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.claim_required = claimRequired ? 1 : 0
         c.pointee.state = Claimline__V1__ContactState(rawValue: UInt32(bitPattern: state.rawValue))
@@ -127,6 +164,15 @@ extension FileComplaintRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__file_complaint_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__file_complaint_request__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -166,6 +212,15 @@ extension FileComplaintResponse: ProtobufCMessage {
         claimline__v1__file_complaint_response__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.claim_number = try arena.cString(claimNumber, field: "claim_number")
         c.pointee.department = try arena.cString(department, field: "department")
@@ -193,6 +248,15 @@ extension GetClaimRequest: ProtobufCMessage {
         claimline__v1__get_claim_request__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.claim_number = try arena.cString(claimNumber, field: "claim_number")
     }
@@ -214,6 +278,15 @@ extension GetClaimResponse: ProtobufCMessage {
         claimline__v1__get_claim_response__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.claim = try arena.message(claim, field: "claim")
     }
@@ -233,6 +306,15 @@ extension ListClaimsRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__list_claims_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__list_claims_request__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -266,6 +348,15 @@ extension ListClaimsResponse: ProtobufCMessage {
         claimline__v1__list_claims_response__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         (c.pointee.n_claims, c.pointee.claims) = try arena.messages(claims, field: "claims")
         c.pointee.next_page_token = try arena.cString(nextPageToken, field: "next_page_token")
@@ -287,6 +378,15 @@ extension UpdateClaimStatusRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__update_claim_status_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__update_claim_status_request__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -316,6 +416,15 @@ extension UpdateClaimStatusResponse: ProtobufCMessage {
         claimline__v1__update_claim_status_response__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.claim = try arena.message(claim, field: "claim")
     }
@@ -335,6 +444,15 @@ extension DeclareIncidentRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__declare_incident_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__declare_incident_request__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -368,6 +486,15 @@ extension DeclareIncidentResponse: ProtobufCMessage {
         claimline__v1__declare_incident_response__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.incident = try arena.message(incident, field: "incident")
     }
@@ -387,6 +514,15 @@ extension WithdrawIncidentRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__withdraw_incident_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__withdraw_incident_request__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -414,6 +550,15 @@ extension WithdrawIncidentResponse: ProtobufCMessage {
         claimline__v1__withdraw_incident_response__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.incident = try arena.message(incident, field: "incident")
     }
@@ -433,6 +578,15 @@ extension ListIncidentsRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__list_incidents_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__list_incidents_request__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -456,6 +610,15 @@ extension ListIncidentsResponse: ProtobufCMessage {
         claimline__v1__list_incidents_response__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         (c.pointee.n_incidents, c.pointee.incidents) = try arena.messages(incidents, field: "incidents")
     }
@@ -477,6 +640,15 @@ extension GetSecondLineModeRequest: ProtobufCMessage {
         claimline__v1__get_second_line_mode_request__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
     }
 
@@ -494,6 +666,15 @@ extension SecondLineModeResponse: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__second_line_mode_response__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__second_line_mode_response__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -523,6 +704,15 @@ extension SetSecondLineModeRequest: ProtobufCMessage {
         claimline__v1__set_second_line_mode_request__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.idempotency_key = try arena.cString(idempotencyKey, field: "idempotency_key")
         c.pointee.mode = Claimline__V1__SecondLineMode(rawValue: UInt32(bitPattern: mode.rawValue))
@@ -548,6 +738,15 @@ extension GetStatsRequest: ProtobufCMessage {
         claimline__v1__get_stats_request__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.from_ms = fromMs
         c.pointee.to_ms = toMs
@@ -569,6 +768,15 @@ extension CategoryCount: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__category_count__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__category_count__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -594,6 +802,15 @@ extension GroupCount: ProtobufCMessage {
         claimline__v1__group_count__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.group = Claimline__V1__ClaimGroup(rawValue: UInt32(bitPattern: group.rawValue))
         c.pointee.claims = claims
@@ -617,6 +834,15 @@ extension FailureReasonCount: ProtobufCMessage {
         claimline__v1__failure_reason_count__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.reason = Claimline__V1__RetentionFailureReason(rawValue: UInt32(bitPattern: reason.rawValue))
         c.pointee.count = count
@@ -638,6 +864,15 @@ extension GetStatsResponse: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__get_stats_response__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__get_stats_response__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {

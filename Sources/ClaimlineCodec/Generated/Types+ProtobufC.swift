@@ -3,6 +3,7 @@
 import CProtobufC
 import ClaimlineCore
 import ClaimlineProtoC
+import NIOCore
 
 extension Subscriber: ProtobufCMessage {
     public typealias CMessage = Claimline__V1__Subscriber
@@ -13,6 +14,15 @@ extension Subscriber: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__subscriber__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__subscriber__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -42,6 +52,15 @@ extension CategoryRef: ProtobufCMessage {
         claimline__v1__category_ref__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.group = Claimline__V1__ClaimGroup(rawValue: UInt32(bitPattern: group.rawValue))
         c.pointee.category = Claimline__V1__Category(rawValue: UInt32(bitPattern: category.rawValue))
@@ -63,6 +82,15 @@ extension Claim: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__claim__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__claim__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -110,6 +138,15 @@ extension Incident: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__incident__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__incident__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {

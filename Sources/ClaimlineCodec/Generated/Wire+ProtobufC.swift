@@ -3,6 +3,7 @@
 import CProtobufC
 import ClaimlineCore
 import ClaimlineProtoC
+import NIOCore
 
 extension Hello: ProtobufCMessage {
     public typealias CMessage = Claimline__V1__Hello
@@ -13,6 +14,15 @@ extension Hello: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__hello__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__hello__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -36,6 +46,15 @@ extension HelloAck: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__hello_ack__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__hello_ack__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -71,6 +90,15 @@ extension FieldViolation: ProtobufCMessage {
         claimline__v1__field_violation__unpack(allocator, count, bytes)
     }
 
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
         c.pointee.field = try arena.cString(field, field: "field")
         c.pointee.description = try arena.cString(description, field: "description")
@@ -92,6 +120,15 @@ extension RpcStatus: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__rpc_status__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__rpc_status__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
@@ -123,6 +160,15 @@ extension GoAway: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__go_away__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__go_away__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
     }
 
     public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {

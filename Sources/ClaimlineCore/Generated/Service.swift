@@ -9,6 +9,7 @@ public struct EscalateRequest: Hashable, Sendable {
     public var agentId: String = ""
     public var placeId: String = ""
 
+    @inlinable
     public init(idempotencyKey: String = "", callId: String = "", subscriber: Subscriber? = nil, category: CategoryRef? = nil, agentId: String = "", placeId: String = "") {
         self.idempotencyKey = idempotencyKey
         self.callId = callId
@@ -26,6 +27,7 @@ public struct EscalateResponse: Hashable, Sendable {
     public var incident: Incident? = nil
     public var state: ContactState = .unspecified
 
+    @inlinable
     public init(decision: EscalateDecision = .unspecified, rule: String = "", incident: Incident? = nil, state: ContactState = .unspecified) {
         self.decision = decision
         self.rule = rule
@@ -43,6 +45,7 @@ public struct RetainRequest: Hashable, Sendable {
     public var agentId: String = ""
     public var note: String = ""
 
+    @inlinable
     public init(idempotencyKey: String = "", callId: String = "", outcome: RetentionOutcome = .unspecified, failureReason: RetentionFailureReason = .unspecified, agentId: String = "", note: String = "") {
         self.idempotencyKey = idempotencyKey
         self.callId = callId
@@ -59,6 +62,7 @@ public struct RetainResponse: Hashable, Sendable {
     public var state: ContactState = .unspecified
     public var draft: FileComplaintRequest? = nil
 
+    @inlinable
     public init(claimRequired: Bool = false, state: ContactState = .unspecified, draft: FileComplaintRequest? = nil) {
         self.claimRequired = claimRequired
         self.state = state
@@ -78,6 +82,7 @@ public struct FileComplaintRequest: Hashable, Sendable {
     public var incidentId: String = ""
     public var agentId: String = ""
 
+    @inlinable
     public init(idempotencyKey: String = "", callId: String = "", category: CategoryRef? = nil, subscriber: Subscriber? = nil, placeId: String = "", description: String = "", failureReason: RetentionFailureReason = .unspecified, incidentId: String = "", agentId: String = "") {
         self.idempotencyKey = idempotencyKey
         self.callId = callId
@@ -98,6 +103,7 @@ public struct FileComplaintResponse: Hashable, Sendable {
     public var dueAtMs: Int64 = 0
     public var claim: Claim? = nil
 
+    @inlinable
     public init(claimNumber: String = "", department: String = "", dueAtMs: Int64 = 0, claim: Claim? = nil) {
         self.claimNumber = claimNumber
         self.department = department
@@ -110,6 +116,7 @@ public struct FileComplaintResponse: Hashable, Sendable {
 public struct GetClaimRequest: Hashable, Sendable {
     public var claimNumber: String = ""
 
+    @inlinable
     public init(claimNumber: String = "") {
         self.claimNumber = claimNumber
     }
@@ -119,6 +126,7 @@ public struct GetClaimRequest: Hashable, Sendable {
 public struct GetClaimResponse: Hashable, Sendable {
     public var claim: Claim? = nil
 
+    @inlinable
     public init(claim: Claim? = nil) {
         self.claim = claim
     }
@@ -133,6 +141,7 @@ public struct ListClaimsRequest: Hashable, Sendable {
     public var pageSize: UInt32 = 0
     public var pageToken: String = ""
 
+    @inlinable
     public init(msisdn: String = "", status: ClaimStatus = .unspecified, createdFromMs: Int64 = 0, createdToMs: Int64 = 0, pageSize: UInt32 = 0, pageToken: String = "") {
         self.msisdn = msisdn
         self.status = status
@@ -148,6 +157,7 @@ public struct ListClaimsResponse: Hashable, Sendable {
     public var claims: [Claim] = []
     public var nextPageToken: String = ""
 
+    @inlinable
     public init(claims: [Claim] = [], nextPageToken: String = "") {
         self.claims = claims
         self.nextPageToken = nextPageToken
@@ -161,6 +171,7 @@ public struct UpdateClaimStatusRequest: Hashable, Sendable {
     public var status: ClaimStatus = .unspecified
     public var note: String = ""
 
+    @inlinable
     public init(idempotencyKey: String = "", claimNumber: String = "", status: ClaimStatus = .unspecified, note: String = "") {
         self.idempotencyKey = idempotencyKey
         self.claimNumber = claimNumber
@@ -173,6 +184,7 @@ public struct UpdateClaimStatusRequest: Hashable, Sendable {
 public struct UpdateClaimStatusResponse: Hashable, Sendable {
     public var claim: Claim? = nil
 
+    @inlinable
     public init(claim: Claim? = nil) {
         self.claim = claim
     }
@@ -187,6 +199,7 @@ public struct DeclareIncidentRequest: Hashable, Sendable {
     public var playbookUrl: String = ""
     public var playbookText: String = ""
 
+    @inlinable
     public init(idempotencyKey: String = "", title: String = "", regions: [String] = [], categories: [CategoryRef] = [], playbookUrl: String = "", playbookText: String = "") {
         self.idempotencyKey = idempotencyKey
         self.title = title
@@ -201,6 +214,7 @@ public struct DeclareIncidentRequest: Hashable, Sendable {
 public struct DeclareIncidentResponse: Hashable, Sendable {
     public var incident: Incident? = nil
 
+    @inlinable
     public init(incident: Incident? = nil) {
         self.incident = incident
     }
@@ -212,6 +226,7 @@ public struct WithdrawIncidentRequest: Hashable, Sendable {
     public var incidentId: String = ""
     public var note: String = ""
 
+    @inlinable
     public init(idempotencyKey: String = "", incidentId: String = "", note: String = "") {
         self.idempotencyKey = idempotencyKey
         self.incidentId = incidentId
@@ -223,6 +238,7 @@ public struct WithdrawIncidentRequest: Hashable, Sendable {
 public struct WithdrawIncidentResponse: Hashable, Sendable {
     public var incident: Incident? = nil
 
+    @inlinable
     public init(incident: Incident? = nil) {
         self.incident = incident
     }
@@ -232,6 +248,7 @@ public struct WithdrawIncidentResponse: Hashable, Sendable {
 public struct ListIncidentsRequest: Hashable, Sendable {
     public var includeWithdrawn: Bool = false
 
+    @inlinable
     public init(includeWithdrawn: Bool = false) {
         self.includeWithdrawn = includeWithdrawn
     }
@@ -241,6 +258,7 @@ public struct ListIncidentsRequest: Hashable, Sendable {
 public struct ListIncidentsResponse: Hashable, Sendable {
     public var incidents: [Incident] = []
 
+    @inlinable
     public init(incidents: [Incident] = []) {
         self.incidents = incidents
     }
@@ -248,6 +266,7 @@ public struct ListIncidentsResponse: Hashable, Sendable {
 
 /// `claimline.v1.GetSecondLineModeRequest` on the wire.
 public struct GetSecondLineModeRequest: Hashable, Sendable {
+    @inlinable
     public init() {}
 }
 
@@ -258,6 +277,7 @@ public struct SecondLineModeResponse: Hashable, Sendable {
     public var changedBy: String = ""
     public var reason: String = ""
 
+    @inlinable
     public init(mode: SecondLineMode = .unspecified, changedAtMs: Int64 = 0, changedBy: String = "", reason: String = "") {
         self.mode = mode
         self.changedAtMs = changedAtMs
@@ -272,6 +292,7 @@ public struct SetSecondLineModeRequest: Hashable, Sendable {
     public var mode: SecondLineMode = .unspecified
     public var reason: String = ""
 
+    @inlinable
     public init(idempotencyKey: String = "", mode: SecondLineMode = .unspecified, reason: String = "") {
         self.idempotencyKey = idempotencyKey
         self.mode = mode
@@ -284,6 +305,7 @@ public struct GetStatsRequest: Hashable, Sendable {
     public var fromMs: Int64 = 0
     public var toMs: Int64 = 0
 
+    @inlinable
     public init(fromMs: Int64 = 0, toMs: Int64 = 0) {
         self.fromMs = fromMs
         self.toMs = toMs
@@ -295,6 +317,7 @@ public struct CategoryCount: Hashable, Sendable {
     public var category: CategoryRef? = nil
     public var claims: UInt64 = 0
 
+    @inlinable
     public init(category: CategoryRef? = nil, claims: UInt64 = 0) {
         self.category = category
         self.claims = claims
@@ -306,6 +329,7 @@ public struct GroupCount: Hashable, Sendable {
     public var group: ClaimGroup = .unspecified
     public var claims: UInt64 = 0
 
+    @inlinable
     public init(group: ClaimGroup = .unspecified, claims: UInt64 = 0) {
         self.group = group
         self.claims = claims
@@ -317,6 +341,7 @@ public struct FailureReasonCount: Hashable, Sendable {
     public var reason: RetentionFailureReason = .unspecified
     public var count: UInt64 = 0
 
+    @inlinable
     public init(reason: RetentionFailureReason = .unspecified, count: UInt64 = 0) {
         self.reason = reason
         self.count = count
@@ -333,6 +358,7 @@ public struct GetStatsResponse: Hashable, Sendable {
     public var escalations: UInt64 = 0
     public var claimsTotal: UInt64 = 0
 
+    @inlinable
     public init(claimsByGroup: [GroupCount] = [], claimsByCategory: [CategoryCount] = [], retained: UInt64 = 0, declined: UInt64 = 0, impossibleByReason: [FailureReasonCount] = [], escalations: UInt64 = 0, claimsTotal: UInt64 = 0) {
         self.claimsByGroup = claimsByGroup
         self.claimsByCategory = claimsByCategory

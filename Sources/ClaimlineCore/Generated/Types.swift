@@ -477,6 +477,7 @@ public struct Subscriber: Hashable, Sendable {
     public var valueTier: ValueTier = .unspecified
     public var region: String = ""
 
+    @inlinable
     public init(msisdn: String = "", accountId: String = "", valueTier: ValueTier = .unspecified, region: String = "") {
         self.msisdn = msisdn
         self.accountId = accountId
@@ -490,6 +491,7 @@ public struct CategoryRef: Hashable, Sendable {
     public var group: ClaimGroup = .unspecified
     public var category: Category = .unspecified
 
+    @inlinable
     public init(group: ClaimGroup = .unspecified, category: Category = .unspecified) {
         self.group = group
         self.category = category
@@ -513,6 +515,7 @@ public struct Claim: Hashable, Sendable {
     public var dueAtMs: Int64 = 0
     public var updatedAtMs: Int64 = 0
 
+    @inlinable
     public init(claimNumber: String = "", callId: String = "", category: CategoryRef? = nil, subscriber: Subscriber? = nil, placeId: String = "", description: String = "", failureReason: RetentionFailureReason = .unspecified, incidentId: String = "", agentId: String = "", department: String = "", status: ClaimStatus = .unspecified, createdAtMs: Int64 = 0, dueAtMs: Int64 = 0, updatedAtMs: Int64 = 0) {
         self.claimNumber = claimNumber
         self.callId = callId
@@ -544,6 +547,7 @@ public struct Incident: Hashable, Sendable {
     public var withdrawnAtMs: Int64 = 0
     public var declaredBy: String = ""
 
+    @inlinable
     public init(incidentId: String = "", title: String = "", regions: [String] = [], categories: [CategoryRef] = [], playbookUrl: String = "", playbookText: String = "", active: Bool = false, declaredAtMs: Int64 = 0, withdrawnAtMs: Int64 = 0, declaredBy: String = "") {
         self.incidentId = incidentId
         self.title = title

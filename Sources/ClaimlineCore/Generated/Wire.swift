@@ -5,6 +5,7 @@ public struct Hello: Hashable, Sendable {
     public var clientName: String = ""
     public var token: String = ""
 
+    @inlinable
     public init(clientName: String = "", token: String = "") {
         self.clientName = clientName
         self.token = token
@@ -21,6 +22,7 @@ public struct HelloAck: Hashable, Sendable {
     public var idleTimeoutMs: UInt32 = 0
     public var role: String = ""
 
+    @inlinable
     public init(sessionId: String = "", serverName: String = "", maxFrameSize: UInt32 = 0, maxConcurrentStreams: UInt32 = 0, keepaliveIntervalMs: UInt32 = 0, idleTimeoutMs: UInt32 = 0, role: String = "") {
         self.sessionId = sessionId
         self.serverName = serverName
@@ -37,6 +39,7 @@ public struct FieldViolation: Hashable, Sendable {
     public var field: String = ""
     public var description: String = ""
 
+    @inlinable
     public init(field: String = "", description: String = "") {
         self.field = field
         self.description = description
@@ -52,6 +55,7 @@ public struct RpcStatus: Hashable, Sendable {
     public var retryAfterMs: UInt32 = 0
     public var reason: String = ""
 
+    @inlinable
     public init(code: UInt32 = 0, message: String = "", fieldViolations: [FieldViolation] = [], currentState: String = "", retryAfterMs: UInt32 = 0, reason: String = "") {
         self.code = code
         self.message = message
@@ -69,6 +73,7 @@ public struct GoAway: Hashable, Sendable {
     public var reason: String = ""
     public var message: String = ""
 
+    @inlinable
     public init(lastStreamId: UInt32 = 0, code: UInt32 = 0, reason: String = "", message: String = "") {
         self.lastStreamId = lastStreamId
         self.code = code

@@ -44,6 +44,24 @@ static inline size_t clm_arena_block_size(const void *block) {
     return (size_t)((const uint64_t *)block)[-1];
 }
 
+/* 1 when the n bytes at p are all ASCII and none is NUL: most ids, keys and numbers. Such
+ * bytes are valid UTF-8 as they stand, so the Swift layer can skip its NUL search and its
+ * UTF-8 check for them. Eight bytes at a time. */
+static inline int clm_is_plain_ascii(const char *p, size_t n) {
+    const uint64_t high = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        __builtin_memcpy(&v, p + i, 8);
+        if ((v & high) != 0 || ((v - ones) & ~v & high) != 0) return 0;
+    }
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == 0 || c >= 0x80) return 0;
+    }
+    return 1;
+}
+
 /* protobuf_c_empty_string does not import into Swift. */
 static inline const char *clm_empty_string(void) {
     return protobuf_c_empty_string;

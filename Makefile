@@ -1,0 +1,67 @@
+# Claimline: build, test, run and benchmark from a fresh clone.
+#   make run     start claimlined with the dev config (see README)
+#   make test    every test (CI runs this through .ci/run)
+#   make bench   release build, benchmarks, BENCHMARKS.md
+#   make proto   regenerate code from proto/ (committed; `make test` checks it is current)
+#   make vectors regenerate the golden vectors and PROTOCOL.md's appendix
+
+SWIFT ?= swift
+SWIFT_FLAGS ?=
+# Debian packages the build and the tests need; installed only when missing.
+DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build release test test-swift check-generated check-proto check-vectors proto vectors bench run clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+release: deps
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
+
+test: deps check-generated test-swift check-vectors
+
+test-swift:
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+
+check-generated: check-proto
+
+# The committed protoc-c output and Swift mapping must be what `make proto` would write now.
+check-proto: deps
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	tools/codegen/generate.sh "$$tmp" && \
+	for d in Sources/ClaimlineProtoC/claimline Sources/ClaimlineProtoC/include/claimline \
+	         Sources/ClaimlineCore/Generated Sources/ClaimlineCodec/Generated; do \
+	  diff -r "$$tmp/$$d" "$$d" >/dev/null || { echo "stale generated code in $$d: run 'make proto'"; diff -r "$$tmp/$$d" "$$d" | head -20; exit 1; }; \
+	done && echo "generated code is current"
+
+# protoc (not our encoder) must turn every vector's text format into exactly its bytes.
+check-vectors: deps
+	python3 tools/check_vectors_protoc.py
+
+proto: deps
+	tools/codegen/generate.sh
+
+vectors: build
+	$(SWIFT) run $(SWIFT_FLAGS) claimline-vectors .
+
+bench: release
+	tools/bench/run.sh
+
+run: release
+	@echo "claimlined arrives with the server issue; the codec and framing libraries are built."
+
+clean:
+	rm -rf .build .build-*
