@@ -13,6 +13,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libprotobuf-c from Debian (libprotobuf-c-dev).
@@ -35,6 +39,21 @@ let package = Package(
                 "ClaimlineCore", "ClaimlineProtoC", "CProtobufC",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        // SQLite from Debian (libsqlite3-dev), used directly: the writer owns its connection.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // The decision rules of DOMAIN.md, loaded from a policy file: pure, no I/O.
+        .target(name: "ClaimlinePolicy", dependencies: ["ClaimlineCore"]),
+        // The store's protocols and records, and the in-memory store for tests.
+        .target(name: "ClaimlineStore", dependencies: ["ClaimlineCore"]),
+        // The embedded default store: SQLite in WAL mode, fsync per batch, versioned migrations.
+        .target(
+            name: "ClaimlineStoreSQLite",
+            dependencies: ["ClaimlineCore", "ClaimlineStore", "CSQLite"]
         ),
         // Framing: preface, frame header, incremental decoder, encoder and their NIO handlers.
         .target(
@@ -66,6 +85,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/claimline-codec-bench"
+        ),
+        .testTarget(
+            name: "ClaimlinePolicyTests",
+            dependencies: ["ClaimlineCore", "ClaimlinePolicy"]
+        ),
+        .testTarget(
+            name: "ClaimlineStoreTests",
+            dependencies: ["ClaimlineCore", "ClaimlineStore", "ClaimlineStoreSQLite"]
         ),
         .testTarget(
             name: "ClaimlineCodecTests",

@@ -1,0 +1,76 @@
+import ClaimlineCore
+
+/// Where Claimline keeps what it acknowledged. SQLite is the embedded default, PostgreSQL
+/// comes next, an in-memory one serves unit tests; nothing backend-specific shows above this.
+///
+/// Writes happen in batches on one writer thread (group commit): the service calls
+/// ``begin()``, applies the writes of every request waiting, then ``commit()``, which returns
+/// only once the batch is durable (fsynced, not just handed to the OS). No reply to a write
+/// goes out before its batch's commit returned. The methods are synchronous because the writer
+/// is a dedicated thread, never an event loop and never the concurrency pool.
+///
+/// Not `Sendable`: one instance belongs to the one writer thread.
+public protocol ClaimStore: AnyObject {
+    func begin() throws(StoreError)
+    /// Durable when it returns.
+    func commit() throws(StoreError)
+    func rollback()
+
+    func idempotencyRecord(key: String) throws(StoreError) -> IdempotencyRecord?
+    func insertIdempotencyRecord(_ record: IdempotencyRecord) throws(StoreError)
+
+    func contactSession(callID: String) throws(StoreError) -> ContactSession?
+    func upsertContactSession(_ session: ContactSession) throws(StoreError)
+
+    func insertClaim(_ claim: Claim) throws(StoreError)
+    /// Replaces the claim with the same number (status, updated time).
+    func updateClaim(_ claim: Claim) throws(StoreError)
+    func claim(number: String) throws(StoreError) -> Claim?
+    /// The highest sequence used in `year`'s claim numbers (`2026-000123` is 123), 0 if none.
+    func lastClaimSequence(year: Int) throws(StoreError) -> Int
+
+    func upsertIncident(_ incident: Incident) throws(StoreError)
+    func incident(id: String) throws(StoreError) -> Incident?
+    func incidents(includeWithdrawn: Bool) throws(StoreError) -> [Incident]
+    /// The highest sequence used in incident ids (`INC-000042` is 42), 0 if none.
+    func lastIncidentSequence() throws(StoreError) -> Int
+
+    func secondLineMode() throws(StoreError) -> SecondLineModeResponse?
+    func setSecondLineMode(_ mode: SecondLineModeResponse) throws(StoreError)
+
+    func appendAudit(_ record: AuditRecord) throws(StoreError)
+
+    /// Deletes contact sessions that expired before `nowMs` and idempotency records created
+    /// before `idempotencyBeforeMs`; returns how many rows went.
+    func purge(nowMs: Int64, idempotencyBeforeMs: Int64) throws(StoreError) -> Int
+
+    func close()
+}
+
+/// The read side: claims, incidents, mode and statistics, from any number of reading threads
+/// (each with its own reader), never blocking the writer (SQLite's WAL, PostgreSQL's MVCC).
+/// Sees only committed data.
+public protocol ClaimStoreReader: AnyObject {
+    func claim(number: String) throws(StoreError) -> Claim?
+    func listClaims(_ query: ClaimQuery) throws(StoreError) -> ClaimPage
+    func incidents(includeWithdrawn: Bool) throws(StoreError) -> [Incident]
+    func secondLineMode() throws(StoreError) -> SecondLineModeResponse?
+    /// Claims by group and category (created in the range), and the audited escalations and
+    /// retention outcomes in the range; `toMs` 0 means no upper bound. From the audit:
+    /// `escalations` counts records with method `Escalate`; `retained` and `declined` those
+    /// with method `Retain` and outcome `RETENTION_OUTCOME_RETAINED` / `..._DECLINED`;
+    /// `impossible_by_reason` those with outcome `RETENTION_OUTCOME_IMPOSSIBLE`, by `reason`
+    /// (a `RetentionFailureReason` proto name). Groups and categories with no claims are left
+    /// out; lists are ordered by group then category number.
+    func stats(fromMs: Int64, toMs: Int64) throws(StoreError) -> GetStatsResponse
+    func close()
+}
+
+/// Opens the writer and readers of one store.
+public protocol ClaimStoreBackend: Sendable {
+    /// A short name for logs, e.g. `sqlite:/var/lib/claimline/claims.db`.
+    var name: String { get }
+    /// Creates the schema or migrates it to the newest version.
+    func openWriter() throws(StoreError) -> any ClaimStore
+    func openReader() throws(StoreError) -> any ClaimStoreReader
+}
