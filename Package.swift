@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "ClaimlineCore", targets: ["ClaimlineCore"]),
         .library(name: "ClaimlineCodec", targets: ["ClaimlineCodec"]),
         .library(name: "ClaimlineWire", targets: ["ClaimlineWire"]),
+        .executable(name: "claimlined", targets: ["claimlined"]),
         .executable(name: "claimline-codec-bench", targets: ["claimline-codec-bench"]),
         .executable(name: "claimline-vectors", targets: ["claimline-vectors"]),
     ],
@@ -55,6 +56,27 @@ let package = Package(
             name: "ClaimlineStoreSQLite",
             dependencies: ["ClaimlineCore", "ClaimlineStore", "CSQLite"]
         ),
+        // claimlined's library: session manager, group-commit writer, handlers, readers.
+        .target(
+            name: "ClaimlineServer",
+            dependencies: [
+                "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire", "ClaimlinePolicy", "ClaimlineStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The reference client: connections, calls, (issue 4) pool, retries, CLI.
+        .target(
+            name: "ClaimlineClient",
+            dependencies: [
+                "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "clients/swift/Sources/ClaimlineClient"
+        ),
         // Framing: preface, frame header, incremental decoder, encoder and their NIO handlers.
         .target(
             name: "ClaimlineWire",
@@ -69,6 +91,16 @@ let package = Package(
             dependencies: [
                 "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "claimlined",
+            dependencies: [
+                "ClaimlineServer", "ClaimlinePolicy", "ClaimlineStoreSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

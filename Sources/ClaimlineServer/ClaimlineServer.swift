@@ -1,0 +1,166 @@
+import ClaimlineCore
+import ClaimlinePolicy
+import ClaimlineStore
+import ClaimlineWire
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The Claimline service: listens, authenticates, routes calls to the group-commit writer and
+/// the readers, and shuts down gracefully (stop accepting, GOAWAY to every connection, let
+/// in-flight calls finish within the grace period, close the store cleanly).
+///
+/// A `Service`: the executable runs it in a `ServiceGroup`, which turns SIGTERM and SIGINT
+/// into a graceful shutdown. Tests run it directly and call ``shutdown()``.
+public actor ClaimlineServer: Service {
+    private let configuration: ServerConfiguration
+    private let host: String
+    private let port: Int
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let writer: GroupCommitWriter
+    private let readers: ReaderPool
+    private let registry: ConnectionRegistry
+    private let authenticator: Authenticator
+    public nonisolated let policy: PolicyHolder
+
+    private var serverChannel: (any Channel)?
+    private var addressWaiters: [CheckedContinuation<SocketAddress, any Error>] = []
+    private var shutdownStarted = false
+
+    /// - Parameters:
+    ///   - clock: Unix time in milliseconds; tests pass their own.
+    public init(
+        configuration: ServerConfiguration,
+        backend: any ClaimStoreBackend,
+        policy: Policy,
+        host: String = "127.0.0.1",
+        port: Int = 7400,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        readerThreads: Int = 2,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs }
+    ) {
+        self.configuration = configuration
+        self.host = host
+        self.port = port
+        self.group = group
+        self.logger = logger
+        self.policy = PolicyHolder(policy)
+        self.writer = GroupCommitWriter(
+            backend: backend,
+            policy: self.policy,
+            settings: .init(maxBatch: configuration.maxBatch, retention: configuration.retention),
+            clock: clock,
+            logger: logger
+        )
+        self.readers = ReaderPool(backend: backend, threads: readerThreads)
+        self.registry = ConnectionRegistry(limit: configuration.limits.maxConnections)
+        self.authenticator = Authenticator(configuration.clients)
+    }
+
+    public func run() async throws {
+        try self.writer.start()
+        self.readers.start()
+        let channel: any Channel
+        do {
+            channel = try await self.bind()
+        } catch {
+            self.failAddressWaiters(error)
+            try await self.stopWorkers()
+            throw error
+        }
+        self.serverChannel = channel
+        let address = channel.localAddress!
+        self.logger.info("listening", metadata: ["server.address": "\(address)"])
+        for waiter in self.addressWaiters { waiter.resume(returning: address) }
+        self.addressWaiters.removeAll()
+
+        try await withGracefulShutdownHandler {
+            try await channel.closeFuture.get()
+        } onGracefulShutdown: {
+            Task { await self.stopAccepting() }
+        }
+        try await self.drainAndStop()
+    }
+
+    /// Where the server listens, once it does (for tests binding port 0).
+    public func listeningAddress() async throws -> SocketAddress {
+        if let address = self.serverChannel?.localAddress { return address }
+        return try await withCheckedThrowingContinuation { self.addressWaiters.append($0) }
+    }
+
+    /// Starts a graceful shutdown; ``run()`` returns when it is complete.
+    public func shutdown() {
+        self.stopAccepting()
+    }
+
+    private func stopAccepting() {
+        guard !self.shutdownStarted else { return }
+        self.shutdownStarted = true
+        self.logger.info("shutting down: no new connections")
+        self.serverChannel?.close(promise: nil)
+    }
+
+    private func drainAndStop() async throws {
+        self.registry.drainAll()
+        let grace = self.configuration.limits.shutdownGracePeriodMs
+        let deadline = ContinuousClock.now + .milliseconds(grace)
+        while self.registry.count > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if self.registry.count > 0 {
+            self.logger.info("grace period over; closing connections", metadata: ["connections": "\(self.registry.count)"])
+            self.registry.closeAll()
+        }
+        try await self.stopWorkers()
+        self.logger.info("stopped")
+    }
+
+    private func stopWorkers() async throws {
+        try await self.writer.stop()
+        try await self.readers.stop()
+    }
+
+    private func failAddressWaiters(_ error: any Error) {
+        for waiter in self.addressWaiters { waiter.resume(throwing: error) }
+        self.addressWaiters.removeAll()
+    }
+
+    private func bind() async throws -> any Channel {
+        let limits = self.configuration.limits
+        let settings = ConnectionHandler.Settings(
+            serverName: self.configuration.serverName,
+            maxFrameSize: limits.maxFrameSize,
+            maxConcurrentStreams: limits.maxConcurrentStreams,
+            handshakeTimeout: .milliseconds(limits.handshakeTimeoutMs),
+            keepaliveInterval: .milliseconds(limits.keepaliveIntervalMs),
+            idleTimeout: .milliseconds(limits.idleTimeoutMs),
+            maxDeadline: .milliseconds(limits.maxDeadlineMs)
+        )
+        let router = CallRouter(writer: self.writer, readers: self.readers)
+        let authenticator = self.authenticator
+        let registry = self.registry
+        let logger = self.logger
+        let sessions = SessionIDs()
+        return try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(FrameDecoder(role: .server, maxPayload: settings.maxFrameSize)),
+                        ConnectionHandler(
+                            settings: settings, authenticator: authenticator, router: router, registry: registry,
+                            sessionID: sessions.next(), logger: logger
+                        )
+                    )
+                }
+            }
+            .bind(host: self.host, port: self.port)
+            .get()
+    }
+}

@@ -1,0 +1,122 @@
+import ClaimlineCore
+import ClaimlineWire
+
+/// What `claimlined` reads from `config/claimline.json`: who may connect, the limits, where
+/// the policy file is. Durations are in milliseconds, like everything on the wire.
+public struct ServerConfiguration: Sendable, Codable, Hashable {
+    /// One client system: its name (in logs and the audit), its secret token and its role.
+    public struct Client: Sendable, Codable, Hashable {
+        public var name: String
+        public var token: String
+        public var role: Role
+
+        public init(name: String, token: String, role: Role) {
+            self.name = name
+            self.token = token
+            self.role = role
+        }
+    }
+
+    public struct Limits: Sendable, Codable, Hashable {
+        /// Largest frame payload accepted after HELLO, advertised in HELLO_ACK.
+        public var maxFrameSize: Int = ProtocolLimits.defaultMaxPayload
+        /// Requests in flight per connection, advertised in HELLO_ACK.
+        public var maxConcurrentStreams: Int = ProtocolLimits.defaultMaxConcurrentStreams
+        /// Connections open at once; one more gets GOAWAY TOO_MANY_CONNECTIONS.
+        public var maxConnections: Int = 1024
+        /// A client must send HELLO this soon after connecting.
+        public var handshakeTimeoutMs: Int64 = 5000
+        /// The server pings a connection silent for this long...
+        public var keepaliveIntervalMs: Int64 = 30000
+        /// ...and closes one with no REQUEST for this long.
+        public var idleTimeoutMs: Int64 = 300_000
+        /// The deadline of a request whose timeout is 0, and the ceiling of any other.
+        public var maxDeadlineMs: Int64 = 30000
+        /// On shutdown, how long in-flight calls may take to finish.
+        public var shutdownGracePeriodMs: Int64 = 10000
+
+        public init() {}
+    }
+
+    public struct Retention: Sendable, Codable, Hashable {
+        /// A contact session is forgotten this long after its last change.
+        public var contactSessionTTLMs: Int64 = 4 * 3_600_000
+        /// Idempotency keys are kept at least this long (at least 24 hours).
+        public var idempotencyTTLMs: Int64 = 24 * 3_600_000
+
+        public init() {}
+    }
+
+    public var serverName: String = "claimlined"
+    public var clients: [Client] = []
+    public var limits = Limits()
+    public var retention = Retention()
+    /// The policy file, relative to the configuration file's folder unless absolute.
+    public var policyFile: String = "policy.json"
+    /// Writes per transaction at most (group commit).
+    public var maxBatch: Int = 2048
+
+    public init(clients: [Client] = []) {
+        self.clients = clients
+    }
+
+    /// Problems that would make the server misbehave, each as a line.
+    public func problems() -> [String] {
+        var out: [String] = []
+        if self.clients.isEmpty { out.append("clients: at least one client is needed") }
+        var tokens = Set<String>()
+        for (index, client) in self.clients.enumerated() {
+            if client.token.utf8.count < 8 { out.append("clients[\(index)].token: at least 8 bytes") }
+            if !tokens.insert(client.token).inserted { out.append("clients[\(index)].token: used twice") }
+            if client.name.isEmpty { out.append("clients[\(index)].name: required") }
+        }
+        if self.limits.maxFrameSize < 1024 || self.limits.maxFrameSize > ProtocolLimits.absoluteMaxPayload {
+            out.append("limits.maxFrameSize: between 1024 and \(ProtocolLimits.absoluteMaxPayload)")
+        }
+        if self.limits.maxConcurrentStreams < 1 { out.append("limits.maxConcurrentStreams: at least 1") }
+        if self.limits.maxConnections < 1 { out.append("limits.maxConnections: at least 1") }
+        if self.retention.idempotencyTTLMs < 24 * 3_600_000 {
+            out.append("retention.idempotencyTTLMs: at least 24 hours (86400000)")
+        }
+        if self.maxBatch < 1 { out.append("maxBatch: at least 1") }
+        return out
+    }
+}
+
+extension ServerConfiguration {
+    /// Decoding fills what the file leaves out with the defaults above.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        self.serverName = try c.decodeIfPresent(String.self, forKey: .serverName) ?? self.serverName
+        self.clients = try c.decodeIfPresent([Client].self, forKey: .clients) ?? []
+        self.limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? Limits()
+        self.retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? Retention()
+        self.policyFile = try c.decodeIfPresent(String.self, forKey: .policyFile) ?? self.policyFile
+        self.maxBatch = try c.decodeIfPresent(Int.self, forKey: .maxBatch) ?? self.maxBatch
+    }
+}
+
+extension ServerConfiguration.Limits {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        self.maxFrameSize = try c.decodeIfPresent(Int.self, forKey: .maxFrameSize) ?? self.maxFrameSize
+        self.maxConcurrentStreams = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? self.maxConcurrentStreams
+        self.maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? self.maxConnections
+        self.handshakeTimeoutMs = try c.decodeIfPresent(Int64.self, forKey: .handshakeTimeoutMs) ?? self.handshakeTimeoutMs
+        self.keepaliveIntervalMs = try c.decodeIfPresent(Int64.self, forKey: .keepaliveIntervalMs) ?? self.keepaliveIntervalMs
+        self.idleTimeoutMs = try c.decodeIfPresent(Int64.self, forKey: .idleTimeoutMs) ?? self.idleTimeoutMs
+        self.maxDeadlineMs = try c.decodeIfPresent(Int64.self, forKey: .maxDeadlineMs) ?? self.maxDeadlineMs
+        self.shutdownGracePeriodMs = try c.decodeIfPresent(Int64.self, forKey: .shutdownGracePeriodMs) ?? self.shutdownGracePeriodMs
+    }
+}
+
+extension ServerConfiguration.Retention {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        self.contactSessionTTLMs = try c.decodeIfPresent(Int64.self, forKey: .contactSessionTTLMs) ?? self.contactSessionTTLMs
+        self.idempotencyTTLMs = try c.decodeIfPresent(Int64.self, forKey: .idempotencyTTLMs) ?? self.idempotencyTTLMs
+    }
+}

@@ -1,0 +1,70 @@
+import ClaimlineCore
+import ClaimlinePolicy
+
+/// FileComplaint: registers the claim, numbered for reading aloud, routed by the policy to
+/// a department with a due time. Exactly once: the idempotency key is checked before this runs
+/// and recorded in the same transaction as the claim.
+enum FileComplaintHandler {
+    static func apply(_ request: FileComplaintRequest, _ ctx: WriteContext) throws -> WriteOutcome<FileComplaintResponse> {
+        let category = request.category ?? CategoryRef()
+        let subscriber = request.subscriber ?? Subscriber()
+        let existing = try ctx.liveSession(request.callId)
+        try ContactSession.checkFile(existing: existing, category: category)
+        if let existing, existing.subscriber.msisdn != subscriber.msisdn {
+            throw RPCError.invalidArgument(field: "subscriber.msisdn", "not the subscriber of this contact")
+        }
+        let incidentID = request.incidentId.isEmpty ? existing?.incidentID ?? "" : request.incidentId
+        if !incidentID.isEmpty, try ctx.store.incident(id: incidentID) == nil {
+            throw RPCError.invalidArgument(field: "incident_id", "no incident \(incidentID)")
+        }
+        let failureReason = request.failureReason != .unspecified ? request.failureReason : existing?.failureReason ?? .unspecified
+
+        let routing = ctx.policy.routing(for: category)
+        let number = try ctx.state.nextClaimNumber(year: UTCDate.year(ofMs: ctx.nowMs), store: ctx.store)
+        let claim = Claim(
+            claimNumber: number,
+            callId: request.callId,
+            category: category,
+            subscriber: subscriber,
+            placeId: request.placeId,
+            description: request.description,
+            failureReason: failureReason,
+            incidentId: incidentID,
+            agentId: request.agentId,
+            department: routing.department,
+            status: .acknowledged,
+            createdAtMs: ctx.nowMs,
+            dueAtMs: ctx.nowMs + routing.dueAfterMs,
+            updatedAtMs: ctx.nowMs
+        )
+        try ctx.store.insertClaim(claim)
+
+        var session =
+            existing
+            ?? ContactSession(
+                callID: request.callId, state: .claimFiled, subscriber: subscriber, category: category,
+                placeID: request.placeId, createdAtMs: ctx.nowMs, updatedAtMs: ctx.nowMs, expiresAtMs: ctx.sessionExpiry
+            )
+        session.state = .claimFiled
+        session.claimNumber = number
+        session.incidentID = incidentID
+        session.updatedAtMs = ctx.nowMs
+        session.expiresAtMs = ctx.sessionExpiry
+        try ctx.store.upsertContactSession(session)
+
+        return WriteOutcome(
+            response: FileComplaintResponse(
+                claimNumber: number, department: routing.department, dueAtMs: claim.dueAtMs, claim: claim
+            ),
+            audit: ctx.audit(
+                .fileComplaint,
+                callID: request.callId,
+                claimNumber: number,
+                incidentID: incidentID,
+                outcome: ClaimStatus.acknowledged.protoName,
+                reason: failureReason == .unspecified ? "" : failureReason.protoName,
+                detail: "category=\(Taxonomy.key(category)) msisdn=\(Validation.redactedMSISDN(subscriber.msisdn))"
+            )
+        )
+    }
+}

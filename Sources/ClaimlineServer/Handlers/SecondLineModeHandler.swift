@@ -1,0 +1,21 @@
+import ClaimlineCore
+
+/// SetSecondLineMode: supervisors switch the second line between normal, degraded and closed
+/// without a restart; escalations decide on the new mode from the next batch on.
+enum SecondLineModeHandler {
+    static func set(_ request: SetSecondLineModeRequest, _ ctx: WriteContext) throws -> WriteOutcome<SecondLineModeResponse> {
+        let previous = ctx.state.secondLineMode.mode
+        let mode = SecondLineModeResponse(
+            mode: request.mode,
+            changedAtMs: ctx.nowMs,
+            changedBy: ctx.call.identity.clientName,
+            reason: request.reason
+        )
+        try ctx.store.setSecondLineMode(mode)
+        ctx.state.secondLineMode = mode
+        return WriteOutcome(
+            response: mode,
+            audit: ctx.audit(.setSecondLineMode, outcome: request.mode.protoName, detail: "from=\(previous.protoName)")
+        )
+    }
+}

@@ -1,0 +1,76 @@
+import ClaimlineCodec
+import ClaimlineCore
+import ClaimlineStore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Runs reads (GetClaim, ListClaims, ListIncidents, GetSecondLineMode, GetStats) on their own
+/// threads with their own store connections, so they neither block an event loop nor wait
+/// behind the writer's batches.
+final class ReaderPool: Sendable {
+    /// A reader and the arena its answers are encoded with; used by one thread at a time
+    /// (checked out of the pool), hence the unchecked conformance.
+    final class Slot: @unchecked Sendable {
+        let reader: any ClaimStoreReader
+        let arena = ProtoArena()
+
+        init(reader: any ClaimStoreReader) { self.reader = reader }
+    }
+
+    private let backend: any ClaimStoreBackend
+    private let threads: NIOThreadPool
+    private let idle = NIOLockedValueBox<[Slot]>([])
+
+    init(backend: any ClaimStoreBackend, threads: Int) {
+        self.backend = backend
+        self.threads = NIOThreadPool(numberOfThreads: threads)
+    }
+
+    func start() { self.threads.start() }
+
+    /// Runs `read` on a pool thread and completes on `eventLoop`.
+    func run(
+        on eventLoop: any EventLoop,
+        _ read: @escaping @Sendable (Slot) throws -> CallResult,
+        completion: @escaping @Sendable (CallResult) -> Void
+    ) {
+        self.threads.submit { [self] state in
+            let result: CallResult
+            if case .cancelled = state {
+                result = .failure(RPCError(.unavailable, "the server is shutting down", reason: "SHUTDOWN"))
+            } else {
+                result = self.withSlot(read)
+            }
+            eventLoop.execute { completion(result) }
+        }
+    }
+
+    private func withSlot(_ read: (Slot) throws -> CallResult) -> CallResult {
+        let slot: Slot
+        do {
+            if let reused = self.idle.withLockedValue({ $0.popLast() }) {
+                slot = reused
+            } else {
+                slot = Slot(reader: try self.backend.openReader())
+            }
+        } catch {
+            return .failure(RPCError(.unavailable, "cannot open the store for reading: \(error)", retryAfterMs: 1000))
+        }
+        let result: CallResult
+        do {
+            result = try read(slot)
+        } catch let error as RPCError {
+            result = .failure(error)
+        } catch {
+            result = .failure(RPCError(.unavailable, "store read failed: \(error)", retryAfterMs: 1000, reason: "STORE_READ"))
+        }
+        self.idle.withLockedValue { $0.append(slot) }
+        return result
+    }
+
+    func stop() async throws {
+        try await self.threads.shutdownGracefully()
+        for slot in self.idle.withLockedValue({ $0 }) { slot.reader.close() }
+    }
+}

@@ -1,0 +1,242 @@
+import ClaimlineCodec
+import ClaimlineCore
+import ClaimlinePolicy
+import ClaimlineStore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The one thread that changes state: every write of every connection queues here, and the
+/// writer applies all that is waiting in one transaction with one fsync (group commit), then
+/// answers them. One thread makes the writes' order total and their logic lock-free; the
+/// batch makes durability cost one fsync per batch instead of one per call.
+///
+/// Fail-stop: if the store fails, the writer rolls back, answers UNAVAILABLE, and refuses
+/// further writes until restarted. Nothing was acknowledged that is not on disk.
+final class GroupCommitWriter: @unchecked Sendable {
+    struct Settings {
+        var maxBatch: Int
+        var retention: ServerConfiguration.Retention
+        var purgeIntervalMs: Int64 = 60_000
+    }
+
+    private let backend: any ClaimStoreBackend
+    private let policy: PolicyHolder
+    private let settings: Settings
+    private let clock: @Sendable () -> Int64
+    private let logger: Logger
+    private let thread = NIOThreadPool(numberOfThreads: 1)
+
+    // Guarded by `lock`: 1 when there is work or a stop request, 0 when idle.
+    private let lock = ConditionLock(value: 0)
+    private var pending: [WriteCommand] = []
+    private var stopRequested = false
+    private var failed = false
+
+    init(
+        backend: any ClaimStoreBackend,
+        policy: PolicyHolder,
+        settings: Settings,
+        clock: @escaping @Sendable () -> Int64,
+        logger: Logger
+    ) {
+        self.backend = backend
+        self.policy = policy
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Opens the store (migrating it), loads the in-memory state and starts the thread.
+    func start() throws {
+        let store = try self.backend.openWriter()
+        let state: WriterState
+        do {
+            state = try WriterState(store: store)
+        } catch {
+            store.close()
+            throw error
+        }
+        self.thread.start()
+        self.thread.submit { [self] _ in
+            self.run(store: store, state: state)
+        }
+    }
+
+    /// Queues a write; `command.completion` runs on `command.eventLoop` once it is durable
+    /// (or refused).
+    func submit(_ command: WriteCommand) {
+        self.lock.lock()
+        if self.stopRequested || self.failed {
+            let failed = self.failed
+            self.lock.unlock()
+            let error = RPCError(
+                .unavailable,
+                failed ? "the store failed; the server refuses writes until restarted" : "the server is shutting down",
+                retryAfterMs: 1000,
+                reason: failed ? "STORE_FAILED" : "SHUTDOWN"
+            )
+            command.eventLoop.execute { command.completion(.failure(error)) }
+            return
+        }
+        self.pending.append(command)
+        self.lock.unlock(withValue: 1)
+    }
+
+    /// Applies what is queued, closes the store and stops the thread.
+    func stop() async throws {
+        self.lock.lock()
+        self.stopRequested = true
+        self.lock.unlock(withValue: 1)
+        // The pool's shutdown waits for the running loop, which drains the queue and returns.
+        try await self.thread.shutdownGracefully()
+    }
+
+    private func run(store: any ClaimStore, state: WriterState) {
+        let arena = ProtoArena()
+        var lastPurgeMs = self.clock()
+        while true {
+            let woke = self.lock.lock(whenValue: 1, timeoutSeconds: 1)
+            if !woke { self.lock.lock() }
+            let count = min(self.pending.count, self.settings.maxBatch)
+            let batch = Array(self.pending.prefix(count))
+            self.pending.removeFirst(count)
+            let stopping = self.stopRequested
+            self.lock.unlock(withValue: self.pending.isEmpty && !stopping ? 0 : 1)
+
+            if !batch.isEmpty {
+                self.process(batch, store: store, state: state, arena: arena)
+            }
+            let now = self.clock()
+            if now - lastPurgeMs >= self.settings.purgeIntervalMs, !self.failed {
+                lastPurgeMs = now
+                self.purge(store: store, nowMs: now)
+            }
+            if batch.isEmpty && stopping { break }
+        }
+        store.close()
+        self.logger.info("writer stopped", metadata: ["store.name": "\(self.backend.name)"])
+    }
+
+    private func process(_ batch: [WriteCommand], store: any ClaimStore, state: WriterState, arena: ProtoArena) {
+        var results: [CallResult] = []
+        results.reserveCapacity(batch.count)
+        if self.failed {
+            results = batch.map { _ in .failure(Self.storeFailed) }
+        } else {
+            let policy = self.policy.policy
+            let nowMs = self.clock()
+            let nowNanos = Int64(NIODeadline.now().uptimeNanoseconds)
+            do {
+                try store.begin()
+                for command in batch {
+                    results.append(try self.execute(command, store: store, state: state, policy: policy, nowMs: nowMs, nowNanos: nowNanos, arena: arena))
+                }
+                try store.commit()
+            } catch {
+                store.rollback()
+                self.lock.lock()
+                self.failed = true
+                self.lock.unlock()
+                self.logger.error(
+                    "store failed; refusing writes until restarted",
+                    metadata: ["store.error": "\(error)", "batch.size": "\(batch.count)"]
+                )
+                results = batch.map { _ in .failure(Self.storeFailed) }
+            }
+        }
+        Self.deliver(batch, results)
+    }
+
+    /// One write inside the open batch. Throws only store errors: a refusal is a result.
+    private func execute(
+        _ command: WriteCommand,
+        store: any ClaimStore,
+        state: WriterState,
+        policy: Policy,
+        nowMs: Int64,
+        nowNanos: Int64,
+        arena: ProtoArena
+    ) throws -> CallResult {
+        if command.cancellation.isCancelled {
+            return .failure(RPCError(.cancelled, "cancelled before the server acted"))
+        }
+        if command.deadlineNanos <= nowNanos {
+            return .failure(RPCError(.deadlineExceeded, "the deadline passed before the server acted"))
+        }
+        if let record = try store.idempotencyRecord(key: command.idempotencyKey) {
+            guard record.method == command.method.rawValue, record.requestHash == command.requestHash else {
+                return .failure(
+                    RPCError(
+                        .alreadyExists,
+                        "idempotency key \(command.idempotencyKey) was used for a different request",
+                        reason: "IDEMPOTENCY_KEY_REUSED"
+                    )
+                )
+            }
+            return .response(record.response)
+        }
+        let ctx = WriteContext(
+            store: store, state: state, policy: policy, nowMs: nowMs, call: command.context,
+            idempotencyKey: command.idempotencyKey, retention: self.settings.retention
+        )
+        do {
+            switch command.operation {
+            case .escalate(let request): return try self.finish(EscalateHandler.apply(request, ctx), command, ctx, arena)
+            case .retain(let request): return try self.finish(RetainHandler.apply(request, ctx), command, ctx, arena)
+            case .fileComplaint(let request): return try self.finish(FileComplaintHandler.apply(request, ctx), command, ctx, arena)
+            case .updateClaimStatus(let request): return try self.finish(ClaimStatusHandler.apply(request, ctx), command, ctx, arena)
+            case .declareIncident(let request): return try self.finish(IncidentHandler.declare(request, ctx), command, ctx, arena)
+            case .withdrawIncident(let request): return try self.finish(IncidentHandler.withdraw(request, ctx), command, ctx, arena)
+            case .setSecondLineMode(let request): return try self.finish(SecondLineModeHandler.set(request, ctx), command, ctx, arena)
+            }
+        } catch let error as RPCError {
+            return .failure(error)
+        }
+    }
+
+    /// Encodes the answer once: the same bytes go to the caller now and to any retry later.
+    private func finish<R: ProtobufCMessage>(_ outcome: WriteOutcome<R>, _ command: WriteCommand, _ ctx: WriteContext, _ arena: ProtoArena) throws -> CallResult {
+        var buffer = ByteBuffer()
+        try outcome.response.encode(into: &buffer, arena: arena)
+        let bytes = Array(buffer.readableBytesView)
+        try ctx.store.insertIdempotencyRecord(
+            IdempotencyRecord(
+                key: command.idempotencyKey, method: command.method.rawValue, requestHash: command.requestHash,
+                response: bytes, createdAtMs: ctx.nowMs
+            )
+        )
+        try ctx.store.appendAudit(outcome.audit)
+        return .response(bytes)
+    }
+
+    private func purge(store: any ClaimStore, nowMs: Int64) {
+        do {
+            try store.begin()
+            let removed = try store.purge(nowMs: nowMs, idempotencyBeforeMs: nowMs - self.settings.retention.idempotencyTTLMs)
+            try store.commit()
+            if removed > 0 { self.logger.info("purged expired records", metadata: ["purge.rows": "\(removed)"]) }
+        } catch {
+            store.rollback()
+            self.logger.warning("purge failed", metadata: ["store.error": "\(error)"])
+        }
+    }
+
+    /// One hop per event loop per batch: the connection writes all its answers, then flushes once.
+    private static func deliver(_ batch: [WriteCommand], _ results: [CallResult]) {
+        var byLoop: [ObjectIdentifier: (any EventLoop, [(WriteCommand, CallResult)])] = [:]
+        for (command, result) in zip(batch, results) {
+            byLoop[ObjectIdentifier(command.eventLoop), default: (command.eventLoop, [])].1.append((command, result))
+        }
+        for (_, (loop, items)) in byLoop {
+            loop.execute {
+                for (command, result) in items { command.completion(result) }
+            }
+        }
+    }
+
+    private static let storeFailed = RPCError(
+        .unavailable, "the store failed; the server refuses writes until restarted", retryAfterMs: 1000, reason: "STORE_FAILED"
+    )
+}

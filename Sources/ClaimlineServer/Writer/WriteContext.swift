@@ -1,0 +1,58 @@
+import ClaimlineCore
+import ClaimlinePolicy
+import ClaimlineStore
+
+/// Everything a write handler may touch, for one request inside the writer's open batch.
+struct WriteContext {
+    let store: any ClaimStore
+    let state: WriterState
+    let policy: Policy
+    let nowMs: Int64
+    let call: CallContext
+    let idempotencyKey: String
+    let retention: ServerConfiguration.Retention
+
+    /// An audit record of this call with the common fields filled in.
+    func audit(
+        _ method: Method,
+        callID: String = "",
+        claimNumber: String = "",
+        incidentID: String = "",
+        rule: String = "",
+        outcome: String = "",
+        reason: String = "",
+        detail: String = ""
+    ) -> AuditRecord {
+        AuditRecord(
+            atMs: self.nowMs,
+            sessionID: self.call.sessionID,
+            clientName: self.call.identity.clientName,
+            role: self.call.identity.role.rawValue,
+            method: method.name,
+            idempotencyKey: self.idempotencyKey,
+            callID: callID,
+            claimNumber: claimNumber,
+            incidentID: incidentID,
+            rule: rule,
+            outcome: outcome,
+            reason: reason,
+            detail: detail
+        )
+    }
+
+    /// The contact session of `callID` unless it has expired.
+    func liveSession(_ callID: String) throws -> ContactSession? {
+        guard let session = try self.store.contactSession(callID: callID), session.expiresAtMs > self.nowMs else {
+            return nil
+        }
+        return session
+    }
+
+    var sessionExpiry: Int64 { self.nowMs + self.retention.contactSessionTTLMs }
+}
+
+/// A write's answer and its audit record, committed together.
+struct WriteOutcome<Response: Sendable>: Sendable {
+    var response: Response
+    var audit: AuditRecord
+}

@@ -1,0 +1,68 @@
+import ClaimlineCore
+import ClaimlinePolicy
+import ClaimlineStore
+
+/// What the writer keeps in memory besides the store: the small, hot facts every Escalate
+/// needs (active incidents, the second line's mode) and the counters behind claim numbers.
+/// Loaded from the store at start; changed only by the writer thread, in step with the store.
+final class WriterState {
+    var activeIncidents: [String: Incident]
+    var secondLineMode: SecondLineModeResponse
+    private var claimSequences: [Int: Int] = [:]
+    private var incidentSequence: Int
+
+    init(store: any ClaimStore) throws {
+        var incidents: [String: Incident] = [:]
+        for incident in try store.incidents(includeWithdrawn: false) { incidents[incident.incidentId] = incident }
+        self.activeIncidents = incidents
+        self.secondLineMode = try store.secondLineMode() ?? SecondLineModeResponse(mode: .normal)
+        self.incidentSequence = try store.lastIncidentSequence()
+    }
+
+    /// The next claim number of `year`, e.g. `2026-000124`: short enough to read aloud, and
+    /// unique because only the writer hands them out.
+    func nextClaimNumber(year: Int, store: any ClaimStore) throws -> String {
+        let last: Int
+        if let known = self.claimSequences[year] {
+            last = known
+        } else {
+            last = try store.lastClaimSequence(year: year)
+        }
+        let next = last + 1
+        self.claimSequences[year] = next
+        return "\(year)-" + Self.zeroPadded(next, width: 6)
+    }
+
+    func nextIncidentID() -> String {
+        self.incidentSequence += 1
+        return "INC-" + Self.zeroPadded(self.incidentSequence, width: 6)
+    }
+
+    /// Forgets counters that a rolled-back batch may have advanced.
+    func forgetSequences(store: any ClaimStore) throws {
+        self.claimSequences.removeAll()
+        self.incidentSequence = try store.lastIncidentSequence()
+    }
+
+    private static func zeroPadded(_ value: Int, width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+}
+
+/// UTC calendar arithmetic for claim numbers (no Foundation on the hot path).
+enum UTCDate {
+    /// The UTC year of a Unix time in milliseconds.
+    static func year(ofMs ms: Int64) -> Int {
+        // Howard Hinnant's civil_from_days.
+        let days = Int(ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return yoe + era * 400 + (month <= 2 ? 1 : 0)
+    }
+}

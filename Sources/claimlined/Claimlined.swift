@@ -1,0 +1,110 @@
+import ArgumentParser
+import ClaimlinePolicy
+import ClaimlineServer
+import ClaimlineStoreSQLite
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `claimlined`: the Claimline service. Only the executable bootstraps logging and the
+/// service group; the libraries take a `Logger`.
+@main
+struct Claimlined: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "claimlined",
+        abstract: "The Claimline service: escalate, retain and file complaints over Claimline protocol v1."
+    )
+
+    @Option(help: "Address to listen on, host:port.")
+    var listen: String = "127.0.0.1:7400"
+
+    @Option(help: "Folder for the SQLite store (created if missing).")
+    var dataDir: String = "./.claimline"
+
+    @Option(help: "Configuration file (JSON): clients and tokens, limits, the policy file.")
+    var config: String = "config/claimline.json"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: self.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "claimlined")
+
+        let (host, port) = try Self.parseListen(self.listen)
+        let configURL = URL(fileURLWithPath: self.config)
+        let configuration = try JSONDecoder().decode(ServerConfiguration.self, from: Data(contentsOf: configURL))
+        let problems = configuration.problems()
+        guard problems.isEmpty else {
+            throw ValidationError("\(self.config):\n  " + problems.joined(separator: "\n  "))
+        }
+        let policyURL = URL(fileURLWithPath: configuration.policyFile, relativeTo: configURL.deletingLastPathComponent())
+        let policy = try Self.loadPolicy(policyURL)
+
+        try FileManager.default.createDirectory(atPath: self.dataDir, withIntermediateDirectories: true)
+        let backend = SQLiteStoreBackend(path: URL(fileURLWithPath: self.dataDir).appendingPathComponent("claimline.db").path)
+        let server = ClaimlineServer(
+            configuration: configuration, backend: backend, policy: policy, host: host, port: port, logger: logger
+        )
+        logger.info(
+            "starting",
+            metadata: [
+                "store.name": "\(backend.name)", "policy.name": "\(policy.name)", "policy.version": "\(policy.version)",
+                "clients": "\(configuration.clients.count)",
+            ]
+        )
+        let reloader = PolicyReloader(url: policyURL, holder: server.policy, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: server),
+                    .init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+
+    static func parseListen(_ value: String) throws -> (String, Int) {
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen: expected host:port, got \(value)")
+        }
+        return (String(value[..<colon]), port)
+    }
+
+    static func loadPolicy(_ url: URL) throws -> Policy {
+        do {
+            return try Policy.parse(Array(try Data(contentsOf: url)))
+        } catch let error as PolicyError {
+            throw ValidationError("\(url.path): \(error)")
+        }
+    }
+}
+
+/// Reloads the policy file on SIGHUP without dropping a connection; a bad file is logged and
+/// the policy in force stays.
+struct PolicyReloader: Service {
+    let url: URL
+    let holder: PolicyHolder
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            do {
+                let policy = try Claimlined.loadPolicy(self.url)
+                self.holder.replace(with: policy)
+                self.logger.info("policy reloaded", metadata: ["policy.name": "\(policy.name)", "policy.version": "\(policy.version)"])
+            } catch {
+                self.logger.warning("policy reload failed; keeping the current policy", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import ClaimlineCodec
+import ClaimlineCore
+import ClaimlineWire
+import NIOCore
+
+/// The client side of one connection: sends the preface and HELLO, matches answers to calls
+/// by stream id, answers PINGs, and fails every waiting call when the connection goes.
+/// Runs on the channel's event loop; ``ClaimlineConnection`` talks to it through `execute`.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    /// A call waiting for its answer: the RESPONSE payload, or the error.
+    typealias Waiter = EventLoopPromise<ByteBuffer>
+
+    private let hello: Hello
+    private let helloPromise: EventLoopPromise<HelloAck>
+    private let arena = ProtoArena()
+    private var context: ChannelHandlerContext?
+    private var waiters: [UInt32: Waiter] = [:]
+    private var nextStreamID: UInt32 = 1
+    private var goAway: GoAway?
+    private var helloDone = false
+    /// Set once the connection can take no more calls.
+    private var closedError: RPCError?
+
+    init(hello: Hello, helloPromise: EventLoopPromise<HelloAck>) {
+        self.hello = hello
+        self.helloPromise = helloPromise
+    }
+
+    var inFlight: Int { self.waiters.count }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        Preface().write(to: &buffer)
+        buffer.writeFrame(type: .hello, streamID: 0) { (try? self.hello.encode(into: &$0, arena: self.arena)) ?? 0 }
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        switch frame.type {
+        case .helloAck:
+            do {
+                let ack = try HelloAck.decode(from: frame.payload, arena: self.arena)
+                self.helloDone = true
+                self.helloPromise.succeed(ack)
+            } catch {
+                self.fail(RPCError(.internal, "bad HELLO_ACK: \(error)", reason: "PROTOCOL_ERROR"), context: context)
+            }
+        case .response:
+            self.waiters.removeValue(forKey: frame.streamID)?.succeed(frame.payload)
+        case .error:
+            let error: RPCError
+            do {
+                error = RPCError(status: try RpcStatus.decode(from: frame.payload, arena: self.arena))
+            } catch {
+                self.fail(RPCError(.internal, "bad ERROR frame: \(error)", reason: "PROTOCOL_ERROR"), context: context)
+                return
+            }
+            self.waiters.removeValue(forKey: frame.streamID)?.fail(error)
+        case .ping:
+            var buffer = context.channel.allocator.buffer(capacity: 20)
+            buffer.writeFrame(Frame.pong(answering: frame))
+            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        case .goAway:
+            let goAway = (try? GoAway.decode(from: frame.payload, arena: self.arena)) ?? GoAway(reason: "PROTOCOL_ERROR")
+            self.received(goAway)
+        case .pong, .hello, .request, .cancel:
+            break  // the client-role decoder lets only PONG of these through; nothing to do
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let reason = self.goAway.map { "the server closed the connection (\($0.reason))" } ?? "the connection closed"
+        self.fail(RPCError(.unavailable, reason, reason: self.goAway?.reason ?? "CONNECTION_CLOSED"), context: nil)
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let message = (error as? FramingError).map { "\($0)" } ?? "\(error)"
+        self.fail(RPCError(.unavailable, "connection error: \(message)", reason: "CONNECTION_ERROR"), context: context)
+    }
+
+    /// Sends one REQUEST; `waiter` completes with the RESPONSE payload or the error.
+    func send(method: UInt16, timeoutMs: UInt32, body: (inout ByteBuffer) throws(CodecError) -> Int, waiter: Waiter) -> UInt32? {
+        guard let context = self.context, self.closedError == nil, self.goAway == nil else {
+            waiter.fail(self.closedError ?? RPCError(.unavailable, "the connection is closing", reason: "GOAWAY"))
+            return nil
+        }
+        let streamID = self.nextStreamID
+        self.nextStreamID += 1
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        do {
+            try buffer.writeFrame(type: .request, method: method, streamID: streamID) { (buffer: inout ByteBuffer) throws(CodecError) -> Int in
+                buffer.writeInteger(timeoutMs)
+                return 4 + (try body(&buffer))
+            }
+        } catch {
+            waiter.fail(RPCError.invalidArgument(field: error.field, "\(error)"))
+            return nil
+        }
+        self.waiters[streamID] = waiter
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        return streamID
+    }
+
+    /// Gives up on a call: CANCEL on the wire, the waiter fails with `error`.
+    func cancel(streamID: UInt32, error: RPCError) {
+        guard let waiter = self.waiters.removeValue(forKey: streamID) else { return }
+        waiter.fail(error)
+        guard let context = self.context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 12)
+        buffer.writeFrame(Frame.cancel(streamID: streamID))
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Sends a frame as it is (tests of the server's protocol checks).
+    func sendRaw(_ bytes: ByteBuffer) {
+        self.context?.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// Calls above the server's last stream id were never processed: they fail UNAVAILABLE
+    /// with reason GOAWAY so the caller knows a retry is safe.
+    private func received(_ goAway: GoAway) {
+        self.goAway = goAway
+        let unprocessed = self.waiters.keys.filter { $0 > goAway.lastStreamId }
+        for streamID in unprocessed {
+            self.waiters.removeValue(forKey: streamID)?.fail(
+                RPCError(.unavailable, "not processed before the server's GOAWAY (\(goAway.reason))", reason: "GOAWAY_UNPROCESSED")
+            )
+        }
+        if !self.helloDone {
+            self.helloDone = true
+            let code = StatusCode(rawValue: goAway.code == 0 ? StatusCode.unavailable.rawValue : goAway.code)
+            self.helloPromise.fail(RPCError(code, goAway.message, reason: goAway.reason))
+        }
+    }
+
+    private func fail(_ error: RPCError, context: ChannelHandlerContext?) {
+        if self.closedError == nil { self.closedError = error }
+        if !self.helloDone {
+            self.helloDone = true
+            self.helloPromise.fail(error)
+        }
+        let waiters = self.waiters
+        self.waiters.removeAll()
+        for waiter in waiters.values { waiter.fail(error) }
+        context?.close(promise: nil)
+    }
+}
