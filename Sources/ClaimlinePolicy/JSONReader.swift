@@ -60,7 +60,9 @@ struct JSONReader {
         }
         while true {
             skipWhitespace()
-            guard current == UInt8(ascii: "\"") else { throw failure("expected a member name in double quotes") }
+            guard current == UInt8(ascii: "\"") else {
+                throw failure(current == nil ? "unexpected end of input" : "expected a member name in double quotes")
+            }
             let keyStart = index
             let key = try string()
             if members.contains(where: { $0.key == key }) {
