@@ -17,6 +17,11 @@ struct DefaultPolicyTests {
             .deletingLastPathComponent()
         let bytes = try Data(contentsOf: root.appendingPathComponent("config/policy.json"))
         let fromFile = try Policy.parse(Array(bytes))
+        // Compared piece by piece first so that a drift names the rule or category that differs.
+        #expect(fromFile.rules == Policy.default.rules)
+        for ref in Taxonomy.allPairs {
+            #expect(fromFile.routing(for: ref) == Policy.default.routing(for: ref), "\(Taxonomy.key(ref))")
+        }
         #expect(fromFile == Policy.default)
         #expect(fromFile.name == "default")
         #expect(fromFile.rules.map(\.name) == [
