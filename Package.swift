@@ -127,6 +127,17 @@ let package = Package(
             dependencies: ["ClaimlineCore", "ClaimlineStore", "ClaimlineStoreSQLite"]
         ),
         .testTarget(
+            name: "ClaimlineServerTests",
+            dependencies: [
+                "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire", "ClaimlinePolicy", "ClaimlineStore",
+                "ClaimlineStoreSQLite", "ClaimlineServer", "ClaimlineClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "ClaimlineCodecTests",
             dependencies: ["ClaimlineCore", "ClaimlineCodec", "ClaimlineProtoC"]
         ),

@@ -1,0 +1,172 @@
+import ClaimlineClient
+import ClaimlineCore
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOConcurrencyHelpers
+import Testing
+
+/// The promise that matters most: every acknowledged claim survives a SIGKILL, exactly once.
+/// Runs the real `claimlined` binary (built beside the tests) as a child process.
+@Suite("Crash", .serialized)
+struct CrashTests {
+    struct Acknowledged: Sendable {
+        var request: FileComplaintRequest
+        var claimNumber: String
+    }
+
+    @Test("SIGKILL mid-load: every acknowledged claim is there exactly once after restart")
+    func sigkillMidLoad() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = try Daemon(directory: directory)
+
+        try await daemon.start()
+        let acknowledged = NIOLockedValueBox<[Acknowledged]>([])
+        let attempts = NIOLockedValueBox(0)
+        let clients = 8
+        let load = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<clients {
+                    group.addTask {
+                        guard let connection = try? await daemon.connect() else { return }
+                        var sequence = 0
+                        while !Task.isCancelled {
+                            sequence += 1
+                            var request = Requests.file()
+                            request.callId = "CRASH-\(worker)-\(sequence)-\(UUID().uuidString.prefix(8))"
+                            attempts.withLockedValue { $0 += 1 }
+                            do {
+                                let answer = try await connection.file(request)
+                                acknowledged.withLockedValue { $0.append(Acknowledged(request: request, claimNumber: answer.claimNumber)) }
+                            } catch {
+                                return  // the server is gone
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        // Kill it while the clients are busy: after a few hundred acknowledgements.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while acknowledged.withLockedValue({ $0.count }) < 400 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        daemon.kill()
+        try await load.value
+        let acked = acknowledged.withLockedValue { $0 }
+        let tried = attempts.withLockedValue { $0 }
+        #expect(acked.count >= 400, "the load did not get going")
+
+        try await daemon.start()
+        let admin = try await daemon.connect()
+        var lost = 0
+        var changed = 0
+        for ack in acked {
+            let claim = try await admin.getClaim(ack.claimNumber)
+            if claim == nil { lost += 1 } else if claim?.callId != ack.request.callId { changed += 1 }
+        }
+        // Every claim, listed: no call id twice.
+        var all: [Claim] = []
+        var token = ""
+        repeat {
+            let page = try await admin.call(.listClaims, ListClaimsRequest(pageSize: 1000, pageToken: token), as: ListClaimsResponse.self)
+            all += page.claims
+            token = page.nextPageToken
+        } while !token.isEmpty
+        let duplicated = all.count - Set(all.map(\.callId)).count
+        // A retry of acknowledged writes after the restart answers the same claim, not a new one.
+        var retriedDifferently = 0
+        for ack in acked.prefix(50) where try await admin.file(ack.request).claimNumber != ack.claimNumber {
+            retriedDifferently += 1
+        }
+        print(
+            "crash test: \(tried) claims sent by \(clients) clients, \(acked.count) acknowledged before SIGKILL; after restart "
+                + "\(acked.count - lost) of them found, \(lost) lost, \(duplicated) duplicated, \(changed) changed; "
+                + "\(all.count) claims stored (\(all.count - acked.count) committed but not acknowledged before the kill)"
+        )
+        #expect(lost == 0)
+        #expect(duplicated == 0)
+        #expect(changed == 0)
+        #expect(retriedDifferently == 0)
+        #expect(all.count >= acked.count)
+        await admin.close()
+        #expect(try await daemon.terminate() == 0, "claimlined did not exit cleanly on SIGTERM")
+    }
+}
+
+/// The claimlined binary in a child process, with its own config, data and port.
+final class Daemon: Sendable {
+    let directory: TemporaryDirectory
+    let port: Int
+    private let process = NIOLockedValueBox<Process?>(nil)
+
+    init(directory: TemporaryDirectory) throws {
+        self.directory = directory
+        self.port = try Self.freePort()
+        let config = """
+            {"clients": [{"name": "crash-admin", "token": "\(TestServer.tokens[.admin]!)", "role": "admin"}],
+             "policyFile": "\(GoldenPaths.repositoryRoot)/config/policy.json",
+             "limits": {"shutdownGracePeriodMs": 2000}}
+            """
+        try config.write(toFile: directory.path + "/claimline.json", atomically: true, encoding: .utf8)
+    }
+
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("claimlined").path
+    }
+
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = [
+            "--listen", "127.0.0.1:\(self.port)", "--data-dir", self.directory.path + "/data",
+            "--config", self.directory.path + "/claimline.json", "--log-level", "warning",
+        ]
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        self.process.withLockedValue { $0 = process }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if let connection = try? await self.connect() {
+                await connection.close()
+                return
+            }
+            guard process.isRunning else { throw RPCError(.unavailable, "claimlined exited with \(process.terminationStatus)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw RPCError(.unavailable, "claimlined did not start listening")
+    }
+
+    func connect() async throws -> ClaimlineConnection {
+        try await ClaimlineConnection.connect(host: "127.0.0.1", port: self.port, token: TestServer.tokens[.admin]!, clientName: "crash")
+    }
+
+    func kill() {
+        guard let process = self.process.withLockedValue({ $0 }) else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then the exit status.
+    func terminate() async throws -> Int32 {
+        guard let process = self.process.withLockedValue({ $0 }) else { return -1 }
+        process.terminate()
+        let deadline = ContinuousClock.now + .seconds(15)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { self.kill() }
+        return process.terminationStatus
+    }
+
+    private static func freePort() throws -> Int {
+        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? channel.close().wait() }
+        return channel.localAddress!.port!
+    }
+}
+
+enum GoldenPaths {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+}

@@ -1,0 +1,70 @@
+import ClaimlineClient
+import ClaimlineCore
+import Testing
+
+@Suite("Idempotency", .serialized)
+struct IdempotencyTests {
+    @Test("The same key with the same request returns the first answer: one claim, the same number")
+    func retry() async throws {
+        let server = try await TestServer.start()
+        let agent = try await server.connect(.agent)
+        let request = Requests.file()
+        let first = try await agent.file(request)
+        let second = try await agent.file(request)
+        #expect(second == first)
+        let other = try await server.connect(.agent)
+        #expect(try await other.file(request) == first)
+        let claims = try await agent.call(.listClaims, ListClaimsRequest(), as: ListClaimsResponse.self).claims
+        #expect(claims.count == 1)
+        await agent.close()
+        await other.close()
+        try await server.stop()
+    }
+
+    @Test("The same key with a different request is ALREADY_EXISTS, reason IDEMPOTENCY_KEY_REUSED")
+    func conflict() async throws {
+        let server = try await TestServer.start()
+        let admin = try await server.connect(.admin)
+        let request = Requests.file()
+        _ = try await admin.file(request)
+        var changed = request
+        changed.description = "другое описание"
+        let error = await rpcError { _ = try await admin.file(changed) }
+        #expect(error?.code == .alreadyExists)
+        #expect(error?.reason == "IDEMPOTENCY_KEY_REUSED")
+        // The same key on another method is a conflict too.
+        var escalate = Requests.escalate()
+        escalate.idempotencyKey = request.idempotencyKey
+        #expect(await rpcError { _ = try await admin.escalate(escalate) }?.code == .alreadyExists)
+        await admin.close()
+        try await server.stop()
+    }
+
+    @Test("Retries of escalate and retain replay their answers instead of failing on the contact state")
+    func contactRetries() async throws {
+        let server = try await TestServer.start()
+        let admin = try await server.connect(.admin)
+        let call = Requests.callID()
+        let escalate = Requests.escalate(callID: call)
+        let first = try await admin.escalate(escalate)
+        #expect(try await admin.escalate(escalate) == first)
+        let retain = Requests.retain(callID: call, .impossible, reason: .causeUnknown)
+        let retained = try await admin.retain(retain)
+        #expect(try await admin.retain(retain) == retained)
+        await admin.close()
+        try await server.stop()
+    }
+
+    @Test("A failed write leaves its key unused: correcting the request with the same key works")
+    func failedWriteKeepsKeyFree() async throws {
+        let server = try await TestServer.start()
+        let agent = try await server.connect(.agent)
+        var request = Requests.file(group: .billing, category: .migration, place: "")
+        #expect(await rpcError { _ = try await agent.file(request) }?.code == .failedPrecondition)
+        request.category = CategoryRef(group: .shop, category: .dissatisfaction)
+        request.placeId = "SM-1"
+        #expect(try await agent.file(request).claim?.category?.group == .shop)
+        await agent.close()
+        try await server.stop()
+    }
+}

@@ -1,0 +1,59 @@
+import ClaimlineCore
+import ClaimlineStore
+import Foundation
+
+/// A store whose commits take `commitDelayMs`: makes calls slow enough to test deadlines,
+/// CANCEL, stream limits and graceful shutdown without timing luck.
+final class SlowStoreBackend: ClaimStoreBackend {
+    let base: any ClaimStoreBackend
+    let commitDelayMs: Int
+
+    init(_ base: any ClaimStoreBackend, commitDelayMs: Int) {
+        self.base = base
+        self.commitDelayMs = commitDelayMs
+    }
+
+    var name: String { "slow(\(self.base.name))" }
+
+    func openWriter() throws(StoreError) -> any ClaimStore {
+        SlowStore(base: try self.base.openWriter(), delayMs: self.commitDelayMs)
+    }
+
+    func openReader() throws(StoreError) -> any ClaimStoreReader { try self.base.openReader() }
+}
+
+private final class SlowStore: ClaimStore {
+    let base: any ClaimStore
+    let delayMs: Int
+
+    init(base: any ClaimStore, delayMs: Int) {
+        self.base = base
+        self.delayMs = delayMs
+    }
+
+    func begin() throws(StoreError) { try self.base.begin() }
+    func commit() throws(StoreError) {
+        usleep(useconds_t(self.delayMs * 1000))
+        try self.base.commit()
+    }
+    func rollback() { self.base.rollback() }
+    func idempotencyRecord(key: String) throws(StoreError) -> IdempotencyRecord? { try self.base.idempotencyRecord(key: key) }
+    func insertIdempotencyRecord(_ record: IdempotencyRecord) throws(StoreError) { try self.base.insertIdempotencyRecord(record) }
+    func contactSession(callID: String) throws(StoreError) -> ContactSession? { try self.base.contactSession(callID: callID) }
+    func upsertContactSession(_ session: ContactSession) throws(StoreError) { try self.base.upsertContactSession(session) }
+    func insertClaim(_ claim: Claim) throws(StoreError) { try self.base.insertClaim(claim) }
+    func updateClaim(_ claim: Claim) throws(StoreError) { try self.base.updateClaim(claim) }
+    func claim(number: String) throws(StoreError) -> Claim? { try self.base.claim(number: number) }
+    func lastClaimSequence(year: Int) throws(StoreError) -> Int { try self.base.lastClaimSequence(year: year) }
+    func upsertIncident(_ incident: Incident) throws(StoreError) { try self.base.upsertIncident(incident) }
+    func incident(id: String) throws(StoreError) -> Incident? { try self.base.incident(id: id) }
+    func incidents(includeWithdrawn: Bool) throws(StoreError) -> [Incident] { try self.base.incidents(includeWithdrawn: includeWithdrawn) }
+    func lastIncidentSequence() throws(StoreError) -> Int { try self.base.lastIncidentSequence() }
+    func secondLineMode() throws(StoreError) -> SecondLineModeResponse? { try self.base.secondLineMode() }
+    func setSecondLineMode(_ mode: SecondLineModeResponse) throws(StoreError) { try self.base.setSecondLineMode(mode) }
+    func appendAudit(_ record: AuditRecord) throws(StoreError) { try self.base.appendAudit(record) }
+    func purge(nowMs: Int64, idempotencyBeforeMs: Int64) throws(StoreError) -> Int {
+        try self.base.purge(nowMs: nowMs, idempotencyBeforeMs: idempotencyBeforeMs)
+    }
+    func close() { self.base.close() }
+}
