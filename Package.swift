@@ -118,6 +118,7 @@ let package = Package(
             ],
             path: "Benchmarks/claimline-codec-bench"
         ),
+        .testTarget(name: "ClaimlineCoreTests", dependencies: ["ClaimlineCore"]),
         .testTarget(
             name: "ClaimlinePolicyTests",
             dependencies: ["ClaimlineCore", "ClaimlinePolicy"]
