@@ -7,6 +7,8 @@
 
 SWIFT ?= swift
 SWIFT_FLAGS ?=
+LISTEN ?= 127.0.0.1:7400
+DATA_DIR ?= ./.claimline
 # Debian packages the build and the tests need; installed only when missing.
 DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -60,8 +62,9 @@ vectors: build
 bench: release
 	tools/bench/run.sh
 
+# Starts claimlined on 127.0.0.1:7400 with the dev config (tokens in config/claimline.json).
 run: release
-	@echo "claimlined arrives with the server issue; the codec and framing libraries are built."
+	$$($(SWIFT) build -c release --show-bin-path)/claimlined --listen $(LISTEN) --data-dir $(DATA_DIR) --config config/claimline.json
 
 clean:
 	rm -rf .build .build-*
