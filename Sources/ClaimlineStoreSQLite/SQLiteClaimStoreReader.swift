@@ -50,10 +50,15 @@ public final class SQLiteClaimStoreReader: ClaimStoreReader {
         statement.bind(1, query.msisdn)
         statement.bind(2, query.status.rawValue)
         statement.bind(3, range.lowerMs)
-        statement.bind(4, range.upperMs)
         if let after = query.after {
+            // The cursor's time also caps the index range, so a deep page starts its backwards
+            // scan at the cursor instead of walking every earlier page's rows again; the row
+            // value comparison then only skips the cursor's own ties.
+            statement.bind(4, min(range.upperMs, after.createdAtMs))
             statement.bind(5, after.createdAtMs)
             statement.bind(6, after.claimNumber)
+        } else {
+            statement.bind(4, range.upperMs)
         }
         statement.bind(7, limit + 1)
         var claims: [Claim] = []

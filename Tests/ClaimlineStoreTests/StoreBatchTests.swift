@@ -92,18 +92,31 @@ struct StoreBatchTests {
             let writer = try backend.openWriter()
             defer { writer.close() }
             let shared = ReaderProgress()
+            let started = DispatchSemaphore(value: 0)
             let finished = DispatchSemaphore(value: 0)
             let thread = Thread {
                 defer { finished.signal() }
-                guard let reader = try? backend.openReader() else { return }
+                guard let reader = try? backend.openReader() else {
+                    started.signal()
+                    return
+                }
                 defer { reader.close() }
-                while !shared.done.load(ordering: .acquiring) {
+                var first = true
+                while true {
+                    // Read once more after the writer is done, so the last count is the total.
+                    let stop = shared.done.load(ordering: .acquiring)
                     if let total = try? reader.stats(fromMs: 0, toMs: 0).claimsTotal {
                         shared.observed.withLock { $0.append(total) }
                     }
+                    if first {
+                        first = false
+                        started.signal()
+                    }
+                    if stop { return }
                 }
             }
             thread.start()
+            started.wait()
             for batch in 0..<30 {
                 try writer.begin()
                 for index in 0..<10 {
@@ -114,7 +127,8 @@ struct StoreBatchTests {
             shared.done.store(true, ordering: .releasing)
             finished.wait()
             let counts = shared.observed.withLock { $0 }
-            #expect(!counts.isEmpty)
+            #expect(counts.first == 0)
+            #expect(counts.last == 300)
             #expect(counts.allSatisfy { $0 % 10 == 0 })
             #expect(counts == counts.sorted())
         }
