@@ -1,0 +1,93 @@
+import ClaimlineCore
+
+/// Builds a ``GetStatsResponse`` from raw counts, so every backend orders, groups and names
+/// them the same way (the rules are on ``ClaimStoreReader/stats(fromMs:toMs:)``).
+///
+/// Backends feed it aggregated rows (SQL `GROUP BY`) or single records (in memory); adding the
+/// same key twice sums.
+public struct StatsTally: Sendable {
+    private var byCategory: [CategoryKey: UInt64] = [:]
+    private var byReason: [Int32: UInt64] = [:]
+    private var escalations: UInt64 = 0
+    private var retained: UInt64 = 0
+    private var declined: UInt64 = 0
+
+    private struct CategoryKey: Hashable, Sendable {
+        var group: Int32
+        var category: Int32
+    }
+
+    /// The audit method names that count.
+    public static let escalateMethod = Method.escalate.name
+    public static let retainMethod = Method.retain.name
+
+    public init() {}
+
+    /// `count` claims filed under `category` (nil counts as unspecified/unspecified).
+    public mutating func addClaims(group: Int32, category: Int32, count: UInt64 = 1) {
+        self.byCategory[CategoryKey(group: group, category: category), default: 0] += count
+    }
+
+    public mutating func addClaims(_ ref: CategoryRef?, count: UInt64 = 1) {
+        self.addClaims(group: ref?.group.rawValue ?? 0, category: ref?.category.rawValue ?? 0, count: count)
+    }
+
+    /// `count` audit records with `method`, `outcome` and `reason`; methods other than
+    /// Escalate and Retain are ignored.
+    public mutating func addAudit(method: String, outcome: String, reason: String, count: UInt64 = 1) {
+        if method == Self.escalateMethod {
+            self.escalations += count
+        } else if method == Self.retainMethod {
+            self.addRetain(outcome: outcome, reason: reason, count: count)
+        }
+    }
+
+    /// `count` Retain audit records with `outcome` and `reason` (proto names).
+    public mutating func addRetain(outcome: String, reason: String, count: UInt64 = 1) {
+        switch outcome {
+        case RetentionOutcome.retained.protoName: self.retained += count
+        case RetentionOutcome.declined.protoName: self.declined += count
+        case RetentionOutcome.impossible.protoName:
+            self.byReason[Self.reason(named: reason).rawValue, default: 0] += count
+        default: break
+        }
+    }
+
+    public mutating func addEscalations(_ count: UInt64) {
+        self.escalations += count
+    }
+
+    public var response: GetStatsResponse {
+        var groups: [Int32: UInt64] = [:]
+        var total: UInt64 = 0
+        for (key, count) in self.byCategory {
+            groups[key.group, default: 0] += count
+            total += count
+        }
+        let categoryKeys = self.byCategory.keys.sorted { ($0.group, $0.category) < ($1.group, $1.category) }
+        return GetStatsResponse(
+            claimsByGroup: groups.keys.sorted().map { GroupCount(group: ClaimGroup(rawValue: $0), claims: groups[$0] ?? 0) },
+            claimsByCategory: categoryKeys.map { key in
+                CategoryCount(
+                    category: CategoryRef(group: ClaimGroup(rawValue: key.group), category: Category(rawValue: key.category)),
+                    claims: self.byCategory[key] ?? 0
+                )
+            },
+            retained: self.retained,
+            declined: self.declined,
+            impossibleByReason: self.byReason.keys.sorted().map {
+                FailureReasonCount(reason: RetentionFailureReason(rawValue: $0), count: self.byReason[$0] ?? 0)
+            },
+            escalations: self.escalations,
+            claimsTotal: total
+        )
+    }
+
+    /// The reason a proto name stands for; a number (how an unrecognized reason prints) is
+    /// kept as that number, anything else counts as unspecified.
+    public static func reason(named name: String) -> RetentionFailureReason {
+        if let known = RetentionFailureReason.allCases.first(where: { $0.protoName == name }) { return known }
+        if let number = Int32(name) { return RetentionFailureReason(rawValue: number) }
+        return .unspecified
+    }
+}

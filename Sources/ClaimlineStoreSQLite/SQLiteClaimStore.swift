@@ -1,0 +1,85 @@
+import CSQLite
+import ClaimlineCore
+import ClaimlineStore
+
+/// The SQLite writer: one connection, owned by the service's one writer thread.
+///
+/// A batch is `BEGIN IMMEDIATE` ... `COMMIT`; with `journal_mode=WAL` and `synchronous=FULL`
+/// the commit appends the batch to the WAL and fsyncs it once, so when ``commit()`` returns the
+/// batch survives a crash or power loss, and readers (their own connections) see it from then
+/// on, never before. Outside a batch each write commits on its own.
+///
+/// Not `Sendable`: one instance belongs to one thread.
+public final class SQLiteClaimStore: ClaimStore {
+    let connection: SQLiteConnection
+    private var prepared: SQLiteWriteStatements?
+
+    init(connection: SQLiteConnection) throws(StoreError) {
+        self.connection = connection
+        self.prepared = try SQLiteWriteStatements(connection)
+    }
+
+    /// The statements, or an error once the store is closed (their handles are gone then).
+    func statements(_ operation: String) throws(StoreError) -> SQLiteWriteStatements {
+        guard let prepared = self.prepared else { throw StoreError(operation, "store is closed") }
+        return prepared
+    }
+
+    public func begin() throws(StoreError) {
+        let statement = try self.statements("begin").begin
+        defer { statement.reset() }
+        try statement.run()
+    }
+
+    /// Durable when it returns. If it fails the batch is rolled back: none of it was
+    /// acknowledged, none of it stays.
+    public func commit() throws(StoreError) {
+        let statement = try self.statements("commit").commit
+        defer { statement.reset() }
+        do {
+            try statement.run()
+        } catch {
+            statement.reset()
+            self.rollback()
+            throw error
+        }
+    }
+
+    public func rollback() {
+        guard let prepared = self.prepared, self.connection.inTransaction else { return }
+        let statement = prepared.rollback
+        defer { statement.reset() }
+        // A failed ROLLBACK leaves nothing better to do: SQLite rolls back on close anyway.
+        _ = try? statement.run()
+    }
+
+    public func close() {
+        self.rollback()
+        self.prepared = nil
+        self.connection.close()
+    }
+
+    deinit {
+        self.close()
+    }
+
+    // MARK: Diagnostics
+
+    /// `PRAGMA journal_mode` on this connection: `wal` when opened by this store.
+    public var journalMode: String {
+        get throws(StoreError) { try self.connection.queryText("PRAGMA journal_mode", operation: "journal_mode") }
+    }
+
+    /// `PRAGMA synchronous`: 2 (FULL), so every commit is fsynced.
+    public var synchronous: Int64 {
+        get throws(StoreError) { try self.connection.queryInt("PRAGMA synchronous", operation: "synchronous") }
+    }
+
+    /// `PRAGMA user_version`: the schema version (``SQLiteStoreBackend/schemaVersion`` after opening).
+    public var schemaVersion: Int64 {
+        get throws(StoreError) { try SQLiteMigrations.version(self.connection) }
+    }
+}
+
+@available(*, unavailable)
+extension SQLiteClaimStore: Sendable {}

@@ -1,0 +1,77 @@
+import CSQLite
+import ClaimlineStore
+
+/// The embedded default store: one SQLite file in WAL mode, one writer connection and any
+/// number of reader connections.
+///
+/// Every connection is configured the same way: `journal_mode=WAL` (readers and the writer do
+/// not block each other), `synchronous=FULL` (each commit fsyncs the WAL, so an acknowledged
+/// batch is durable), a busy timeout, and the schema migrated to the newest version (a database
+/// written by a newer build is refused). A value type holding only settings: `Sendable`.
+public struct SQLiteStoreBackend: ClaimStoreBackend {
+    public let path: String
+    /// How long the writer waits for a lock held by another process (e.g. a backup or a
+    /// second server started by mistake) before failing, in milliseconds.
+    public var writerBusyTimeoutMs: Int32
+    /// How long a reader waits (WAL readers only wait during recovery or a checkpoint reset).
+    public var readerBusyTimeoutMs: Int32
+    /// WAL pages before the writer checkpoints on commit (SQLite's default is 1000); 0 turns
+    /// automatic checkpoints off for an operator who runs them on a schedule.
+    public var walAutocheckpointPages: Int32
+
+    public init(
+        path: String, writerBusyTimeoutMs: Int32 = 5_000, readerBusyTimeoutMs: Int32 = 5_000,
+        walAutocheckpointPages: Int32 = 1_000
+    ) {
+        self.path = path
+        self.writerBusyTimeoutMs = writerBusyTimeoutMs
+        self.readerBusyTimeoutMs = readerBusyTimeoutMs
+        self.walAutocheckpointPages = walAutocheckpointPages
+    }
+
+    public var name: String { "sqlite:\(self.path)" }
+
+    /// The newest schema version this build writes (`PRAGMA user_version`).
+    public static var schemaVersion: Int64 { SQLiteMigrations.latestVersion }
+
+    public func openWriter() throws(StoreError) -> any ClaimStore {
+        try self.openSQLiteWriter()
+    }
+
+    public func openReader() throws(StoreError) -> any ClaimStoreReader {
+        try self.openSQLiteReader()
+    }
+
+    /// The writer with its concrete type (diagnostics such as ``SQLiteClaimStore/journalMode``).
+    public func openSQLiteWriter() throws(StoreError) -> SQLiteClaimStore {
+        let connection = try self.openConnection(busyTimeoutMs: self.writerBusyTimeoutMs)
+        try connection.execute(
+            "PRAGMA wal_autocheckpoint = \(max(0, self.walAutocheckpointPages))", operation: "configure writer")
+        return try SQLiteClaimStore(connection: connection)
+    }
+
+    /// A reader with its concrete type. It also migrates a fresh database, so a reader opened
+    /// before the writer finds the schema rather than failing to prepare its statements.
+    public func openSQLiteReader() throws(StoreError) -> SQLiteClaimStoreReader {
+        let connection = try self.openConnection(busyTimeoutMs: self.readerBusyTimeoutMs)
+        // A reader never writes: make a bug that tries fail loudly.
+        try connection.execute("PRAGMA query_only = 1", operation: "configure reader")
+        return try SQLiteClaimStoreReader(connection: connection)
+    }
+
+    private func openConnection(busyTimeoutMs: Int32) throws(StoreError) -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: self.path, busyTimeoutMs: busyTimeoutMs)
+        do throws(StoreError) {
+            let mode = try connection.queryText("PRAGMA journal_mode = WAL", operation: "set journal_mode")
+            guard mode.lowercased() == "wal" else {
+                throw StoreError("set journal_mode", "\(self.path) cannot use WAL (journal_mode is \(mode))")
+            }
+            try connection.execute("PRAGMA synchronous = FULL", operation: "set synchronous")
+            try SQLiteMigrations.migrate(connection)
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+}
