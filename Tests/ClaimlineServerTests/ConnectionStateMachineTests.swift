@@ -9,7 +9,8 @@ struct ConnectionStateMachineTests {
 
     func open(maxStreams: Int = 2) -> ConnectionStateMachine {
         var machine = ConnectionStateMachine(limits: .init(maxConcurrentStreams: maxStreams, maxDeadlineNanos: 1_000_000_000))
-        #expect(machine.hello(self.agent))
+        let opened = machine.hello(self.agent)
+        #expect(opened)
         return machine
     }
 
@@ -21,7 +22,8 @@ struct ConnectionStateMachineTests {
             return
         }
         #expect(error.code == .unavailable)
-        #expect(!machine.hello(nil))
+        let accepted = machine.hello(nil)
+        #expect(!accepted)
         #expect(machine.mayClose)
     }
 
@@ -37,8 +39,10 @@ struct ConnectionStateMachineTests {
         #expect(machine.nextDeadlineNanos == d1)
         let expired = machine.expire(nowNanos: d1)
         #expect(expired.map(\.0) == [1])
-        #expect(!machine.complete(streamID: 1), "an expired stream must not be answered again")
-        #expect(machine.complete(streamID: 2))
+        let answeredAfterExpiry = machine.complete(streamID: 1)
+        #expect(!answeredAfterExpiry, "an expired stream must not be answered again")
+        let answered = machine.complete(streamID: 2)
+        #expect(answered)
     }
 
     @Test("Limits, roles and unknown methods are stream-level rejections")
@@ -49,8 +53,10 @@ struct ConnectionStateMachineTests {
         _ = machine.request(streamID: 5, method: 3, timeoutMs: 0, nowNanos: 0)
         _ = machine.request(streamID: 7, method: 3, timeoutMs: 0, nowNanos: 0)
         if case .reject(let e) = machine.request(streamID: 9, method: 3, timeoutMs: 0, nowNanos: 0) { #expect(e.code == .resourceExhausted) } else { Issue.record("over the limit") }
-        #expect(machine.cancel(streamID: 5))
-        #expect(!machine.complete(streamID: 5), "a cancelled stream must not be answered")
+        let cancelled = machine.cancel(streamID: 5)
+        #expect(cancelled)
+        let answeredAfterCancel = machine.complete(streamID: 5)
+        #expect(!answeredAfterCancel, "a cancelled stream must not be answered")
         guard case .dispatch = machine.request(streamID: 11, method: 3, timeoutMs: 0, nowNanos: 0) else {
             Issue.record("a slot freed by CANCEL was not reusable")
             return
@@ -66,7 +72,8 @@ struct ConnectionStateMachineTests {
         #expect(machine.drain() == nil)
         if case .reject(let e) = machine.request(streamID: 6, method: 3, timeoutMs: 0, nowNanos: 0) { #expect(e.code == .unavailable) } else { Issue.record("accepted while draining") }
         #expect(!machine.mayClose)
-        #expect(machine.complete(streamID: 4))
+        let finished = machine.complete(streamID: 4)
+        #expect(finished)
         #expect(machine.mayClose)
     }
 }

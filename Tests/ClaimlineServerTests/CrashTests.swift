@@ -124,7 +124,8 @@ final class Daemon: Sendable {
             "--listen", "127.0.0.1:\(self.port)", "--data-dir", self.directory.path + "/data",
             "--config", self.directory.path + "/claimline.json", "--log-level", "warning",
         ]
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
         self.process.withLockedValue { $0 = process }
         let deadline = ContinuousClock.now + .seconds(20)

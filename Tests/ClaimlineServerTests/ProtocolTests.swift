@@ -1,6 +1,7 @@
 import ClaimlineClient
 import ClaimlineCodec
 import ClaimlineCore
+import ClaimlineStore
 import ClaimlineWire
 import NIOCore
 import Testing

@@ -59,8 +59,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             throw error
         }
         self.thread.start()
+        let owned = WriterThreadState(store: store, state: state)
         self.thread.submit { [self] _ in
-            self.run(store: store, state: state)
+            self.run(store: owned.store, state: owned.state)
         }
     }
 
@@ -239,4 +240,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     private static let storeFailed = RPCError(
         .unavailable, "the store failed; the server refuses writes until restarted", retryAfterMs: 1000, reason: "STORE_FAILED"
     )
+}
+
+/// Hands the store and the in-memory state to the writer thread, which is from then on their
+/// only user: the reason the unchecked conformance is sound.
+private struct WriterThreadState: @unchecked Sendable {
+    let store: any ClaimStore
+    let state: WriterState
 }

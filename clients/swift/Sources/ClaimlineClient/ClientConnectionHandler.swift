@@ -81,6 +81,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// A connection that never became active (refused, timed out) ends here, not in
+    /// channelInactive: nothing may be left waiting.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.fail(RPCError(.unavailable, "the connection closed", reason: "CONNECTION_CLOSED"), context: nil)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let message = (error as? FramingError).map { "\($0)" } ?? "\(error)"
         self.fail(RPCError(.unavailable, "connection error: \(message)", reason: "CONNECTION_ERROR"), context: context)
