@@ -9,15 +9,16 @@ let package = Package(
         .library(name: "ClaimlineCodec", targets: ["ClaimlineCodec"]),
         .library(name: "ClaimlineWire", targets: ["ClaimlineWire"]),
         .executable(name: "claimlined", targets: ["claimlined"]),
+        .executable(name: "claimline-load", targets: ["claimline-load"]),
         .executable(name: "claimline-codec-bench", targets: ["claimline-codec-bench"]),
         .executable(name: "claimline-vectors", targets: ["claimline-vectors"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // libprotobuf-c from Debian (libprotobuf-c-dev).
@@ -77,6 +78,23 @@ let package = Package(
             ],
             path: "clients/swift/Sources/ClaimlineClient"
         ),
+        // The load-test harness: scheduling (closed and open loop), histograms, reports.
+        .target(
+            name: "ClaimlineLoad",
+            dependencies: [
+                "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "claimline-load",
+            dependencies: [
+                "ClaimlineLoad",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // Framing: preface, frame header, incremental decoder, encoder and their NIO handlers.
         .target(
             name: "ClaimlineWire",
@@ -119,6 +137,15 @@ let package = Package(
             path: "Benchmarks/claimline-codec-bench"
         ),
         .testTarget(name: "ClaimlineCoreTests", dependencies: ["ClaimlineCore"]),
+        .testTarget(
+            name: "ClaimlineLoadTests",
+            dependencies: [
+                "ClaimlineLoad", "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         .testTarget(
             name: "ClaimlinePolicyTests",
             dependencies: ["ClaimlineCore", "ClaimlinePolicy"]

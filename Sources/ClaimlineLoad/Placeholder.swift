@@ -1,0 +1,1 @@
+// The load harness library: see the brief.

@@ -1,0 +1,1 @@
+print("claimline-load: not yet")
