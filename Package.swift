@@ -155,7 +155,7 @@ let package = Package(
             dependencies: ["ClaimlineCore", "ClaimlineStore", "ClaimlineStoreSQLite"]
         ),
         .testTarget(
-            name: "ClaimlineServerTests",
+            name: "ClaimlineEndToEndTests",
             dependencies: [
                 "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire", "ClaimlinePolicy", "ClaimlineStore",
                 "ClaimlineStoreSQLite", "ClaimlineServer", "ClaimlineClient",

@@ -14,12 +14,17 @@ public final class ClaimlineConnection: Sendable {
     /// The server's limits and this session's id.
     public let helloAck: HelloAck
     private let handler: NIOLoopBound<ClientConnectionHandler>
+    private let health: ConnectionHealth
 
-    private init(channel: any Channel, helloAck: HelloAck, handler: NIOLoopBound<ClientConnectionHandler>) {
+    private init(channel: any Channel, helloAck: HelloAck, handler: NIOLoopBound<ClientConnectionHandler>, health: ConnectionHealth) {
         self.channel = channel
         self.helloAck = helloAck
         self.handler = handler
+        self.health = health
     }
+
+    /// False once the server sent GOAWAY or the connection closed: open a new one.
+    public var isUsable: Bool { self.health.isUsable && self.channel.isActive }
 
     /// Connects, sends the preface and HELLO, and waits for HELLO_ACK.
     /// Throws ``RPCError`` (UNAUTHENTICATED for a bad token, UNAVAILABLE when unreachable).
@@ -32,6 +37,7 @@ public final class ClaimlineConnection: Sendable {
         connectTimeout: TimeAmount = .seconds(5)
     ) async throws -> ClaimlineConnection {
         let hello = Hello(clientName: clientName, token: token)
+        let health = ConnectionHealth()
         let channel: any Channel
         let helloFuture: EventLoopFuture<HelloAck>
         let boundHandler: NIOLoopBound<ClientConnectionHandler>
@@ -42,7 +48,7 @@ public final class ClaimlineConnection: Sendable {
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let promise = channel.eventLoop.makePromise(of: HelloAck.self)
-                        let handler = ClientConnectionHandler(hello: hello, helloPromise: promise)
+                        let handler = ClientConnectionHandler(hello: hello, helloPromise: promise, health: health)
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(FrameDecoder(role: .client, maxPayload: ProtocolLimits.absoluteMaxPayload)),
                             handler
@@ -55,7 +61,7 @@ public final class ClaimlineConnection: Sendable {
         }
         do {
             let ack = try await helloFuture.get()
-            return ClaimlineConnection(channel: channel, helloAck: ack, handler: boundHandler)
+            return ClaimlineConnection(channel: channel, helloAck: ack, handler: boundHandler, health: health)
         } catch {
             channel.close(promise: nil)
             throw error

@@ -2,6 +2,7 @@ import ClaimlineCodec
 import ClaimlineCore
 import ClaimlineWire
 import NIOCore
+import Synchronization
 
 /// The client side of one connection: sends the preface and HELLO, matches answers to calls
 /// by stream id, answers PINGs, and fails every waiting call when the connection goes.
@@ -15,6 +16,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private let hello: Hello
     private let helloPromise: EventLoopPromise<HelloAck>
+    /// Read by the pool from any thread: false once the connection takes no new calls.
+    let health: ConnectionHealth
     private let arena = ProtoArena()
     private var context: ChannelHandlerContext?
     private var waiters: [UInt32: Waiter] = [:]
@@ -24,9 +27,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Set once the connection can take no more calls.
     private var closedError: RPCError?
 
-    init(hello: Hello, helloPromise: EventLoopPromise<HelloAck>) {
+    init(hello: Hello, helloPromise: EventLoopPromise<HelloAck>, health: ConnectionHealth) {
         self.hello = hello
         self.helloPromise = helloPromise
+        self.health = health
     }
 
     var inFlight: Int { self.waiters.count }
@@ -95,7 +99,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Sends one REQUEST; `waiter` completes with the RESPONSE payload or the error.
     func send(method: UInt16, timeoutMs: UInt32, body: (inout ByteBuffer) throws(CodecError) -> Int, waiter: Waiter) -> UInt32? {
         guard let context = self.context, self.closedError == nil, self.goAway == nil else {
-            waiter.fail(self.closedError ?? RPCError(.unavailable, "the connection is closing", reason: "GOAWAY"))
+            // Never written: safe to send again elsewhere, whatever the method.
+            let error = self.closedError ?? RPCError(.unavailable, "the connection is closing", reason: "GOAWAY")
+            waiter.fail(RPCError(.unavailable, error.message, reason: "NOT_SENT"))
             return nil
         }
         let streamID = self.nextStreamID
@@ -134,6 +140,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// with reason GOAWAY so the caller knows a retry is safe.
     private func received(_ goAway: GoAway) {
         self.goAway = goAway
+        self.health.markUnusable()
         let unprocessed = self.waiters.keys.filter { $0 > goAway.lastStreamId }
         for streamID in unprocessed {
             self.waiters.removeValue(forKey: streamID)?.fail(
@@ -148,6 +155,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func fail(_ error: RPCError, context: ChannelHandlerContext?) {
+        self.health.markUnusable()
         if self.closedError == nil { self.closedError = error }
         if !self.helloDone {
             self.helloDone = true
@@ -158,4 +166,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         for waiter in waiters.values { waiter.fail(error) }
         context?.close(promise: nil)
     }
+}
+
+/// Whether a connection still takes calls, readable from any thread without a lock.
+public final class ConnectionHealth: Sendable {
+    private let usable = Atomic<Bool>(true)
+
+    public init() {}
+
+    public var isUsable: Bool { self.usable.load(ordering: .relaxed) }
+
+    func markUnusable() { self.usable.store(false, ordering: .relaxed) }
 }

@@ -31,12 +31,13 @@ final class TestServer: Sendable {
     static func start(
         backend: any ClaimStoreBackend = InMemoryStoreBackend(),
         policy: Policy = .default,
-        configuration: ServerConfiguration = TestServer.configuration()
+        configuration: ServerConfiguration = TestServer.configuration(),
+        port: Int = 0
     ) async throws -> TestServer {
         var logger = Logger(label: "test-claimlined")
         logger.logLevel = .warning
         let server = ClaimlineServer(
-            configuration: configuration, backend: backend, policy: policy, host: "127.0.0.1", port: 0, logger: logger
+            configuration: configuration, backend: backend, policy: policy, host: "127.0.0.1", port: port, logger: logger
         )
         let task = Task { try await server.run() }
         let address = try await server.listeningAddress()
