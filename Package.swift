@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "ClaimlineCodec", targets: ["ClaimlineCodec"]),
         .library(name: "ClaimlineWire", targets: ["ClaimlineWire"]),
         .executable(name: "claimlined", targets: ["claimlined"]),
+        .executable(name: "claimline", targets: ["claimline"]),
+        .library(name: "ClaimlineClient", targets: ["ClaimlineClient"]),
         .executable(name: "claimline-load", targets: ["claimline-load"]),
         .executable(name: "claimline-codec-bench", targets: ["claimline-codec-bench"]),
         .executable(name: "claimline-vectors", targets: ["claimline-vectors"]),
@@ -94,6 +96,14 @@ let package = Package(
                 "ClaimlineLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "claimline",
+            dependencies: [
+                "ClaimlineClient", "ClaimlineCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "clients/swift/Sources/claimline-cli"
         ),
         // Framing: preface, frame header, incremental decoder, encoder and their NIO handlers.
         .target(

@@ -7,6 +7,7 @@ standard library). Output, one file of each kind per .proto file:
 
   Sources/ClaimlineCore/Generated/<File>.swift             value types (no C, no NIO)
   Sources/ClaimlineCore/Generated/<File>+TextFormat.swift  protobuf text format, for vectors and debugging
+  Sources/ClaimlineCore/Generated/<File>+JSON.swift        proto3 JSON mapping, for the CLI's --json
   Sources/ClaimlineCodec/Generated/<File>+ProtobufC.swift  mapping to and from protoc-c's structs
 
 The mapping follows the rules in Sources/ClaimlineCodec/ProtoArena.swift:
@@ -248,6 +249,33 @@ def gen_text_format(m):
     return "\n".join(lines)
 
 
+def gen_json(m):
+    """proto3 JSON mapping: lowerCamelCase keys, enums by name, 64-bit integers as strings."""
+    name = m["name"]
+    lines = ["extension %s: JSONWritable {" % name, "    public func writeJSON(to out: inout JSONWriter) {",
+             "        out.beginObject()"]
+    for f in m["fields"]:
+        p, t = camel(f["name"]), f["type"]
+        rep = f["label"] == LABEL_REPEATED
+        if t == T_MESSAGE:
+            call = "messages" if rep else "message"
+        elif t == T_STRING:
+            call = "strings" if rep else "string"
+        elif t == T_ENUM:
+            call = "enumValues" if rep else "enumValue"
+        elif t == T_BOOL:
+            call = "bool"
+        elif t in (T_INT64, T_UINT64):
+            call = "integer64"
+        else:
+            call = "integer"
+        if rep and call in ("bool", "integer", "integer64"):
+            raise SystemExit("%s.%s: repeated scalars are not supported by the JSON writer" % (name, f["name"]))
+        lines.append('        out.%s("%s", %s)' % (call, p, p))
+    lines += ["        out.endObject()", "    }", "}"]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- protobuf-c mapping
 
 
@@ -368,6 +396,9 @@ def main():
         text = [gen_text_format(m) for m in fd["messages"]]
         write(os.path.join(out_root, "Sources/ClaimlineCore/Generated/%s+TextFormat.swift" % base),
               header + "\n" + "\n\n".join(text) + "\n")
+        json_writers = [gen_json(m) for m in fd["messages"]]
+        write(os.path.join(out_root, "Sources/ClaimlineCore/Generated/%s+JSON.swift" % base),
+              header + "\n" + "\n\n".join(json_writers) + "\n")
         mapping = [gen_mapping(m, names) for m in fd["messages"]]
         write(os.path.join(out_root, "Sources/ClaimlineCodec/Generated/%s+ProtobufC.swift" % base),
               header + "\nimport CProtobufC\nimport ClaimlineCore\nimport ClaimlineProtoC\nimport NIOCore\n\n" + "\n\n".join(mapping) + "\n")
