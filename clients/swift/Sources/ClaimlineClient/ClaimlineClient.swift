@@ -34,21 +34,15 @@ public final class ClaimlineClient: Sendable {
     // MARK: - Calls
 
     public func escalate(_ request: EscalateRequest, timeout: Duration? = nil) async throws -> EscalateResponse {
-        var request = request
-        if request.idempotencyKey.isEmpty { request.idempotencyKey = Self.newIdempotencyKey() }
-        return try await self.call(.escalate, request, as: EscalateResponse.self, timeout: timeout)
+        try await self.write(.escalate, request, as: EscalateResponse.self, timeout: timeout)
     }
 
     public func retain(_ request: RetainRequest, timeout: Duration? = nil) async throws -> RetainResponse {
-        var request = request
-        if request.idempotencyKey.isEmpty { request.idempotencyKey = Self.newIdempotencyKey() }
-        return try await self.call(.retain, request, as: RetainResponse.self, timeout: timeout)
+        try await self.write(.retain, request, as: RetainResponse.self, timeout: timeout)
     }
 
     public func fileComplaint(_ request: FileComplaintRequest, timeout: Duration? = nil) async throws -> FileComplaintResponse {
-        var request = request
-        if request.idempotencyKey.isEmpty { request.idempotencyKey = Self.newIdempotencyKey() }
-        return try await self.call(.fileComplaint, request, as: FileComplaintResponse.self, timeout: timeout)
+        try await self.write(.fileComplaint, request, as: FileComplaintResponse.self, timeout: timeout)
     }
 
     public func getClaim(_ request: GetClaimRequest, timeout: Duration? = nil) async throws -> GetClaimResponse {
@@ -60,21 +54,15 @@ public final class ClaimlineClient: Sendable {
     }
 
     public func updateClaimStatus(_ request: UpdateClaimStatusRequest, timeout: Duration? = nil) async throws -> UpdateClaimStatusResponse {
-        var request = request
-        if request.idempotencyKey.isEmpty { request.idempotencyKey = Self.newIdempotencyKey() }
-        return try await self.call(.updateClaimStatus, request, as: UpdateClaimStatusResponse.self, timeout: timeout)
+        try await self.write(.updateClaimStatus, request, as: UpdateClaimStatusResponse.self, timeout: timeout)
     }
 
     public func declareIncident(_ request: DeclareIncidentRequest, timeout: Duration? = nil) async throws -> DeclareIncidentResponse {
-        var request = request
-        if request.idempotencyKey.isEmpty { request.idempotencyKey = Self.newIdempotencyKey() }
-        return try await self.call(.declareIncident, request, as: DeclareIncidentResponse.self, timeout: timeout)
+        try await self.write(.declareIncident, request, as: DeclareIncidentResponse.self, timeout: timeout)
     }
 
     public func withdrawIncident(_ request: WithdrawIncidentRequest, timeout: Duration? = nil) async throws -> WithdrawIncidentResponse {
-        var request = request
-        if request.idempotencyKey.isEmpty { request.idempotencyKey = Self.newIdempotencyKey() }
-        return try await self.call(.withdrawIncident, request, as: WithdrawIncidentResponse.self, timeout: timeout)
+        try await self.write(.withdrawIncident, request, as: WithdrawIncidentResponse.self, timeout: timeout)
     }
 
     public func listIncidents(_ request: ListIncidentsRequest = .init(), timeout: Duration? = nil) async throws -> ListIncidentsResponse {
@@ -86,13 +74,24 @@ public final class ClaimlineClient: Sendable {
     }
 
     public func setSecondLineMode(_ request: SetSecondLineModeRequest, timeout: Duration? = nil) async throws -> SecondLineModeResponse {
-        var request = request
-        if request.idempotencyKey.isEmpty { request.idempotencyKey = Self.newIdempotencyKey() }
-        return try await self.call(.setSecondLineMode, request, as: SecondLineModeResponse.self, timeout: timeout)
+        try await self.write(.setSecondLineMode, request, as: SecondLineModeResponse.self, timeout: timeout)
     }
 
     public func getStats(_ request: GetStatsRequest = .init(), timeout: Duration? = nil) async throws -> GetStatsResponse {
         try await self.call(.getStats, request, as: GetStatsResponse.self, timeout: timeout)
+    }
+
+    /// A write: its idempotency key, if the caller gave none, is made here once, so every
+    /// attempt of this logical call carries the same one.
+    private func write<Request: ProtobufCMessage & IdempotentRequest, Response: ProtobufCMessage>(
+        _ method: Method,
+        _ request: Request,
+        as: Response.Type,
+        timeout: Duration?
+    ) async throws -> Response {
+        var request = request
+        if request.idempotencyKey.isEmpty { request.idempotencyKey = Self.newIdempotencyKey() }
+        return try await self.call(method, request, as: Response.self, timeout: timeout)
     }
 
     /// One logical call: attempts on the pool until it succeeds, fails for good, or `timeout`
@@ -141,3 +140,16 @@ public final class ClaimlineClient: Sendable {
         return self.slots[(index & Int.max) % self.slots.count]
     }
 }
+
+/// The requests of write methods: each carries an idempotency key.
+protocol IdempotentRequest {
+    var idempotencyKey: String { get set }
+}
+
+extension EscalateRequest: IdempotentRequest {}
+extension RetainRequest: IdempotentRequest {}
+extension FileComplaintRequest: IdempotentRequest {}
+extension UpdateClaimStatusRequest: IdempotentRequest {}
+extension DeclareIncidentRequest: IdempotentRequest {}
+extension WithdrawIncidentRequest: IdempotentRequest {}
+extension SetSecondLineModeRequest: IdempotentRequest {}
