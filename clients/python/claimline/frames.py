@@ -9,7 +9,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Tuple
+from typing import Tuple, Union
+
+BytesLike = Union[bytes, bytearray, memoryview]
 
 PROTOCOL_MAJOR = 1
 PROTOCOL_MINOR = 0
@@ -91,7 +93,7 @@ def encode_preface(major: int = PROTOCOL_MAJOR, minor: int = PROTOCOL_MINOR) -> 
     return PREFACE_MAGIC + bytes((major, minor, 0, 0))
 
 
-def decode_preface(data: bytes) -> Tuple[int, int]:
+def decode_preface(data: BytesLike) -> Tuple[int, int]:
     """Returns (major, minor) of a preface; reserved bytes are ignored."""
     if len(data) != PREFACE_SIZE:
         raise FrameError(f"preface is {PREFACE_SIZE} bytes, got {len(data)}")
@@ -115,7 +117,7 @@ def encode_header(header: FrameHeader) -> bytes:
     return _HEADER.pack(header.length, header.type, header.flags, header.method, header.stream_id)
 
 
-def decode_header(data: bytes) -> FrameHeader:
+def decode_header(data: BytesLike) -> FrameHeader:
     """Decodes the first 12 bytes of ``data`` (more may follow: the payload)."""
     if len(data) < HEADER_SIZE:
         raise FrameError(f"a frame header is {HEADER_SIZE} bytes, got {len(data)}")
@@ -129,7 +131,7 @@ def encode_frame(type_: int, payload: bytes = b"", *, method: int = 0, stream_id
     return encode_header(header) + payload
 
 
-def decode_frame(data: bytes) -> Tuple[FrameHeader, bytes]:
+def decode_frame(data: BytesLike) -> Tuple[FrameHeader, bytes]:
     """Splits exactly one whole frame into its header and payload."""
     header = decode_header(data)
     if len(data) != HEADER_SIZE + header.length:
@@ -144,7 +146,7 @@ def encode_request_payload(timeout_ms: int, message: bytes) -> bytes:
     return _UINT32.pack(timeout_ms) + message
 
 
-def decode_request_payload(payload: bytes) -> Tuple[int, bytes]:
+def decode_request_payload(payload: BytesLike) -> Tuple[int, bytes]:
     """Returns (timeout_ms, message bytes) of a REQUEST payload."""
     if len(payload) < TIMEOUT_SIZE:
         raise FrameError(f"a REQUEST payload is at least {TIMEOUT_SIZE} bytes, got {len(payload)}")

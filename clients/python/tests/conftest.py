@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -60,6 +61,18 @@ class Server:
     def connect(self, token: str, client_name: str = "pytest") -> ClaimlineClient:
         return ClaimlineClient.connect(self.host, self.port, token, client_name, timeout=5.0)
 
+    def stop(self) -> int:
+        """SIGTERM, wait (bounded), return the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=SHUTDOWN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                pytest.fail(f"claimlined did not stop within {SHUTDOWN_TIMEOUT_S} s of SIGTERM:\n{self.log_tail()}")
+        return self.process.returncode
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -67,8 +80,9 @@ class Server:
             return "(no log)"
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextlib.contextmanager
+def run_claimlined(tmp: Path) -> Iterator[Server]:
+    """Starts claimlined on a free port with the dev config; on exit SIGTERMs it and checks it exits 0."""
     binary = claimlined_path()
     if not (binary.is_file() and os.access(binary, os.X_OK)):
         pytest.fail(
@@ -76,7 +90,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "or set CLAIMLINED to its path",
             pytrace=False,
         )
-    tmp = tmp_path_factory.mktemp("claimlined")
     log = tmp / "claimlined.log"
     port = _free_port()
     with log.open("wb") as log_file:
@@ -102,12 +115,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 time.sleep(0.1)
         yield srv
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=SHUTDOWN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                pytest.fail(f"claimlined did not stop within {SHUTDOWN_TIMEOUT_S} s of SIGTERM:\n{srv.log_tail()}")
+        srv.stop()
     assert process.returncode == 0, f"claimlined exited with {process.returncode}:\n{srv.log_tail()}"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One claimlined for the whole session."""
+    with run_claimlined(tmp_path_factory.mktemp("claimlined")) as srv:
+        yield srv
