@@ -1,0 +1,24 @@
+"""Python client of Claimline protocol v1 (see proto/PROTOCOL.md).
+
+The generated messages are in ``claimline.v1`` (``service_pb2``, ``types_pb2``, ``wire_pb2``).
+"""
+
+from claimline.client import (
+    ClaimlineClient,
+    ClaimlineError,
+    FieldViolation,
+    StatusCode,
+    code_name,
+    new_idempotency_key,
+)
+from claimline.frames import Method
+
+__all__ = [
+    "ClaimlineClient",
+    "ClaimlineError",
+    "FieldViolation",
+    "Method",
+    "StatusCode",
+    "code_name",
+    "new_idempotency_key",
+]
