@@ -10,10 +10,10 @@ SWIFT_FLAGS ?=
 LISTEN ?= 127.0.0.1:7400
 DATA_DIR ?= ./.claimline
 # Debian packages the build and the tests need; installed only when missing.
-DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3
+DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test test-swift check-generated check-proto check-vectors proto vectors bench run clean
+.PHONY: all deps build release test test-swift test-python check-generated check-proto check-vectors proto vectors bench run clean
 
 all: build
 
@@ -32,7 +32,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
-test: deps check-generated test-swift check-vectors
+test: deps check-generated test-swift check-vectors test-python
+
+# The clients in other languages, end to end against the claimlined that test-swift built.
+CLAIMLINED_DEBUG = $(shell $(SWIFT) build --show-bin-path $(SWIFT_FLAGS))/claimlined
+
+test-python: test-swift
+	$(MAKE) -C clients/python test CLAIMLINED=$(CLAIMLINED_DEBUG)
 
 test-swift:
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
@@ -68,3 +74,4 @@ run: release
 
 clean:
 	rm -rf .build .build-*
+	$(MAKE) -C clients/python clean
