@@ -128,12 +128,13 @@ int claimline_file_complaint(claimline_client *client, const Claimline__V1__File
 int claimline_get_claim(claimline_client *client, const Claimline__V1__GetClaimRequest *request, int timeout_ms,
                         Claimline__V1__GetClaimResponse **out, claimline_error *err);
 
-/* Any method: request is the method's request message, response_type the
- * descriptor of its response (e.g. &claimline__v1__list_claims_response__descriptor);
- * *out is freed with protobuf_c_message_free_unpacked(*out, NULL). */
-int claimline_call(claimline_client *client, int method, const ProtobufCMessage *request,
-                   const ProtobufCMessageDescriptor *response_type, int timeout_ms, ProtobufCMessage **out,
-                   claimline_error *err);
+/* Any method of PROTOCOL.md section 4 (CLAIMLINE_METHOD_*): request must be
+ * that method's request message (e.g. a Claimline__V1__ListClaimsRequest's
+ * &req.base); *out is its response message (cast it to e.g.
+ * Claimline__V1__ListClaimsResponse *), freed with
+ * protobuf_c_message_free_unpacked(*out, NULL). */
+int claimline_call(claimline_client *client, int method, const ProtobufCMessage *request, int timeout_ms,
+                   ProtobufCMessage **out, claimline_error *err);
 
 /* Sends PING and waits for its PONG (answering the server's PINGs meanwhile):
  * a liveness check that also keeps an idle connection answered. 0 or a code. */
