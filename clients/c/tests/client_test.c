@@ -293,6 +293,25 @@ static void test_goaway(void)
     claimline_close(c);
     close(sv[1]);
 
+    /* A RESPONSE that is not the method's message: PROTOCOL_ERROR. */
+    pair(sv, &c);
+    const uint8_t junk[] = {0xff, 0xff, 0xff};
+    send_frame(sv[1], CLM_RESPONSE, CLAIMLINE_METHOD_GET_CLAIM, 1, NULL, junk, sizeof junk);
+    CHECK(get_claim(c, 1000, &resp, &err) == CLAIMLINE_UNAVAILABLE && strcmp(err.reason, "PROTOCOL_ERROR") == 0);
+    CHECK(resp == NULL);
+    claimline_close(c);
+    close(sv[1]);
+
+    /* An empty RESPONSE payload is a valid all-default message. */
+    pair(sv, &c);
+    send_frame(sv[1], CLM_RESPONSE, CLAIMLINE_METHOD_GET_CLAIM, 1, NULL, NULL, 0);
+    CHECK(get_claim(c, 1000, &resp, &err) == 0 && resp && resp->claim == NULL);
+    if (resp)
+        claimline__v1__get_claim_response__free_unpacked(resp, NULL);
+    resp = NULL;
+    claimline_close(c);
+    close(sv[1]);
+
     /* The server closes: 14 CONNECTION_CLOSED. */
     pair(sv, &c);
     close(sv[1]);
