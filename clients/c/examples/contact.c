@@ -1,0 +1,205 @@
+/* contact HOST PORT TOKEN: one whole contact through Claimline.
+ *   1. Escalate: a billing complaint from a tier-2 subscriber: expect TRANSFER_TO_SECOND_LINE.
+ *   2. Retain: the second line could not help (IMPOSSIBLE, LONG_REVIEW): a claim is
+ *      required and the server returns a draft of it.
+ *   3. FileComplaint: the draft, a description in Russian, a new idempotency key.
+ *   4. GetClaim: read the claim back.
+ *   5. FileComplaint again with the same key: the same claim number, no second claim.
+ * The token needs the ivr and agent calls (the dev admin token has them).
+ * Exits 0 when every step went as expected. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "claimline.h"
+
+#define TIMEOUT_MS 5000
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int value)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+    return v ? v->name : "?";
+}
+
+static int failed(const char *step, int code, const claimline_error *err)
+{
+    fprintf(stderr, "%s failed: %d %s", step, code, claimline_status_name(code));
+    if (err->reason[0])
+        fprintf(stderr, " [%s]", err->reason);
+    fprintf(stderr, ": %s", err->message);
+    if (err->field[0])
+        fprintf(stderr, " (field %s)", err->field);
+    if (err->current_state[0])
+        fprintf(stderr, " (contact is %s)", err->current_state);
+    fprintf(stderr, "\n");
+    return 1;
+}
+
+static void print_time(const char *label, int64_t ms)
+{
+    char buf[32] = "-";
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms > 0 && gmtime_r(&t, &tm))
+        strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+    printf("  %-14s %s\n", label, buf);
+}
+
+static void print_claim(const Claimline__V1__Claim *c)
+{
+    printf("  %-14s %s\n", "claim", c->claim_number);
+    printf("  %-14s %s\n", "call", c->call_id);
+    if (c->category)
+        printf("  %-14s %s / %s\n", "category", enum_name(&claimline__v1__claim_group__descriptor, c->category->group),
+               enum_name(&claimline__v1__category__descriptor, c->category->category));
+    if (c->subscriber)
+        printf("  %-14s %s (region %s)\n", "subscriber", c->subscriber->msisdn, c->subscriber->region);
+    printf("  %-14s %s\n", "description", c->description);
+    printf("  %-14s %s\n", "department", c->department);
+    printf("  %-14s %s\n", "status", enum_name(&claimline__v1__claim_status__descriptor, c->status));
+    print_time("created", c->created_at_ms);
+    print_time("due", c->due_at_ms);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s HOST PORT TOKEN\n", argv[0]);
+        return 2;
+    }
+    int port = atoi(argv[2]);
+    claimline_client *cl = NULL;
+    claimline_error err;
+    int rc = 1, code;
+    Claimline__V1__EscalateResponse *esc = NULL;
+    Claimline__V1__RetainResponse *ret = NULL;
+    Claimline__V1__FileComplaintResponse *filed = NULL, *again = NULL;
+    Claimline__V1__GetClaimResponse *got = NULL;
+
+    if ((code = claimline_connect(argv[1], port, argv[3], "contact-example", TIMEOUT_MS, &cl, &err)))
+        return failed("connect", code, &err);
+    printf("connected to %s, session %s, role %s\n", claimline_server_name(cl), claimline_session_id(cl),
+           claimline_role(cl));
+
+    /* A call id the CTI would give us; unique per run. */
+    char call_id[64];
+    snprintf(call_id, sizeof call_id, "UCID-%ld-%ld", (long)getpid(), (long)time(NULL));
+    char key[37];
+
+    /* 1. Escalate. */
+    Claimline__V1__Subscriber subscriber = CLAIMLINE__V1__SUBSCRIBER__INIT;
+    subscriber.msisdn = "+79161234567";
+    subscriber.account_id = "ACC-0042";
+    subscriber.value_tier = CLAIMLINE__V1__VALUE_TIER__VALUE_TIER_2;
+    subscriber.region = "77";
+    Claimline__V1__CategoryRef category = CLAIMLINE__V1__CATEGORY_REF__INIT;
+    category.group = CLAIMLINE__V1__CLAIM_GROUP__CLAIM_GROUP_BILLING;
+    category.category = CLAIMLINE__V1__CATEGORY__CATEGORY_CHARGED_WHILE_BLOCKED;
+    Claimline__V1__EscalateRequest escalate = CLAIMLINE__V1__ESCALATE_REQUEST__INIT;
+    if (claimline_new_idempotency_key(key)) {
+        fprintf(stderr, "no randomness for an idempotency key\n");
+        goto done;
+    }
+    escalate.idempotency_key = key;
+    escalate.call_id = call_id;
+    escalate.subscriber = &subscriber;
+    escalate.category = &category;
+    escalate.agent_id = "ivr-7";
+    if ((code = claimline_escalate(cl, &escalate, TIMEOUT_MS, &esc, &err))) {
+        rc = failed("escalate", code, &err);
+        goto done;
+    }
+    printf("1. escalate %s: %s (rule %s), contact %s\n", call_id,
+           enum_name(&claimline__v1__escalate_decision__descriptor, esc->decision), esc->rule,
+           enum_name(&claimline__v1__contact_state__descriptor, esc->state));
+    if (esc->decision != CLAIMLINE__V1__ESCALATE_DECISION__ESCALATE_DECISION_TRANSFER_TO_SECOND_LINE) {
+        fprintf(stderr, "expected TRANSFER_TO_SECOND_LINE\n");
+        goto done;
+    }
+
+    /* 2. Retain: impossible online. */
+    Claimline__V1__RetainRequest retain = CLAIMLINE__V1__RETAIN_REQUEST__INIT;
+    if (claimline_new_idempotency_key(key))
+        goto done;
+    retain.idempotency_key = key;
+    retain.call_id = call_id;
+    retain.outcome = CLAIMLINE__V1__RETENTION_OUTCOME__RETENTION_OUTCOME_IMPOSSIBLE;
+    retain.failure_reason = CLAIMLINE__V1__RETENTION_FAILURE_REASON__RETENTION_FAILURE_REASON_LONG_REVIEW;
+    retain.agent_id = "agent-1024";
+    retain.note = "Нужна проверка списаний за период блокировки.";
+    if ((code = claimline_retain(cl, &retain, TIMEOUT_MS, &ret, &err))) {
+        rc = failed("retain", code, &err);
+        goto done;
+    }
+    printf("2. retain IMPOSSIBLE/LONG_REVIEW: claim required %s, contact %s, draft %s\n",
+           ret->claim_required ? "yes" : "no", enum_name(&claimline__v1__contact_state__descriptor, ret->state),
+           ret->draft ? "returned" : "missing");
+    if (!ret->claim_required || !ret->draft) {
+        fprintf(stderr, "expected a required claim and its draft\n");
+        goto done;
+    }
+
+    /* 3. File the complaint from the draft. A shallow copy: its strings stay
+     * owned by `ret`, we only point two fields elsewhere (never free `file`). */
+    Claimline__V1__FileComplaintRequest file = *ret->draft;
+    char file_key[37];
+    if (claimline_new_idempotency_key(file_key))
+        goto done;
+    file.idempotency_key = file_key;
+    file.description = "С абонента списали абонентскую плату, пока номер был заблокирован. Просит вернуть деньги.";
+    if ((code = claimline_file_complaint(cl, &file, TIMEOUT_MS, &filed, &err))) {
+        rc = failed("file complaint", code, &err);
+        goto done;
+    }
+    printf("3. file complaint (key %s): claim %s, department %s\n", file_key, filed->claim_number,
+           filed->department);
+    print_time("due", filed->due_at_ms);
+
+    /* 4. Read it back. */
+    Claimline__V1__GetClaimRequest get = CLAIMLINE__V1__GET_CLAIM_REQUEST__INIT;
+    get.claim_number = filed->claim_number;
+    if ((code = claimline_get_claim(cl, &get, TIMEOUT_MS, &got, &err))) {
+        rc = failed("get claim", code, &err);
+        goto done;
+    }
+    if (!got->claim || strcmp(got->claim->claim_number, filed->claim_number) != 0) {
+        fprintf(stderr, "get claim returned another claim\n");
+        goto done;
+    }
+    printf("4. get claim %s:\n", filed->claim_number);
+    print_claim(got->claim);
+
+    /* 5. A retry with the same key (as after a lost answer) must not file twice. */
+    if ((code = claimline_file_complaint(cl, &file, TIMEOUT_MS, &again, &err))) {
+        rc = failed("file complaint retry", code, &err);
+        goto done;
+    }
+    printf("5. file complaint again with the same key: claim %s (%s)\n", again->claim_number,
+           strcmp(again->claim_number, filed->claim_number) == 0 ? "the same, as expected" : "DIFFERENT");
+    if (strcmp(again->claim_number, filed->claim_number) != 0)
+        goto done;
+
+    if ((code = claimline_ping(cl, TIMEOUT_MS, &err))) {
+        rc = failed("ping", code, &err);
+        goto done;
+    }
+    printf("contact complete\n");
+    rc = 0;
+done:
+    if (again)
+        claimline__v1__file_complaint_response__free_unpacked(again, NULL);
+    if (got)
+        claimline__v1__get_claim_response__free_unpacked(got, NULL);
+    if (filed)
+        claimline__v1__file_complaint_response__free_unpacked(filed, NULL);
+    if (ret)
+        claimline__v1__retain_response__free_unpacked(ret, NULL);
+    if (esc)
+        claimline__v1__escalate_response__free_unpacked(esc, NULL);
+    claimline_close(cl);
+    return rc;
+}

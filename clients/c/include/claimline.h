@@ -1,0 +1,155 @@
+/* Claimline C client: blocking unary calls over Claimline protocol v1
+ * (proto/PROTOCOL.md) for IVR modules (FreeSWITCH, Asterisk, ...).
+ *
+ * Messages are protoc-c's structs from proto/claimline/v1 (compile with
+ * -I<repo>/Sources/ClaimlineProtoC/include and link libclaimline.a and
+ * -lprotobuf-c). Requests stay owned by the caller; every response the library
+ * returns is owned by the caller and freed with the matching
+ * claimline__v1__*__free_unpacked(resp, NULL).
+ *
+ * Threading: a claimline_client has no internal locking. Use one client per
+ * thread (or guard one with your own mutex). The library has no global state,
+ * so separate clients in separate threads are independent.
+ *
+ * Model: calls are sequential on a connection. Each call sends a REQUEST on a
+ * new, increasing stream id, then reads frames until that stream's RESPONSE
+ * or ERROR arrives, answering PING with PONG and discarding answers to older
+ * streams (calls that timed out earlier). When the per-call timeout passes
+ * the call sends CANCEL for its stream and returns CLAIMLINE_DEADLINE_EXCEEDED;
+ * the connection stays usable. Writes are idempotent by their
+ * idempotency_key: retry a write that failed with the same key.
+ *
+ * Connection problems (refused, closed, GOAWAY, a frame the client cannot
+ * parse) return CLAIMLINE_UNAVAILABLE, with the GOAWAY's or the client's
+ * reason in err->reason; after that every call on the client returns
+ * CLAIMLINE_UNAVAILABLE: claimline_close() it and connect again. The server
+ * closes idle connections (HelloAck.idle_timeout_ms, 5 min by default) and
+ * expects PINGs answered (keepalive_interval_ms): a client that sits idle
+ * between calls should call claimline_ping() now and then, or reconnect when
+ * a call returns CLAIMLINE_UNAVAILABLE.
+ *
+ * The library never raises SIGPIPE (it sends with MSG_NOSIGNAL). Host names
+ * are resolved with getaddrinfo(), which the connect timeout does not bound:
+ * pass a numeric address if that matters. Strings must be UTF-8 (the server
+ * rejects invalid UTF-8 with INVALID_ARGUMENT); C strings cannot carry NUL. */
+#ifndef CLAIMLINE_H
+#define CLAIMLINE_H
+
+#include <stdint.h>
+
+#include "claimline/v1/service.pb-c.h"
+#include "claimline/v1/types.pb-c.h"
+#include "claimline/v1/wire.pb-c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* gRPC canonical status codes, as returned by every function below. */
+enum {
+    CLAIMLINE_OK = 0,
+    CLAIMLINE_CANCELLED = 1,
+    CLAIMLINE_UNKNOWN = 2,
+    CLAIMLINE_INVALID_ARGUMENT = 3,
+    CLAIMLINE_DEADLINE_EXCEEDED = 4,
+    CLAIMLINE_NOT_FOUND = 5,
+    CLAIMLINE_ALREADY_EXISTS = 6,
+    CLAIMLINE_PERMISSION_DENIED = 7,
+    CLAIMLINE_RESOURCE_EXHAUSTED = 8,
+    CLAIMLINE_FAILED_PRECONDITION = 9,
+    CLAIMLINE_ABORTED = 10,
+    CLAIMLINE_OUT_OF_RANGE = 11,
+    CLAIMLINE_UNIMPLEMENTED = 12,
+    CLAIMLINE_INTERNAL = 13,
+    CLAIMLINE_UNAVAILABLE = 14,
+    CLAIMLINE_DATA_LOSS = 15,
+    CLAIMLINE_UNAUTHENTICATED = 16
+};
+
+/* Method numbers (PROTOCOL.md section 4), for claimline_call(). */
+enum {
+    CLAIMLINE_METHOD_ESCALATE = 1,
+    CLAIMLINE_METHOD_RETAIN = 2,
+    CLAIMLINE_METHOD_FILE_COMPLAINT = 3,
+    CLAIMLINE_METHOD_GET_CLAIM = 4,
+    CLAIMLINE_METHOD_LIST_CLAIMS = 5,
+    CLAIMLINE_METHOD_UPDATE_CLAIM_STATUS = 6,
+    CLAIMLINE_METHOD_DECLARE_INCIDENT = 7,
+    CLAIMLINE_METHOD_WITHDRAW_INCIDENT = 8,
+    CLAIMLINE_METHOD_LIST_INCIDENTS = 9,
+    CLAIMLINE_METHOD_GET_SECOND_LINE_MODE = 10,
+    CLAIMLINE_METHOD_SET_SECOND_LINE_MODE = 11,
+    CLAIMLINE_METHOD_GET_STATS = 12
+};
+
+/* Why a function failed. Strings are NUL-terminated, truncated to fit (never
+ * in the middle of a UTF-8 sequence), empty when not given. */
+typedef struct claimline_error {
+    int code;                 /* the status code (also the return value); 0 on success */
+    char message[256];        /* for humans and logs (the server's RpcStatus.message) */
+    char reason[64];          /* UPPER_SNAKE: RpcStatus.reason, GOAWAY reason or the client's own */
+    char field[128];          /* the first field violation's field, e.g. "subscriber.msisdn" */
+    char current_state[64];   /* FAILED_PRECONDITION: where the contact stands */
+    uint32_t retry_after_ms;  /* UNAVAILABLE, RESOURCE_EXHAUSTED: the server's hint, 0 if none */
+} claimline_error;
+
+typedef struct claimline_client claimline_client;
+
+/* Connects to host:port (port 1..65535; TCP, TCP_NODELAY), sends the preface and HELLO
+ * (token, client_name) and reads HELLO_ACK, all within timeout_ms (> 0).
+ * On success *client is set; free it with claimline_close(). Returns 0, or
+ * 14 UNAVAILABLE (cannot connect, closed, timed out: reason CONNECT_FAILED,
+ * CONNECTION_CLOSED, HANDSHAKE_TIMEOUT, ...), or the code of the server's
+ * GOAWAY (16 UNAUTHENTICATED for a bad token), 3 for bad arguments.
+ * err may be NULL. */
+int claimline_connect(const char *host, int port, const char *token, const char *client_name,
+                      int timeout_ms, claimline_client **client, claimline_error *err);
+
+/* Sends GOAWAY (SHUTDOWN) if it can without blocking, closes, frees. NULL is a no-op. */
+void claimline_close(claimline_client *client);
+
+/* HelloAck fields of the connection ("" if unknown). */
+const char *claimline_session_id(const claimline_client *client);
+const char *claimline_server_name(const claimline_client *client);
+const char *claimline_role(const claimline_client *client);
+
+/* The calls. timeout_ms is the call's deadline, sent to the server too; 0 means
+ * none of the client's own (the server's ceiling applies and the client waits
+ * for its answer). On success returns 0 and sets *out (caller frees it with
+ * the matching *__free_unpacked(*out, NULL)); else *out is NULL and the
+ * return value is the status code, detailed in *err (which may be NULL).
+ * The request must have been initialised with its *__INIT macro. */
+int claimline_escalate(claimline_client *client, const Claimline__V1__EscalateRequest *request, int timeout_ms,
+                       Claimline__V1__EscalateResponse **out, claimline_error *err);
+int claimline_retain(claimline_client *client, const Claimline__V1__RetainRequest *request, int timeout_ms,
+                     Claimline__V1__RetainResponse **out, claimline_error *err);
+int claimline_file_complaint(claimline_client *client, const Claimline__V1__FileComplaintRequest *request,
+                             int timeout_ms, Claimline__V1__FileComplaintResponse **out, claimline_error *err);
+int claimline_get_claim(claimline_client *client, const Claimline__V1__GetClaimRequest *request, int timeout_ms,
+                        Claimline__V1__GetClaimResponse **out, claimline_error *err);
+
+/* Any method of PROTOCOL.md section 4 (CLAIMLINE_METHOD_*): request must be
+ * that method's request message (e.g. a Claimline__V1__ListClaimsRequest's
+ * &req.base); *out is its response message (cast it to e.g.
+ * Claimline__V1__ListClaimsResponse *), freed with
+ * protobuf_c_message_free_unpacked(*out, NULL). */
+int claimline_call(claimline_client *client, int method, const ProtobufCMessage *request, int timeout_ms,
+                   ProtobufCMessage **out, claimline_error *err);
+
+/* Sends PING and waits for its PONG (answering the server's PINGs meanwhile):
+ * a liveness check that also keeps an idle connection answered. 0 or a code. */
+int claimline_ping(claimline_client *client, int timeout_ms, claimline_error *err);
+
+/* Writes a new random (version 4) UUID, 36 characters and a NUL, read from
+ * /dev/urandom: a fresh idempotency key for one logical write. Returns 0, or
+ * 13 INTERNAL if no randomness could be read (out is then ""). */
+int claimline_new_idempotency_key(char out[37]);
+
+/* "INVALID_ARGUMENT" etc. for a status code; "UNKNOWN_CODE" outside 0..16. */
+const char *claimline_status_name(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
