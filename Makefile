@@ -13,7 +13,7 @@ DATA_DIR ?= ./.claimline
 DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release test test-swift test-python check-generated check-proto check-vectors proto vectors bench run clean
+.PHONY: all deps build release build-tests test test-swift test-python test-c check-generated check-proto check-vectors proto vectors bench run clean
 
 all: build
 
@@ -32,16 +32,21 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
-test: deps check-generated test-swift check-vectors test-python
+test: deps check-generated test-swift check-vectors test-python test-c
 
 # The clients in other languages, end to end against the claimlined that test-swift built.
 CLAIMLINED_DEBUG = $(shell $(SWIFT) build --show-bin-path $(SWIFT_FLAGS))/claimlined
 
-test-python: test-swift
+test-python: build-tests
 	$(MAKE) -C clients/python test CLAIMLINED=$(CLAIMLINED_DEBUG)
 
-test-swift:
+test-c: build-tests
+	$(MAKE) -C clients/c test CLAIMLINED=$(CLAIMLINED_DEBUG)
+
+build-tests: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+
+test-swift: build-tests
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
 check-generated: check-proto
@@ -75,3 +80,4 @@ run: release
 clean:
 	rm -rf .build .build-*
 	$(MAKE) -C clients/python clean
+	$(MAKE) -C clients/c clean
