@@ -156,6 +156,11 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        .executableTarget(
+            name: "claimline-store-bench",
+            dependencies: ["ClaimlineCore", "ClaimlineStore", "ClaimlineStoreSQLite"],
+            path: "Benchmarks/claimline-store-bench"
+        ),
         .testTarget(
             name: "ClaimlinePolicyTests",
             dependencies: ["ClaimlineCore", "ClaimlinePolicy"]

@@ -8,10 +8,14 @@ bin=$(swift build -c release --show-bin-path)
 rel=$(realpath --relative-to=. "$bin")
 out=BENCHMARKS.md
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp" "${store_tmp:-}"' EXIT
 
 echo "running the codec benchmark..." >&2
 "$bin/claimline-codec-bench" --iterations "${CODEC_ITERATIONS:-1000000}" --rounds "${CODEC_ROUNDS:-7}" > "$tmp"
+
+echo "running the store benchmark..." >&2
+store_tmp=$(mktemp)
+"$bin/claimline-store-bench" --batches "${STORE_BATCHES:-50}" --batch-size "${STORE_BATCH_SIZE:-1000}" > "$store_tmp"
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 {
@@ -30,6 +34,13 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "(release build; one thread; allocations counted by interposing malloc)."
   echo
   cat "$tmp"
+  echo
+  echo "## Store: what one write costs the writer inside SQLite"
+  echo
+  echo "Command: \`$rel/claimline-store-bench --batches ${STORE_BATCHES:-50} --batch-size ${STORE_BATCH_SIZE:-1000}\`"
+  echo "(the statements each handler issues, in batches of one transaction and one fsync, WAL, synchronous=FULL)."
+  echo
+  cat "$store_tmp"
   echo
   cat tools/bench/ANALYSIS.md
 } > "$out"
