@@ -32,7 +32,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let arena = ProtoArena()
     private var cancellations: [UInt32: CallCancellation] = [:]
     private var context: ChannelHandlerContext?
-    private var needsFlush = false
+    /// Frames written since the last flush.
+    private var pending = ByteBuffer()
     private var flushScheduled = false
 
     private var handshakeTimer: Scheduled<Void>?
@@ -57,6 +58,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
+        self.pending = context.channel.allocator.buffer(capacity: 4096)
         let now = Self.nowNanos()
         self.lastFrameNanos = now
         self.lastRequestNanos = now
@@ -298,19 +300,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func write(_ frame: Frame) {
-        guard let context = self.context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: ProtocolLimits.headerSize + frame.payload.readableBytes)
-        buffer.writeFrame(frame)
-        context.write(self.wrapOutboundOut(buffer), promise: nil)
-        self.needsFlush = true
+        guard self.context != nil else { return }
+        self.pending.writeFrame(frame)
     }
 
+    /// Frames go into one pending buffer until the flush: a burst of answers costs one buffer
+    /// and one write, not one of each per answer.
     private func writeFrame(type: FrameType, method: UInt16, streamID: UInt32, body: (inout ByteBuffer) -> Int) {
-        guard let context = self.context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 256)
-        buffer.writeFrame(type: type, method: method, streamID: streamID, body: body)
-        context.write(self.wrapOutboundOut(buffer), promise: nil)
-        self.needsFlush = true
+        guard self.context != nil else { return }
+        self.pending.writeFrame(type: type, method: method, streamID: streamID, body: body)
     }
 
     /// Answers arriving from the writer come in a burst per batch: flush once after the burst.
@@ -325,9 +323,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func flushIfNeeded() {
-        guard self.needsFlush, let context = self.context else { return }
-        self.needsFlush = false
-        context.flush()
+        guard self.pending.readableBytes > 0, let context = self.context else { return }
+        let out = self.pending
+        self.pending = context.channel.allocator.buffer(capacity: max(4096, out.readableBytes))
+        context.writeAndFlush(self.wrapOutboundOut(out), promise: nil)
     }
 
     private static func nowNanos() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds) }
