@@ -76,11 +76,10 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
         guard let event = event as? Event else { return context.fireUserInboundEventTriggered(event) }
         switch event {
         case .start(let t0):
-            let now = NIODeadline.now().uptimeNanoseconds
-            self.driver.start(t0: t0, now: now, into: &self.out)
-            self.flush(context)
-            if case .open = self.driver.mode { self.tick(context) }
-            self.sweep(context)
+            // Every connection begins at the common t0, not when the event reaches it.
+            self.timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(t0)) { [self] in
+                self.begin(context, t0: t0)
+            }
         case .stop:
             self.driver.stop()
             self.timer?.cancel()
@@ -99,6 +98,13 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.driver.recorder.connectionEvents["connection error: \(error)", default: 0] += 1
         context.close(promise: nil)
+    }
+
+    private func begin(_ context: ChannelHandlerContext, t0: UInt64) {
+        self.driver.start(t0: t0, now: NIODeadline.now().uptimeNanoseconds, into: &self.out)
+        self.flush(context)
+        if case .open = self.driver.mode { self.tick(context) }
+        self.sweep(context)
     }
 
     /// Open loop: send what is due, then sleep until the next call's intended time.

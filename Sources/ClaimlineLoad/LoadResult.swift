@@ -145,6 +145,22 @@ public struct TimelinePoint: Codable, Sendable, Equatable {
     public var harnessCpuPercent: Double
     public var serverCpuPercent: Double?
     public var serverRssKB: UInt64?
+
+    public init(second: Int, phase: String, sent: UInt64, completed: UInt64, errors: UInt64, p50Us: UInt64, p99Us: UInt64, maxUs: UInt64, inFlight: Int, scheduleLagUs: Double, harnessCpuPercent: Double, serverCpuPercent: Double?, serverRssKB: UInt64?) {
+        self.second = second
+        self.phase = phase
+        self.sent = sent
+        self.completed = completed
+        self.errors = errors
+        self.p50Us = p50Us
+        self.p99Us = p99Us
+        self.maxUs = maxUs
+        self.inFlight = inFlight
+        self.scheduleLagUs = scheduleLagUs
+        self.harnessCpuPercent = harnessCpuPercent
+        self.serverCpuPercent = serverCpuPercent
+        self.serverRssKB = serverRssKB
+    }
 }
 
 /// What the harness itself cost: a load test is only as good as its generator's headroom.
@@ -160,6 +176,16 @@ public struct HarnessStats: Codable, Sendable {
     public var meanScheduleLagUs: Double
     public var maxInFlight: Int
     public var saturated: Bool
+
+    public init(threads: Int, cpuSeconds: Double, cpuPercent: Double, maxCpuPercent: Double, meanScheduleLagUs: Double, maxInFlight: Int, saturated: Bool) {
+        self.threads = threads
+        self.cpuSeconds = cpuSeconds
+        self.cpuPercent = cpuPercent
+        self.maxCpuPercent = maxCpuPercent
+        self.meanScheduleLagUs = meanScheduleLagUs
+        self.maxInFlight = maxInFlight
+        self.saturated = saturated
+    }
 }
 
 /// The server as seen from /proc over the measured window (`--server-pid`).
@@ -173,4 +199,15 @@ public struct ServerStats: Codable, Sendable {
     public var rssStartKB: UInt64
     public var rssEndKB: UInt64
     public var rssMaxKB: UInt64
+
+    public init(pid: Int32, cpuSeconds: Double, calls: UInt64, cpuMicrosPerCall: Double, cpuPercent: Double, rssStartKB: UInt64, rssEndKB: UInt64, rssMaxKB: UInt64) {
+        self.pid = pid
+        self.cpuSeconds = cpuSeconds
+        self.calls = calls
+        self.cpuMicrosPerCall = cpuMicrosPerCall
+        self.cpuPercent = cpuPercent
+        self.rssStartKB = rssStartKB
+        self.rssEndKB = rssEndKB
+        self.rssMaxKB = rssMaxKB
+    }
 }

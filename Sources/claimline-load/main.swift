@@ -11,4 +11,14 @@ struct ClaimlineLoadCommand: AsyncParsableCommand {
     )
 }
 
-await ClaimlineLoadCommand.main()
+// Top-level code cannot be `@main`; dispatch by hand so the async `run` is the one called.
+do {
+    var command = try ClaimlineLoadCommand.parseAsRoot()
+    if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+    } else {
+        try command.run()
+    }
+} catch {
+    ClaimlineLoadCommand.exit(withError: error)
+}
