@@ -3,7 +3,7 @@ import ClaimlineLoad
 import Foundation
 
 /// Drives load at a claimlined and reports what it measured.
-struct RunCommand: AsyncParsableCommand {
+struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a load test (the default command)."
@@ -64,7 +64,8 @@ struct RunCommand: AsyncParsableCommand {
     var quiet = false
     @OptionGroup var outputs: OutputOptions
 
-    func run() async throws {
+    /// The work; main.swift calls it (an async `run()` lost its witness to the sync default).
+    func execute() async throws {
         let config: LoadConfiguration
         do {
             config = try self.makeConfiguration()

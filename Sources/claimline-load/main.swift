@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `claimline-load`: `run` (the default) drives load; `merge` adds up results of several processes.
-struct ClaimlineLoadCommand: AsyncParsableCommand {
+struct ClaimlineLoadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "claimline-load",
         abstract: "Load-test harness for claimlined: closed and open loop, HdrHistogram latency, CO-corrected.",
@@ -11,11 +11,11 @@ struct ClaimlineLoadCommand: AsyncParsableCommand {
     )
 }
 
-// Top-level code cannot be `@main`; dispatch by hand so the async `run` is the one called.
+// Top-level code cannot be `@main`; dispatch by hand so the async work of `run` is awaited.
 do {
     var command = try ClaimlineLoadCommand.parseAsRoot()
-    if var asyncCommand = command as? any AsyncParsableCommand {
-        try await asyncCommand.run()
+    if let run = command as? RunCommand {
+        try await run.execute()
     } else {
         try command.run()
     }
