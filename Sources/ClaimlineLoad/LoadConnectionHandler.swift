@@ -1,0 +1,143 @@
+import ClaimlineCore
+import ClaimlineWire
+import NIOCore
+
+/// The NIO face of a ``ConnectionDriver``: handshake, frames in, one flush per batch out.
+///
+/// Deliberately thin: it turns channel events into driver calls with a clock reading, and
+/// writes whatever the driver put in the outbound buffer once per read burst or timer tick.
+public final class LoadConnectionHandler: ChannelInboundHandler {
+    public typealias InboundIn = Frame
+    public typealias OutboundOut = ByteBuffer
+
+    /// Sent down the pipeline by the runner to start and stop the calls.
+    public enum Event: Sendable {
+        case start(t0: UInt64)
+        case stop
+    }
+
+    let driver: ConnectionDriver
+    let hello: Hello
+    let ready: EventLoopPromise<HelloAck>
+    private var out: ByteBuffer = ByteBuffer()
+    private var handshakeDone = false
+    private var timer: Scheduled<Void>?
+    private var sweeper: Scheduled<Void>?
+
+    public init(driver: ConnectionDriver, hello: Hello, ready: EventLoopPromise<HelloAck>) {
+        self.driver = driver
+        self.hello = hello
+        self.ready = ready
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        self.out = context.channel.allocator.buffer(capacity: 64 * 1024)
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        self.driver.writer.writeHello(self.hello, into: &buffer)
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        context.fireChannelActive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        let now = NIODeadline.now().uptimeNanoseconds
+        switch frame.type {
+        case .response, .error:
+            self.driver.answer(frame, now: now, into: &self.out)
+        case .helloAck:
+            self.handshakeDone = true
+            self.driver.recorder.connections += 1
+            if let ack = self.driver.writer.helloAck(of: frame.payload) {
+                self.ready.succeed(ack)
+            } else {
+                self.ready.fail(LoadConfigurationError("unreadable HELLO_ACK"))
+            }
+        case .ping:
+            context.write(self.wrapOutboundOut(self.frameBuffer(context, Frame.pong(answering: frame))), promise: nil)
+        case .goAway:
+            let goAway = self.driver.writer.goAway(of: frame.payload)
+            let name = "GOAWAY \(StatusCode(rawValue: goAway.code).name) \(goAway.reason)"
+            self.driver.recorder.connectionEvents[name, default: 0] += 1
+            if !self.handshakeDone {
+                self.ready.fail(LoadConfigurationError("server refused the connection: \(name) \(goAway.message)"))
+            }
+            self.driver.goAway(lastStreamID: goAway.lastStreamId, now: now)
+        default:
+            break
+        }
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        self.flush(context)
+        context.fireChannelReadComplete()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? Event else { return context.fireUserInboundEventTriggered(event) }
+        switch event {
+        case .start(let t0):
+            // Every connection begins at the common t0, not when the event reaches it.
+            self.timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(t0)) { [self] in
+                self.begin(context, t0: t0)
+            }
+        case .stop:
+            self.driver.stop()
+            self.timer?.cancel()
+        }
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        self.sweeper?.cancel()
+        if !self.driver.stopped { self.driver.recorder.connectionEvents["connection lost", default: 0] += 1 }
+        self.driver.connectionLost(now: NIODeadline.now().uptimeNanoseconds)
+        self.ready.fail(LoadConfigurationError("connection closed during the handshake"))
+        context.fireChannelInactive()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.driver.recorder.connectionEvents["connection error: \(error)", default: 0] += 1
+        context.close(promise: nil)
+    }
+
+    private func begin(_ context: ChannelHandlerContext, t0: UInt64) {
+        self.driver.start(t0: t0, now: NIODeadline.now().uptimeNanoseconds, into: &self.out)
+        self.flush(context)
+        if case .open = self.driver.mode { self.tick(context) }
+        self.sweep(context)
+    }
+
+    /// Open loop: send what is due, then sleep until the next call's intended time.
+    private func tick(_ context: ChannelHandlerContext) {
+        let now = NIODeadline.now().uptimeNanoseconds
+        let next = self.driver.sendDue(now: now, into: &self.out)
+        self.flush(context)
+        guard let next else { return }
+        self.timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(next)) { [self] in
+            self.tick(context)
+        }
+    }
+
+    /// Every 100 ms: give up on calls past their timeout.
+    private func sweep(_ context: ChannelHandlerContext) {
+        self.driver.expire(now: NIODeadline.now().uptimeNanoseconds, into: &self.out)
+        self.flush(context)
+        guard !self.driver.isFinished else { return }
+        self.sweeper = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
+            self.sweep(context)
+        }
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        guard self.out.readableBytes > 0 else { return }
+        let buffer = self.out
+        self.out = context.channel.allocator.buffer(capacity: 4096)
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func frameBuffer(_ context: ChannelHandlerContext, _ frame: Frame) -> ByteBuffer {
+        var buffer = context.channel.allocator.buffer(capacity: 32)
+        buffer.writeFrame(frame)
+        return buffer
+    }
+}

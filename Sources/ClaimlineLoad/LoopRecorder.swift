@@ -1,0 +1,103 @@
+import Histogram
+
+/// Everything the connections of one event loop measure, kept on that loop (no locks on the
+/// hot path); the runner collects it with a task on the loop each second and at the end.
+///
+/// Calls are filed by the step their *intended* start falls in, so the warm-up is dropped and
+/// each rate step is reported apart even when answers arrive after the step has ended.
+public final class LoopRecorder {
+    public let plan: RatePlan
+    /// Uptime nanoseconds of the run's start (all loops share it).
+    public var t0: UInt64 = 0
+    /// `steps[segment][MetricKey]`, nil until something was recorded there.
+    private var steps: [[MethodStats?]]
+    private var interval = IntervalSnapshot()
+    public private(set) var inFlight = 0
+    public private(set) var maxInFlight = 0
+    public var connectionEvents: [String: UInt64] = [:]
+    public var finishedConnections = 0
+    public var connections = 0
+
+    public init(plan: RatePlan) {
+        self.plan = plan
+        self.steps = Array(repeating: Array(repeating: nil, count: MetricKey.allCases.count), count: plan.segments.count)
+    }
+
+    /// A call went out `lag` ns after it was due (0 in closed loop).
+    @inline(__always)
+    public func sent(lag: UInt64) {
+        self.inFlight += 1
+        if self.inFlight > self.maxInFlight { self.maxInFlight = self.inFlight }
+        self.interval.sent += 1
+        self.interval.lagNanos += lag
+    }
+
+    /// A call ended (answer, error, local timeout or lost connection). `code` 0 is success.
+    @inline(__always)
+    public func completed(_ key: MetricKey, intended: UInt64, sent: UInt64, now: UInt64, code: UInt32) {
+        self.inFlight -= 1
+        let corrected = Latency.corrected(intended: intended, completed: now)
+        self.interval.histogram.record(corrected)
+        self.interval.completed += 1
+        if code != 0 { self.interval.errors += 1 }
+        self.store(key, intended: intended, corrected: corrected, uncorrected: Latency.uncorrected(sent: sent, completed: now), code: code)
+    }
+
+    /// A whole contact ended: from its first call's intended start to its last answer.
+    public func contactEnded(intended: UInt64, sent: UInt64, now: UInt64, code: UInt32) {
+        self.store(.contact, intended: intended, corrected: Latency.corrected(intended: intended, completed: now),
+                   uncorrected: Latency.uncorrected(sent: sent, completed: now), code: code)
+    }
+
+    private func store(_ key: MetricKey, intended: UInt64, corrected: UInt64, uncorrected: UInt64, code: UInt32) {
+        let offset = Double(Int64(intended) - Int64(self.t0)) / 1e9
+        let segment = self.plan.segmentIndex(atOffset: offset) ?? self.plan.segments.count - 1
+        guard self.plan.segments[segment].measured else { return }
+        if self.steps[segment][key.rawValue] == nil { self.steps[segment][key.rawValue] = MethodStats(name: key.name) }
+        self.steps[segment][key.rawValue]!.record(corrected: corrected, uncorrected: uncorrected, code: code)
+    }
+
+    /// This second's numbers; starts the next second.
+    public func takeInterval() -> IntervalSnapshot {
+        var snapshot = self.interval
+        snapshot.inFlight = self.inFlight
+        snapshot.maxInFlight = self.maxInFlight
+        snapshot.connections = self.connections
+        snapshot.finishedConnections = self.finishedConnections
+        self.interval = IntervalSnapshot()
+        return snapshot
+    }
+
+    /// Per measured segment (in plan order), the stats of each metric that saw calls.
+    public func finalSteps() -> [[MethodStats]] {
+        zip(self.plan.segments, self.steps).filter { $0.0.measured }.map { $0.1.compactMap { $0 } }
+    }
+}
+
+/// One second of one loop (or, added up, of the whole harness).
+public struct IntervalSnapshot: Sendable {
+    public var histogram = LatencyHistogram.make()
+    public var sent: UInt64 = 0
+    public var completed: UInt64 = 0
+    public var errors: UInt64 = 0
+    /// Sum over the calls sent of how late each went out against its intended time.
+    public var lagNanos: UInt64 = 0
+    public var inFlight = 0
+    public var maxInFlight = 0
+    public var connections = 0
+    public var finishedConnections = 0
+
+    public init() {}
+
+    public mutating func add(_ other: IntervalSnapshot) {
+        self.histogram.add(other.histogram)
+        self.sent += other.sent
+        self.completed += other.completed
+        self.errors += other.errors
+        self.lagNanos += other.lagNanos
+        self.inFlight += other.inFlight
+        self.maxInFlight += other.maxInFlight
+        self.connections += other.connections
+        self.finishedConnections += other.finishedConnections
+    }
+}

@@ -1,1 +1,0 @@
-// The load harness library: see the brief.

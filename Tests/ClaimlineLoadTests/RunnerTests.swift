@@ -1,0 +1,71 @@
+import ClaimlineLoad
+import NIOCore
+import NIOPosix
+import Testing
+
+/// The harness against an in-process fake server: what it measures, not how fast it is.
+@Suite(.timeLimit(.minutes(1))) struct RunnerTests {
+    /// A 300 ms stall in the middle of an open-loop run at 500/s. Server and harness share one
+    /// event-loop thread, so the stall also stops the harness from sending — exactly the
+    /// situation in which a send-time measurement omits the waiting users: the calls due
+    /// during the stall go out late, in a burst, and are answered at once.
+    @Test func openLoopShowsAStallThatSendTimesHide() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = FakeServer(behaviour: .init(stallAtRequest: 500, stall: .milliseconds(300)))
+        try await server.start(group: group)
+        let config = LoadConfiguration(
+            port: server.port, scenario: .escalate, connections: 1, inFlight: nil,
+            plan: .steps([500], stepDuration: 2, warmup: 0), timeoutMs: 5000, seed: 3, runTag: "co", live: false
+        )
+        let result = try await LoadRunner(configuration: config, group: group).run()
+        await server.stop()
+        try? await group.shutdownGracefully()
+
+        let escalate = try #require(result.total.methods.first { $0.name == "Escalate" })
+        #expect(escalate.count == 1000)
+        #expect(escalate.ok == 1000)
+        // Corrected: the calls due during the stall waited for it, from their intended time.
+        #expect(escalate.histogram.max >= 300_000)
+        #expect(escalate.histogram.valueAtPercentile(99) >= 200_000)
+        // Naive: only the call or two in flight at the stall saw it; the p99 stays low.
+        #expect(escalate.uncorrected.valueAtPercentile(99) < 100_000)
+    }
+
+    @Test func closedLoopKeepsExactlyCTimesNInFlight() async throws {
+        let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = FakeServer(behaviour: .init(answerDelay: .milliseconds(50)))
+        try await server.start(group: serverGroup)
+        let config = LoadConfiguration(
+            port: server.port, scenario: .escalate, connections: 3, inFlight: 8,
+            plan: .closedLoop(warmup: 0, duration: 1), timeoutMs: 5000, seed: 4, runTag: "cl", live: false
+        )
+        let result = try await LoadRunner(configuration: config).run()
+        await server.stop()
+        try? await serverGroup.shutdownGracefully()
+
+        let counters = server.counters.withLock { $0 }
+        #expect(counters.maxOutstanding == 24)
+        #expect(result.harness.maxInFlight == 24)
+        let escalate = try #require(result.total.methods.first)
+        // 24 calls every ~50 ms for 1 s: some hundreds, all answered.
+        #expect(escalate.count >= 48)
+        #expect(escalate.errorCount == 0)
+        #expect(escalate.histogram.valueAtPercentile(50) >= 50_000)
+    }
+
+    @Test func closedLoopStopsAtTheRequestQuota() async throws {
+        let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = FakeServer(behaviour: .init())
+        try await server.start(group: serverGroup)
+        let config = LoadConfiguration(
+            port: server.port, scenario: .file, connections: 2, inFlight: 4,
+            plan: .closedLoop(warmup: 0, duration: 30), requests: 301, timeoutMs: 5000, seed: 5, runTag: "q", live: false
+        )
+        let result = try await LoadRunner(configuration: config).run()
+        await server.stop()
+        try? await serverGroup.shutdownGracefully()
+        let file = try #require(result.total.methods.first { $0.name == "FileComplaint" })
+        #expect(file.count == 301)
+        #expect(server.counters.withLock { $0.requests } == 301)
+    }
+}
