@@ -13,9 +13,11 @@ import ClaimlineStore
 public final class SQLiteClaimStore: ClaimStore {
     let connection: SQLiteConnection
     private var prepared: SQLiteWriteStatements?
+    private let checkpointer: SQLiteCheckpointer?
 
-    init(connection: SQLiteConnection) throws(StoreError) {
+    init(connection: SQLiteConnection, checkpointer: SQLiteCheckpointer? = nil) throws(StoreError) {
         self.connection = connection
+        self.checkpointer = checkpointer
         self.prepared = try SQLiteWriteStatements(connection)
     }
 
@@ -56,6 +58,7 @@ public final class SQLiteClaimStore: ClaimStore {
     public func close() {
         self.rollback()
         self.prepared = nil
+        self.checkpointer?.stop()
         self.connection.close()
     }
 

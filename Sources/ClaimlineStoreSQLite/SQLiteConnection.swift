@@ -1,6 +1,9 @@
 import CSQLite
 import ClaimlineStore
 
+/// Process-wide SQLite settings, applied once before the first connection opens.
+private let sqliteConfigured: Int32 = clm_sqlite_configure()
+
 /// One libsqlite3 connection and the statements prepared on it.
 ///
 /// Opened with `SQLITE_OPEN_NOMUTEX`: each connection is used by one thread at a time (the
@@ -14,6 +17,7 @@ final class SQLiteConnection {
     private var statements: [SQLiteStatement] = []
 
     init(path: String, busyTimeoutMs: Int32) throws(StoreError) {
+        _ = sqliteConfigured
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)

@@ -16,17 +16,21 @@ public struct SQLiteStoreBackend: ClaimStoreBackend {
     /// How long a reader waits (WAL readers only wait during recovery or a checkpoint reset).
     public var readerBusyTimeoutMs: Int32
     /// WAL pages before the writer checkpoints on commit (SQLite's default is 1000); 0 turns
-    /// automatic checkpoints off for an operator who runs them on a schedule.
+    /// automatic checkpoints off. Used only when `checkpointIntervalMs` is 0.
     public var walAutocheckpointPages: Int32
+    /// How often a background thread checkpoints the WAL (``SQLiteCheckpointer``), so commits
+    /// never do; 0 leaves checkpoints to the writer's commits (`walAutocheckpointPages`).
+    public var checkpointIntervalMs: Int
 
     public init(
         path: String, writerBusyTimeoutMs: Int32 = 5_000, readerBusyTimeoutMs: Int32 = 5_000,
-        walAutocheckpointPages: Int32 = 1_000
+        walAutocheckpointPages: Int32 = 1_000, checkpointIntervalMs: Int = 20
     ) {
         self.path = path
         self.writerBusyTimeoutMs = writerBusyTimeoutMs
         self.readerBusyTimeoutMs = readerBusyTimeoutMs
         self.walAutocheckpointPages = walAutocheckpointPages
+        self.checkpointIntervalMs = checkpointIntervalMs
     }
 
     public var name: String { "sqlite:\(self.path)" }
@@ -45,9 +49,27 @@ public struct SQLiteStoreBackend: ClaimStoreBackend {
     /// The writer with its concrete type (diagnostics such as ``SQLiteClaimStore/journalMode``).
     public func openSQLiteWriter() throws(StoreError) -> SQLiteClaimStore {
         let connection = try self.openConnection(busyTimeoutMs: self.writerBusyTimeoutMs)
+        let background = self.checkpointIntervalMs > 0
         try connection.execute(
-            "PRAGMA wal_autocheckpoint = \(max(0, self.walAutocheckpointPages))", operation: "configure writer")
-        return try SQLiteClaimStore(connection: connection)
+            "PRAGMA wal_autocheckpoint = \(background ? 0 : max(0, self.walAutocheckpointPages))", operation: "configure writer")
+        var checkpointer: SQLiteCheckpointer? = nil
+        if background {
+            let checkpointConnection: SQLiteConnection
+            do {
+                checkpointConnection = try self.openConnection(busyTimeoutMs: self.readerBusyTimeoutMs)
+            } catch {
+                connection.close()
+                throw error
+            }
+            checkpointer = SQLiteCheckpointer(connection: checkpointConnection, intervalMs: self.checkpointIntervalMs)
+            checkpointer?.start()
+        }
+        do {
+            return try SQLiteClaimStore(connection: connection, checkpointer: checkpointer)
+        } catch {
+            checkpointer?.stop()
+            throw error
+        }
     }
 
     /// A reader with its concrete type. It also migrates a fresh database, so a reader opened

@@ -31,8 +31,25 @@ public enum Taxonomy {
     }
 
     /// `billing/balance_desync`, the stable text form used in policy files, logs and metrics.
+    /// The writer audits one per call, so the known ones are made once.
     public static func key(_ ref: CategoryRef) -> String {
-        "\(groupKey(ref.group))/\(categoryKey(ref.category))"
+        if let known = knownKeys[Self.packed(ref)] { return known }
+        return "\(groupKey(ref.group))/\(categoryKey(ref.category))"
+    }
+
+    private static let knownKeys: [Int64: String] = {
+        var keys: [Int64: String] = [:]
+        for group in ClaimGroup.allCases {
+            for category in Category.allCases {
+                let ref = CategoryRef(group: group, category: category)
+                keys[packed(ref)] = "\(groupKey(group))/\(categoryKey(category))"
+            }
+        }
+        return keys
+    }()
+
+    private static func packed(_ ref: CategoryRef) -> Int64 {
+        Int64(ref.group.rawValue) << 32 | Int64(UInt32(bitPattern: ref.category.rawValue))
     }
 
     public static func groupKey(_ group: ClaimGroup) -> String {

@@ -15,9 +15,14 @@ public enum Validation {
 
     /// The MSISDN as logs may show it: country code and the last two digits only.
     public static func redactedMSISDN(_ msisdn: String) -> String {
-        let chars = Array(msisdn)
-        guard chars.count > 6 else { return String(repeating: "*", count: chars.count) }
-        return String(chars.prefix(2)) + String(repeating: "*", count: chars.count - 4) + String(chars.suffix(2))
+        let bytes = msisdn.utf8
+        guard bytes.count > 6 else { return String(repeating: "*", count: msisdn.count) }
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        for (index, byte) in bytes.enumerated() {
+            out.append(index < 2 || index >= bytes.count - 2 ? byte : UInt8(ascii: "*"))
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func escalate(_ request: EscalateRequest) -> [FieldViolation] {

@@ -17,9 +17,9 @@ struct CallRouter: Sendable {
         var completion: @Sendable (CallResult) -> Void
     }
 
-    /// Routes one call; returns the write's cancellation handle (nil for reads, which CANCEL
-    /// simply stops waiting for). Bad input answers at once through `completion`'s caller.
-    func route(_ call: Call, arena: ProtoArena) throws(RPCError) -> CallCancellation? {
+    /// Routes one call; returns the queued write, which CANCEL can still stop (nil for reads,
+    /// which CANCEL simply stops waiting for). Bad input throws, for the caller to answer.
+    func route(_ call: Call, arena: ProtoArena) throws(RPCError) -> WriteCommand? {
         switch call.method {
         case .escalate:
             let request = try Self.decode(EscalateRequest.self, call.message, arena)
@@ -68,22 +68,19 @@ struct CallRouter: Sendable {
         return nil
     }
 
-    private func write(_ operation: WriteCommand.Operation, key: String, _ call: Call) -> CallCancellation {
-        let cancellation = CallCancellation()
-        self.writer.submit(
-            WriteCommand(
-                operation: operation,
-                method: call.method,
-                idempotencyKey: key,
-                requestHash: RequestFingerprint.of(call.message),
-                context: call.context,
-                deadlineNanos: call.deadlineNanos,
-                cancellation: cancellation,
-                eventLoop: call.eventLoop,
-                completion: call.completion
-            )
+    private func write(_ operation: WriteCommand.Operation, key: String, _ call: Call) -> WriteCommand {
+        let command = WriteCommand(
+            operation: operation,
+            method: call.method,
+            idempotencyKey: key,
+            requestHash: RequestFingerprint.of(call.message),
+            context: call.context,
+            deadlineNanos: call.deadlineNanos,
+            eventLoop: call.eventLoop,
+            completion: call.completion
         )
-        return cancellation
+        self.writer.submit(command)
+        return command
     }
 
     /// A request that libprotobuf-c or the UTF-8 checks refuse is the caller's fault:

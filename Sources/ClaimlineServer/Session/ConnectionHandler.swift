@@ -30,7 +30,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private var machine: ConnectionStateMachine
     private let arena = ProtoArena()
-    private var cancellations: [UInt32: CallCancellation] = [:]
+    private var queuedWrites: [UInt32: WriteCommand] = [:]
     private var context: ChannelHandlerContext?
     /// Frames written since the last flush.
     private var pending = ByteBuffer()
@@ -80,8 +80,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.machine.closed()
-        for cancellation in self.cancellations.values { cancellation.cancel() }
-        self.cancellations.removeAll()
+        for write in self.queuedWrites.values { write.cancel() }
+        self.queuedWrites.removeAll()
         self.handshakeTimer?.cancel()
         self.deadlineTimer?.task.cancel()
         self.keepaliveTask?.cancel()
@@ -98,7 +98,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .request: self.request(frame, context: context)
         case .cancel:
             if self.machine.cancel(streamID: frame.streamID) {
-                self.cancellations.removeValue(forKey: frame.streamID)?.cancel()
+                self.queuedWrites.removeValue(forKey: frame.streamID)?.cancel()
                 self.closeIfDrained()
             }
         case .ping: self.write(Frame.pong(answering: frame))
@@ -179,8 +179,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                 completion: { result in loopBound.value.answer(streamID: streamID, method: method.rawValue, result) }
             )
             do {
-                if let cancellation = try self.router.route(call, arena: self.arena) {
-                    self.cancellations[streamID] = cancellation
+                if let write = try self.router.route(call, arena: self.arena) {
+                    self.queuedWrites[streamID] = write
                 }
                 self.armDeadlineTimer(at: deadline)
             } catch {
@@ -192,7 +192,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// A call's result: sent if the stream still waits for it.
     private func answer(streamID: UInt32, method: UInt16, _ result: CallResult) {
         guard self.machine.complete(streamID: streamID) else { return }
-        self.cancellations.removeValue(forKey: streamID)
+        self.queuedWrites.removeValue(forKey: streamID)
         switch result {
         case .response(let bytes):
             self.writeFrame(type: .response, method: method, streamID: streamID) { $0.writeBytes(bytes) }
@@ -219,7 +219,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func deadlineFired() {
         self.deadlineTimer = nil
         for (streamID, method) in self.machine.expire(nowNanos: Self.nowNanos()) {
-            self.cancellations.removeValue(forKey: streamID)?.cancel()
+            self.queuedWrites.removeValue(forKey: streamID)?.cancel()
             self.writeError(
                 RPCError(.deadlineExceeded, "\(method.name): the deadline passed", reason: "DEADLINE"),
                 method: method.rawValue, streamID: streamID

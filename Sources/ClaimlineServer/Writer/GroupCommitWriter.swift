@@ -160,7 +160,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         nowNanos: Int64,
         arena: ProtoArena
     ) throws -> CallResult {
-        if command.cancellation.isCancelled {
+        if command.isCancelled {
             return .failure(RPCError(.cancelled, "cancelled before the server acted"))
         }
         if command.deadlineNanos <= nowNanos {

@@ -15,17 +15,7 @@ struct CallContext: Sendable {
     var identity: Identity
 }
 
-/// Set by CANCEL (or a passed deadline) while a write waits in the queue: the writer skips a
-/// cancelled write it has not started, as PROTOCOL.md 3.5 promises.
-final class CallCancellation: Sendable {
-    private let flag = Atomic<Bool>(false)
-
-    func cancel() { self.flag.store(true, ordering: .relaxed) }
-    var isCancelled: Bool { self.flag.load(ordering: .relaxed) }
-}
-
-/// One write waiting for the group-commit writer.
-struct WriteCommand: Sendable {
+final class WriteCommand: Sendable {
     enum Operation: Sendable {
         case escalate(EscalateRequest)
         case retain(RetainRequest)
@@ -36,18 +26,36 @@ struct WriteCommand: Sendable {
         case setSecondLineMode(SetSecondLineModeRequest)
     }
 
-    var operation: Operation
-    var method: Method
-    var idempotencyKey: String
+    let operation: Operation
+    let method: Method
+    let idempotencyKey: String
     /// ``RequestFingerprint`` of the request message bytes.
-    var requestHash: UInt64
-    var context: CallContext
+    let requestHash: UInt64
+    let context: CallContext
     /// Monotonic nanoseconds (`NIODeadline.uptimeNanoseconds`).
-    var deadlineNanos: Int64
-    var cancellation: CallCancellation
+    let deadlineNanos: Int64
+    /// Set by CANCEL or a passed deadline while the write waits: the writer then skips it.
+    private let cancelled = Atomic<Bool>(false)
     /// Where `completion` runs: the connection's event loop.
-    var eventLoop: any EventLoop
-    var completion: @Sendable (CallResult) -> Void
+    let eventLoop: any EventLoop
+    let completion: @Sendable (CallResult) -> Void
+
+    init(
+        operation: Operation, method: Method, idempotencyKey: String, requestHash: UInt64, context: CallContext,
+        deadlineNanos: Int64, eventLoop: any EventLoop, completion: @escaping @Sendable (CallResult) -> Void
+    ) {
+        self.operation = operation
+        self.method = method
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+        self.context = context
+        self.deadlineNanos = deadlineNanos
+        self.eventLoop = eventLoop
+        self.completion = completion
+    }
+
+    func cancel() { self.cancelled.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { self.cancelled.load(ordering: .relaxed) }
 }
 
 /// A stable 64-bit fingerprint (FNV-1a) of a request's bytes: "the same request" for
