@@ -12,6 +12,10 @@
 ///   (`77,50`); `categories` are `group/category` proto numbers joined by `,` (`4/7,5/0`).
 ///   NULL stands for an empty list, so `[""]` ("") and `[]` (NULL) stay apart.
 /// - `idempotency.request_hash` is the UInt64 fingerprint's Int64 bit pattern.
+/// - Contact sessions, idempotency records and the audit are `WITHOUT ROWID`: each write
+///   updates one B-tree keyed by what lookups use (call id, key; method and time for the
+///   statistics) instead of a rowid table plus an index. The audit's key is unique because
+///   every audited write has its own idempotency key (replays are not audited).
 /// - The claim indexes end in `claim_number` so ListClaims' order (created DESC, number DESC)
 ///   and its keyset cursor are a plain backwards index scan, ties included.
 enum SQLiteSchemaV1 {
@@ -68,7 +72,7 @@ enum SQLiteSchemaV1 {
                 created_at_ms INTEGER NOT NULL,
                 updated_at_ms INTEGER NOT NULL,
                 expires_at_ms INTEGER NOT NULL
-            )
+            ) WITHOUT ROWID
             """,
             "CREATE INDEX contact_sessions_by_expiry ON contact_sessions (expires_at_ms)",
             """
@@ -78,7 +82,7 @@ enum SQLiteSchemaV1 {
                 request_hash INTEGER NOT NULL,
                 response BLOB NOT NULL,
                 created_at_ms INTEGER NOT NULL
-            )
+            ) WITHOUT ROWID
             """,
             "CREATE INDEX idempotency_by_created ON idempotency (created_at_ms)",
             """
@@ -108,7 +112,6 @@ enum SQLiteSchemaV1 {
             """,
             """
             CREATE TABLE audit (
-                id INTEGER PRIMARY KEY,
                 at_ms INTEGER NOT NULL,
                 session_id TEXT NOT NULL,
                 client_name TEXT NOT NULL,
@@ -121,10 +124,10 @@ enum SQLiteSchemaV1 {
                 rule TEXT NOT NULL,
                 outcome TEXT NOT NULL,
                 reason TEXT NOT NULL,
-                detail TEXT NOT NULL
-            )
+                detail TEXT NOT NULL,
+                PRIMARY KEY (method, at_ms, idempotency_key)
+            ) WITHOUT ROWID
             """,
-            "CREATE INDEX audit_by_method ON audit (method, at_ms)",
         ]
     )
 }

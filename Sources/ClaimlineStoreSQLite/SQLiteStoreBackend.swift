@@ -24,7 +24,7 @@ public struct SQLiteStoreBackend: ClaimStoreBackend {
 
     public init(
         path: String, writerBusyTimeoutMs: Int32 = 5_000, readerBusyTimeoutMs: Int32 = 5_000,
-        walAutocheckpointPages: Int32 = 1_000, checkpointIntervalMs: Int = 20
+        walAutocheckpointPages: Int32 = 1_000, checkpointIntervalMs: Int = 100
     ) {
         self.path = path
         self.writerBusyTimeoutMs = writerBusyTimeoutMs
