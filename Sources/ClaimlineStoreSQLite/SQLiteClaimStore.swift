@@ -45,7 +45,27 @@ public final class SQLiteClaimStore: ClaimStore {
             self.rollback()
             throw error
         }
+        self.closeWALGap()
     }
+
+    /// The background checkpointer copies most of the WAL while the writer works, but only a
+    /// checkpoint that reaches the WAL's end lets the next transaction start the WAL over, and
+    /// under continuous load the background one never gets there: the WAL (and its shared-memory
+    /// index, which counts as RSS) would grow without bound. So every so often, between
+    /// batches, the writer checkpoints what is left: little, because the background thread
+    /// already copied the rest.
+    private func closeWALGap() {
+        guard self.checkpointer != nil, let db = self.connection.db else { return }
+        self.commitsSinceCheckpoint += 1
+        guard self.commitsSinceCheckpoint >= Self.commitsPerWriterCheckpoint else { return }
+        self.commitsSinceCheckpoint = 0
+        var logFrames: Int32 = 0
+        var checkpointed: Int32 = 0
+        _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed)
+    }
+
+    private var commitsSinceCheckpoint = 0
+    private static let commitsPerWriterCheckpoint = 32
 
     public func rollback() {
         guard let prepared = self.prepared, self.connection.inTransaction else { return }
