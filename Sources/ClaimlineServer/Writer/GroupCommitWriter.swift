@@ -134,7 +134,18 @@ final class GroupCommitWriter: @unchecked Sendable {
                 for command in batch {
                     results.append(try self.execute(command, store: store, state: state, policy: policy, nowMs: nowMs, nowNanos: nowNanos, arena: arena))
                 }
+                let applied = Int64(NIODeadline.now().uptimeNanoseconds)
                 try store.commit()
+                let committed = Int64(NIODeadline.now().uptimeNanoseconds)
+                if committed - nowNanos > Self.slowBatchNanos {
+                    self.logger.info(
+                        "slow batch",
+                        metadata: [
+                            "batch.size": "\(batch.count)", "batch.apply_ms": "\((applied - nowNanos) / 1_000_000)",
+                            "batch.commit_ms": "\((committed - applied) / 1_000_000)",
+                        ]
+                    )
+                }
             } catch {
                 store.rollback()
                 self.lock.lock()
@@ -236,6 +247,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
         }
     }
+
+    /// A batch taking longer than this is logged: every call in it waited that long.
+    private static let slowBatchNanos: Int64 = 50_000_000
 
     private static let storeFailed = RPCError(
         .unavailable, "the store failed; the server refuses writes until restarted", retryAfterMs: 1000, reason: "STORE_FAILED"
