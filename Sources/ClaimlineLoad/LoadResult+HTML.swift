@@ -70,7 +70,7 @@ extension LoadResult {
         for (index, series) in [("p50", \ChartData.Second.p50Ms), ("p99", \ChartData.Second.p99Ms)].enumerated() {
             let path = points.map { "\(x(Double($0.t))),\(y($0[keyPath: series.1]))" }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(Self.colors[index])\" stroke-width=\"1.5\" points=\"\(path)\"/>"
-            svg += "<text x=\"\(Self.width - 60)\" y=\"\(24 + 14 * index)\" fill=\"\(Self.colors[index])\">\(series.0)</text>"
+            svg += "<text x=\"\(Self.width - 60)\" y=\"\(24 + 14 * index)\" style=\"fill:\(Self.colors[index])\">\(series.0)</text>"
         }
         return svg + "</svg>"
     }
@@ -92,7 +92,7 @@ extension LoadResult {
             let color = Self.colors[index % Self.colors.count]
             let path = data.percentileSpectrum[name]!.map { "\(x($0.percentile)),\(y($0.ms))" }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\" points=\"\(path)\"/>"
-            svg += "<text x=\"\(Self.left + 10)\" y=\"\(24 + 14 * index)\" fill=\"\(color)\">\(Self.escape(name))</text>"
+            svg += "<text x=\"\(Self.left + 10)\" y=\"\(24 + 14 * index)\" style=\"fill:\(color)\">\(Self.escape(name))</text>"
         }
         return svg + "</svg>"
     }
