@@ -109,20 +109,7 @@ extension GoldenVectors {
         "{\n" + fields.map { "\(indent)  \(json($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n\(indent)}"
     }
 
-    static func json(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\u" + String(scalar.value, radix: 16).leftPad(4)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func json(_ value: String) -> String { JSONWriter.quoted(value) }
 }
 
 extension String {

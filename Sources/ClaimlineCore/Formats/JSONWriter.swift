@@ -99,7 +99,8 @@ public struct JSONWriter: Sendable {
         self.needsComma = true
     }
 
-    static func quoted(_ value: String) -> String {
+    /// `value` as a JSON string literal, quotes included.
+    public static func quoted(_ value: String) -> String {
         var out = "\""
         for scalar in value.unicodeScalars {
             switch scalar {
