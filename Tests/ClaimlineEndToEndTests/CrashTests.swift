@@ -102,12 +102,13 @@ final class Daemon: Sendable {
     let port: Int
     private let process = NIOLockedValueBox<Process?>(nil)
 
-    init(directory: TemporaryDirectory) throws {
+    /// - Parameter policyFile: the policy the daemon reads (default: the repository's).
+    init(directory: TemporaryDirectory, policyFile: String = GoldenPaths.repositoryRoot + "/config/policy.json") throws {
         self.directory = directory
         self.port = try Self.freePort()
         let config = """
             {"clients": [{"name": "crash-admin", "token": "\(TestServer.tokens[.admin]!)", "role": "admin"}],
-             "policyFile": "\(GoldenPaths.repositoryRoot)/config/policy.json",
+             "policyFile": "\(policyFile)",
              "limits": {"shutdownGracePeriodMs": 2000}}
             """
         try config.write(toFile: directory.path + "/claimline.json", atomically: true, encoding: .utf8)
@@ -145,9 +146,13 @@ final class Daemon: Sendable {
     }
 
     func kill() {
+        self.signal(SIGKILL)
+        self.process.withLockedValue { $0 }?.waitUntilExit()
+    }
+
+    func signal(_ signal: Int32) {
         guard let process = self.process.withLockedValue({ $0 }) else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        Foundation.kill(process.processIdentifier, signal)
     }
 
     /// SIGTERM, then the exit status.
