@@ -37,16 +37,6 @@ public struct Frame: Hashable, Sendable {
 }
 
 extension Frame {
-    /// A REQUEST frame: the payload is a 4-byte timeout in milliseconds (0: none) followed by
-    /// the request message.
-    public static func request(streamID: UInt32, method: UInt16, timeoutMs: UInt32, message: ByteBuffer) -> Frame {
-        var payload = ByteBuffer()
-        payload.reserveCapacity(ProtocolLimits.requestTimeoutSize + message.readableBytes)
-        payload.writeInteger(timeoutMs)
-        payload.writeImmutableBuffer(message)
-        return Frame(type: .request, method: method, streamID: streamID, payload: payload)
-    }
-
     /// The relative deadline of a REQUEST, in milliseconds; 0 means none.
     public var requestTimeoutMs: UInt32 {
         precondition(self.type == .request, "only REQUEST frames carry a timeout")

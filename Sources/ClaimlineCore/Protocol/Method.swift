@@ -53,15 +53,4 @@ public enum Method: UInt16, CaseIterable, Sendable {
         case .getStats: ("claimline.v1.GetStatsRequest", "claimline.v1.GetStatsResponse")
         }
     }
-
-    /// Whether the method changes state (and so carries an idempotency key).
-    public var isWrite: Bool {
-        switch self {
-        case .escalate, .retain, .fileComplaint, .updateClaimStatus, .declareIncident, .withdrawIncident,
-            .setSecondLineMode:
-            true
-        case .getClaim, .listClaims, .listIncidents, .getSecondLineMode, .getStats:
-            false
-        }
-    }
 }

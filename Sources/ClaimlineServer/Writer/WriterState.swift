@@ -38,12 +38,6 @@ final class WriterState {
         return "INC-" + Self.zeroPadded(self.incidentSequence, width: 6)
     }
 
-    /// Forgets counters that a rolled-back batch may have advanced.
-    func forgetSequences(store: any ClaimStore) throws {
-        self.claimSequences.removeAll()
-        self.incidentSequence = try store.lastIncidentSequence()
-    }
-
     private static func zeroPadded(_ value: Int, width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits

@@ -111,12 +111,6 @@ public final class ClaimlineConnection: Sendable {
         return try await promise.futureResult.get()
     }
 
-    /// Writes bytes as they are; for protocol tests.
-    public func sendRaw(_ bytes: ByteBuffer) {
-        let handler = self.handler
-        self.channel.eventLoop.execute { handler.value.sendRaw(bytes) }
-    }
-
     public func close() async {
         try? await self.channel.close()
     }

@@ -131,11 +131,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// Sends a frame as it is (tests of the server's protocol checks).
-    func sendRaw(_ bytes: ByteBuffer) {
-        self.context?.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
-    }
-
     /// Calls above the server's last stream id were never processed: they fail UNAVAILABLE
     /// with reason GOAWAY so the caller knows a retry is safe.
     private func received(_ goAway: GoAway) {
