@@ -14,6 +14,12 @@ public protocol ClaimStore: AnyObject {
     func begin() throws(StoreError)
     /// Durable when it returns.
     func commit() throws(StoreError)
+    /// Commits the batch and may return before it is durable; `durable` runs (on any thread)
+    /// once it is on stable storage, with nil, or with the error that kept it from getting
+    /// there. Lets the writer apply the next batch while this one's fsync is under way. The
+    /// batch is visible to readers from the return on, so a reader may see a write whose
+    /// caller has not been answered yet; nobody is answered before `durable`.
+    func commit(durable: @escaping @Sendable (StoreError?) -> Void) throws(StoreError)
     func rollback()
 
     func idempotencyRecord(key: String) throws(StoreError) -> IdempotencyRecord?
@@ -73,4 +79,12 @@ public protocol ClaimStoreBackend: Sendable {
     /// Creates the schema or migrates it to the newest version.
     func openWriter() throws(StoreError) -> any ClaimStore
     func openReader() throws(StoreError) -> any ClaimStoreReader
+}
+
+extension ClaimStore {
+    /// Stores that cannot split committing from syncing commit durably, then call back.
+    public func commit(durable: @escaping @Sendable (StoreError?) -> Void) throws(StoreError) {
+        try self.commit()
+        durable(nil)
+    }
 }

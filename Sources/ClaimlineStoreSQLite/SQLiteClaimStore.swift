@@ -1,6 +1,7 @@
 import CSQLite
 import ClaimlineCore
 import ClaimlineStore
+import Foundation
 
 /// The SQLite writer: one connection, owned by the service's one writer thread.
 ///
@@ -14,10 +15,12 @@ public final class SQLiteClaimStore: ClaimStore {
     let connection: SQLiteConnection
     private var prepared: SQLiteWriteStatements?
     private let checkpointer: SQLiteCheckpointer?
+    private let syncer: SQLiteWALSyncer?
 
-    init(connection: SQLiteConnection, checkpointer: SQLiteCheckpointer? = nil) throws(StoreError) {
+    init(connection: SQLiteConnection, checkpointer: SQLiteCheckpointer? = nil, syncer: SQLiteWALSyncer? = nil) throws(StoreError) {
         self.connection = connection
         self.checkpointer = checkpointer
+        self.syncer = syncer
         self.prepared = try SQLiteWriteStatements(connection)
     }
 
@@ -36,6 +39,35 @@ public final class SQLiteClaimStore: ClaimStore {
     /// Durable when it returns. If it fails the batch is rolled back: none of it was
     /// acknowledged, none of it stays.
     public func commit() throws(StoreError) {
+        guard let syncer = self.syncer else { return try self.commitOnly() }
+        // Synchronous for callers that need it (purge, tests): wait for the sync.
+        let done = NSCondition()
+        nonisolated(unsafe) var result: StoreError?? = .none
+        try self.commitOnly()
+        syncer.enqueue { error in
+            done.lock()
+            result = .some(error)
+            done.signal()
+            done.unlock()
+        }
+        done.lock()
+        while case .none = result { done.wait() }
+        done.unlock()
+        if case .some(.some(let error)) = result { throw error }
+    }
+
+    /// With the WAL syncer, returns once the batch is written; `durable` follows its sync.
+    public func commit(durable: @escaping @Sendable (StoreError?) -> Void) throws(StoreError) {
+        guard let syncer = self.syncer else {
+            try self.commitOnly()
+            durable(nil)
+            return
+        }
+        try self.commitOnly()
+        syncer.enqueue(durable)
+    }
+
+    private func commitOnly() throws(StoreError) {
         let statement = try self.statements("commit").commit
         defer { statement.reset() }
         do {
@@ -78,6 +110,7 @@ public final class SQLiteClaimStore: ClaimStore {
     public func close() {
         self.rollback()
         self.prepared = nil
+        self.syncer?.stop()
         self.checkpointer?.stop()
         self.connection.close()
     }

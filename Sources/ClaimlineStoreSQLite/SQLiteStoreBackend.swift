@@ -21,16 +21,20 @@ public struct SQLiteStoreBackend: ClaimStoreBackend {
     /// How often a background thread checkpoints the WAL (``SQLiteCheckpointer``), so commits
     /// never do; 0 leaves checkpoints to the writer's commits (`walAutocheckpointPages`).
     public var checkpointIntervalMs: Int
+    /// Sync the WAL on a thread of its own (``SQLiteWALSyncer``) so the writer applies the next
+    /// batch meanwhile; false makes every commit fsync before it returns (`synchronous=FULL`).
+    public var pipelinedSync: Bool
 
     public init(
         path: String, writerBusyTimeoutMs: Int32 = 5_000, readerBusyTimeoutMs: Int32 = 5_000,
-        walAutocheckpointPages: Int32 = 1_000, checkpointIntervalMs: Int = 100
+        walAutocheckpointPages: Int32 = 1_000, checkpointIntervalMs: Int = 100, pipelinedSync: Bool = true
     ) {
         self.path = path
         self.writerBusyTimeoutMs = writerBusyTimeoutMs
         self.readerBusyTimeoutMs = readerBusyTimeoutMs
         self.walAutocheckpointPages = walAutocheckpointPages
         self.checkpointIntervalMs = checkpointIntervalMs
+        self.pipelinedSync = pipelinedSync
     }
 
     public var name: String { "sqlite:\(self.path)" }
@@ -64,9 +68,16 @@ public struct SQLiteStoreBackend: ClaimStoreBackend {
             checkpointer = SQLiteCheckpointer(connection: checkpointConnection, intervalMs: self.checkpointIntervalMs)
             checkpointer?.start()
         }
+        var syncer: SQLiteWALSyncer? = nil
         do {
-            return try SQLiteClaimStore(connection: connection, checkpointer: checkpointer)
+            if self.pipelinedSync {
+                try connection.execute("PRAGMA synchronous = NORMAL", operation: "configure writer")
+                syncer = SQLiteWALSyncer(databasePath: self.path)
+                syncer?.start()
+            }
+            return try SQLiteClaimStore(connection: connection, checkpointer: checkpointer, syncer: syncer)
         } catch {
+            syncer?.stop()
             checkpointer?.stop()
             throw error
         }

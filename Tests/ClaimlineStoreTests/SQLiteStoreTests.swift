@@ -1,5 +1,6 @@
 import ClaimlineCore
 import ClaimlineStore
+import Synchronization
 import Testing
 
 @testable import ClaimlineStoreSQLite
@@ -42,10 +43,39 @@ struct SQLiteStoreTests {
             let backend = SQLiteStoreBackend(path: directory + "/claims.db")
             #expect(backend.name == "sqlite:\(directory)/claims.db")
             let writer = try backend.openSQLiteWriter()
-            defer { writer.close() }
             #expect(try writer.journalMode == "wal")
-            #expect(try writer.synchronous == 2)
+            // Pipelined: commits write the WAL (NORMAL) and a syncer thread fdatasyncs it
+            // before anyone is answered.
+            #expect(backend.pipelinedSync)
+            #expect(try writer.synchronous == 1)
             #expect(try writer.schemaVersion == SQLiteStoreBackend.schemaVersion)
+            writer.close()
+            var fsyncPerCommit = backend
+            fsyncPerCommit.pipelinedSync = false
+            let plain = try fsyncPerCommit.openSQLiteWriter()
+            defer { plain.close() }
+            #expect(try plain.synchronous == 2)
+        }
+    }
+
+    @Test
+    func durableCallbackFollowsEachCommit() throws {
+        try withTemporaryDirectory { directory in
+            let backend = SQLiteStoreBackend(path: directory + "/claims.db")
+            let writer = try backend.openSQLiteWriter()
+            let calls = Mutex<[StoreError?]>([])
+            for n in 1...20 {
+                try writer.begin()
+                try writer.insertClaim(Fixtures.claim(n))
+                try writer.commit { error in calls.withLock { $0.append(error) } }
+            }
+            writer.close()  // syncs what is pending before it returns
+            let seen = calls.withLock { $0 }
+            #expect(seen.count == 20)
+            #expect(seen.allSatisfy { $0 == nil })
+            let reopened = try backend.openSQLiteReader()
+            defer { reopened.close() }
+            #expect(try reopened.listClaims(ClaimQuery(limit: 100)).claims.count == 20)
         }
     }
 

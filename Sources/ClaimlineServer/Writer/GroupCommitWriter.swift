@@ -110,7 +110,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 self.process(batch, store: store, state: state, arena: arena)
             }
             let now = self.clock()
-            if now - lastPurgeMs >= self.settings.purgeIntervalMs, !self.failed {
+            if now - lastPurgeMs >= self.settings.purgeIntervalMs, !self.isFailed {
                 lastPurgeMs = now
                 self.purge(store: store, nowMs: now)
             }
@@ -121,44 +121,65 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func process(_ batch: [WriteCommand], store: any ClaimStore, state: WriterState, arena: ProtoArena) {
+        guard !self.isFailed else {
+            Self.deliver(batch, batch.map { _ in .failure(Self.storeFailed) })
+            return
+        }
+        let policy = self.policy.policy
+        let nowMs = self.clock()
+        let nowNanos = Int64(NIODeadline.now().uptimeNanoseconds)
         var results: [CallResult] = []
         results.reserveCapacity(batch.count)
-        if self.failed {
-            results = batch.map { _ in .failure(Self.storeFailed) }
-        } else {
-            let policy = self.policy.policy
-            let nowMs = self.clock()
-            let nowNanos = Int64(NIODeadline.now().uptimeNanoseconds)
-            do {
-                try store.begin()
-                for command in batch {
-                    results.append(try self.execute(command, store: store, state: state, policy: policy, nowMs: nowMs, nowNanos: nowNanos, arena: arena))
-                }
-                let applied = Int64(NIODeadline.now().uptimeNanoseconds)
-                try store.commit()
-                let committed = Int64(NIODeadline.now().uptimeNanoseconds)
-                if committed - nowNanos > Self.slowBatchNanos {
-                    self.logger.info(
-                        "slow batch",
-                        metadata: [
-                            "batch.size": "\(batch.count)", "batch.apply_ms": "\((applied - nowNanos) / 1_000_000)",
-                            "batch.commit_ms": "\((committed - applied) / 1_000_000)",
-                        ]
-                    )
-                }
-            } catch {
-                store.rollback()
-                self.lock.lock()
-                self.failed = true
-                self.lock.unlock()
-                self.logger.error(
-                    "store failed; refusing writes until restarted",
-                    metadata: ["store.error": "\(error)", "batch.size": "\(batch.count)"]
-                )
-                results = batch.map { _ in .failure(Self.storeFailed) }
+        do {
+            try store.begin()
+            for command in batch {
+                results.append(try self.execute(command, store: store, state: state, policy: policy, nowMs: nowMs, nowNanos: nowNanos, arena: arena))
             }
+            let applied = Int64(NIODeadline.now().uptimeNanoseconds)
+            // Answers go out only once the batch is durable; the store may sync it on another
+            // thread while this one applies the next batch.
+            let answers = results
+            try store.commit { [self] error in
+                guard let error else {
+                    Self.deliver(batch, answers)
+                    return
+                }
+                self.fail(error, batchSize: batch.count)
+                Self.deliver(batch, batch.map { _ in .failure(Self.storeFailed) })
+            }
+            let committed = Int64(NIODeadline.now().uptimeNanoseconds)
+            if committed - nowNanos > Self.slowBatchNanos {
+                self.logger.info(
+                    "slow batch",
+                    metadata: [
+                        "batch.size": "\(batch.count)", "batch.apply_ms": "\((applied - nowNanos) / 1_000_000)",
+                        "batch.commit_ms": "\((committed - applied) / 1_000_000)",
+                    ]
+                )
+            }
+        } catch {
+            store.rollback()
+            self.fail(error, batchSize: batch.count)
+            Self.deliver(batch, batch.map { _ in .failure(Self.storeFailed) })
         }
-        Self.deliver(batch, results)
+    }
+
+    /// Set from the writer thread or the store's sync thread, hence the lock.
+    private var isFailed: Bool {
+        self.lock.lock()
+        defer { self.lock.unlock() }
+        return self.failed
+    }
+
+    /// Fail-stop: from now on every write is refused until the process restarts.
+    private func fail(_ error: any Error, batchSize: Int) {
+        self.lock.lock()
+        self.failed = true
+        self.lock.unlock()
+        self.logger.error(
+            "store failed; refusing writes until restarted",
+            metadata: ["store.error": "\(error)", "batch.size": "\(batchSize)"]
+        )
     }
 
     /// One write inside the open batch. Throws only store errors: a refusal is a result.
