@@ -5,10 +5,10 @@ import Foundation
 
 /// The SQLite writer: one connection, owned by the service's one writer thread.
 ///
-/// A batch is `BEGIN IMMEDIATE` ... `COMMIT`; with `journal_mode=WAL` and `synchronous=FULL`
-/// the commit appends the batch to the WAL and fsyncs it once, so when ``commit()`` returns the
-/// batch survives a crash or power loss, and readers (their own connections) see it from then
-/// on, never before. Outside a batch each write commits on its own.
+/// A batch is `BEGIN IMMEDIATE` ... `COMMIT`: the commit appends the batch to the WAL, and the
+/// batch is durable (fsynced once) when ``commit()`` returns, or, with the pipelined syncer,
+/// when ``commit(durable:)`` calls back; readers (their own connections) see it from the
+/// commit on. Outside a batch each write commits on its own.
 ///
 /// Not `Sendable`: one instance belongs to one thread.
 public final class SQLiteClaimStore: ClaimStore {

@@ -5,9 +5,13 @@ import ClaimlineStore
 /// number of reader connections.
 ///
 /// Every connection is configured the same way: `journal_mode=WAL` (readers and the writer do
-/// not block each other), `synchronous=FULL` (each commit fsyncs the WAL, so an acknowledged
-/// batch is durable), a busy timeout, and the schema migrated to the newest version (a database
-/// written by a newer build is refused). A value type holding only settings: `Sendable`.
+/// not block each other), `synchronous=FULL`, a busy timeout, and the schema migrated to the
+/// newest version (a database written by a newer build is refused). The writer then either
+/// keeps FULL (each commit fsyncs the WAL before it returns) or, by default, commits with
+/// NORMAL and leaves the fsync to ``SQLiteWALSyncer``, which calls each batch's `durable`
+/// after it: the same durability for what is acknowledged, without the writer waiting.
+/// WAL checkpoints run on a thread of their own (``SQLiteCheckpointer``). A value type holding
+/// only settings: `Sendable`.
 public struct SQLiteStoreBackend: ClaimStoreBackend {
     public let path: String
     /// How long the writer waits for a lock held by another process (e.g. a backup or a
