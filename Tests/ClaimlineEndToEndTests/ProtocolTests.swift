@@ -242,4 +242,40 @@ struct ProtocolTests {
         #expect(client.frames.contains { $0.type == .ping } || goAway.code == 0)
         try await server.stop()
     }
+
+    @Test("One connection over the limit gets GOAWAY TOO_MANY_CONNECTIONS; the others are served")
+    func connectionLimit() async throws {
+        let server = try await TestServer.start(configuration: TestServer.configuration { $0.limits.maxConnections = 2 })
+        let first = try await server.connect(.ivr)
+        let second = try await server.connect(.ivr)
+        let third = try await RawClient.connect(port: server.port)
+        let goAway = try await third.goAway()
+        #expect(goAway.reason == "TOO_MANY_CONNECTIONS")
+        #expect(goAway.code == StatusCode.resourceExhausted.rawValue)
+        #expect(await third.waitUntilClosed())
+        #expect(try await first.call(.getSecondLineMode, GetSecondLineModeRequest(), as: SecondLineModeResponse.self).mode == .normal)
+        await first.close()
+        await second.close()
+        try await server.stop()
+    }
+
+    @Test("A client that never answers PING is closed with GOAWAY KEEPALIVE_TIMEOUT")
+    func keepaliveTimeout() async throws {
+        let server = try await TestServer.start(configuration: TestServer.configuration {
+            $0.limits.keepaliveIntervalMs = 100
+            $0.limits.idleTimeoutMs = 60_000
+        })
+        // RawClient records PINGs but never answers them.
+        let client = try await RawClient.handshake(port: server.port, token: TestServer.tokens[.ivr]!)
+        _ = try await client.waitFor { $0.type == .ping }
+        let goAway = try await client.goAway()
+        #expect(goAway.reason == "KEEPALIVE_TIMEOUT")
+        #expect(await client.waitUntilClosed())
+        // A client that answers stays: the Swift client answers PINGs itself.
+        let answering = try await server.connect(.ivr)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(answering.isUsable)
+        await answering.close()
+        try await server.stop()
+    }
 }
