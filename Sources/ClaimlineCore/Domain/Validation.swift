@@ -71,7 +71,7 @@ public enum Validation {
             out.identifier(request.placeId, "place_id", required: false)
         }
         out.text(request.description, "description", max: maxDescription, required: true)
-        if case .unrecognized(let value) = request.failureReason { out.add("failure_reason", "unknown value \(value)") }
+        out.enumValue(request.failureReason, "failure_reason")
         out.identifier(request.incidentId, "incident_id", required: false)
         out.identifier(request.agentId, "agent_id", required: false)
         return out.list
@@ -81,11 +81,7 @@ public enum Validation {
         var out = Violations()
         out.write(idempotencyKey: request.idempotencyKey)
         out.identifier(request.claimNumber, "claim_number", required: true)
-        switch request.status {
-        case .unspecified: out.add("status", "required")
-        case .unrecognized(let value): out.add("status", "unknown value \(value)")
-        default: break
-        }
+        out.enumValue(request.status, "status", required: "required")
         out.text(request.note, "note", max: maxDescription, required: false)
         return out.list
     }
@@ -130,11 +126,7 @@ public enum Validation {
     public static func setSecondLineMode(_ request: SetSecondLineModeRequest) -> [FieldViolation] {
         var out = Violations()
         out.write(idempotencyKey: request.idempotencyKey)
-        switch request.mode {
-        case .unspecified: out.add("mode", "required: NORMAL, DEGRADED or CLOSED")
-        case .unrecognized(let value): out.add("mode", "unknown value \(value)")
-        default: break
-        }
+        out.enumValue(request.mode, "mode", required: "required: NORMAL, DEGRADED or CLOSED")
         out.text(request.reason, "reason", max: maxDescription, required: false)
         return out.list
     }
@@ -142,7 +134,7 @@ public enum Validation {
     public static func listClaims(_ request: ListClaimsRequest) -> [FieldViolation] {
         var out = Violations()
         if !request.msisdn.isEmpty && !isE164(request.msisdn) { out.add("msisdn", "not an E.164 number") }
-        if case .unrecognized(let value) = request.status { out.add("status", "unknown value \(value)") }
+        out.enumValue(request.status, "status")
         if request.createdToMs != 0 && request.createdToMs <= request.createdFromMs {
             out.add("created_to_ms", "must be after created_from_ms")
         }
@@ -157,6 +149,16 @@ struct Violations {
 
     mutating func add(_ field: String, _ description: String) {
         self.list.append(FieldViolation(field: field, description: description))
+    }
+
+    /// An enum field: a number this build does not know is refused; 0 (unspecified) is refused
+    /// with `required` when the field is required.
+    mutating func enumValue<E: ProtoEnum & CaseIterable & Equatable>(_ value: E, _ field: String, required: String? = nil) {
+        if value.rawValue == 0 {
+            if let required { self.add(field, required) }
+        } else if !E.allCases.contains(value) {
+            self.add(field, "unknown value \(value.rawValue)")
+        }
     }
 
     mutating func write(idempotencyKey: String) {
@@ -194,7 +196,7 @@ struct Violations {
         } else if !Validation.isE164(subscriber.msisdn) {
             self.add(field + ".msisdn", "not an E.164 number (+ and 8 to 15 digits)")
         }
-        if case .unrecognized(let value) = subscriber.valueTier { self.add(field + ".value_tier", "unknown value \(value)") }
+        self.enumValue(subscriber.valueTier, field + ".value_tier")
         self.identifier(subscriber.accountId, field + ".account_id", required: false)
         self.identifier(subscriber.region, field + ".region", required: false)
     }

@@ -100,9 +100,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         while true {
             let woke = self.lock.lock(whenValue: 1, timeoutSeconds: 1)
             if !woke { self.lock.lock() }
-            let count = min(self.pending.count, self.settings.maxBatch)
-            let batch = Array(self.pending.prefix(count))
-            self.pending.removeFirst(count)
+            // Usually the whole queue fits: take it by swapping, without copying or shifting.
+            var batch: [WriteCommand] = []
+            if self.pending.count <= self.settings.maxBatch {
+                swap(&batch, &self.pending)
+            } else {
+                batch = Array(self.pending.prefix(self.settings.maxBatch))
+                self.pending.removeFirst(self.settings.maxBatch)
+            }
             let stopping = self.stopRequested
             self.lock.unlock(withValue: self.pending.isEmpty && !stopping ? 0 : 1)
 

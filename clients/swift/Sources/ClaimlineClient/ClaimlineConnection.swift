@@ -98,7 +98,8 @@ public final class ClaimlineConnection: Sendable {
         let timeoutMs = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let handler = self.handler
         loop.execute {
-            let arena = ProtoArena(initialCapacity: 1024)
+            // The connection's own arena: this runs on its event loop, so no arena per call.
+            let arena = handler.value.arena
             guard let streamID = handler.value.send(method: method, timeoutMs: timeoutMs, body: { buffer throws(CodecError) in try body(&buffer, arena) }, waiter: promise) else {
                 return
             }

@@ -18,7 +18,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let helloPromise: EventLoopPromise<HelloAck>
     /// Read by the pool from any thread: false once the connection takes no new calls.
     let health: ConnectionHealth
-    private let arena = ProtoArena()
+    /// Encodes requests and decodes control frames; used only on the channel's event loop.
+    let arena = ProtoArena()
     private var context: ChannelHandlerContext?
     private var waiters: [UInt32: Waiter] = [:]
     private var nextStreamID: UInt32 = 1
