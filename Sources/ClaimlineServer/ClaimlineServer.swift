@@ -21,7 +21,7 @@ public actor ClaimlineServer: Service {
     private let logger: Logger
     private let writer: GroupCommitWriter
     private let readers: ReaderPool
-    private let registry: ConnectionRegistry
+    private nonisolated let registry: ConnectionRegistry
     private let authenticator: Authenticator
     public nonisolated let policy: PolicyHolder
 
@@ -56,7 +56,16 @@ public actor ClaimlineServer: Service {
             logger: logger
         )
         self.readers = ReaderPool(backend: backend, threads: readerThreads)
-        self.registry = ConnectionRegistry(limit: configuration.limits.maxConnections)
+        let limits = configuration.limits
+        self.registry = ConnectionRegistry(
+            limits: .init(
+                maxConnections: limits.maxConnections,
+                maxPendingHandshakes: limits.maxPendingHandshakes,
+                maxPendingHandshakesPerAddress: limits.maxPendingHandshakesPerAddress,
+                maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+                maxConnectionsPerClient: limits.maxConnectionsPerClient
+            )
+        )
         self.authenticator = Authenticator(configuration.clients)
     }
 
@@ -90,6 +99,14 @@ public actor ClaimlineServer: Service {
         if let address = self.serverChannel?.localAddress { return address }
         return try await withCheckedThrowingContinuation { self.addressWaiters.append($0) }
     }
+
+    /// Connections refused or evicted since the start, by GOAWAY reason.
+    public nonisolated var connectionRefusals: [String: Int] {
+        Dictionary(uniqueKeysWithValues: self.registry.refusals.map { ($0.key.rawValue, $0.value) })
+    }
+
+    /// Sockets connected that have not completed the HELLO exchange.
+    public nonisolated var pendingHandshakes: Int { self.registry.pendingCount }
 
     /// Starts a graceful shutdown; ``run()`` returns when it is complete.
     public func shutdown() {
@@ -137,26 +154,35 @@ public actor ClaimlineServer: Service {
             handshakeTimeout: .milliseconds(limits.handshakeTimeoutMs),
             keepaliveInterval: .milliseconds(limits.keepaliveIntervalMs),
             idleTimeout: .milliseconds(limits.idleTimeoutMs),
-            maxDeadline: .milliseconds(limits.maxDeadlineMs)
+            maxDeadline: .milliseconds(limits.maxDeadlineMs),
+            bufferBytes: limits.connectionBufferBytes,
+            maxReadsInProgress: limits.maxReadsInProgressPerConnection
         )
-        let router = CallRouter(writer: self.writer, readers: self.readers)
-        let authenticator = self.authenticator
-        let registry = self.registry
-        let logger = self.logger
+        let shared = ConnectionHandler.Shared(
+            authenticator: self.authenticator,
+            router: CallRouter(writer: self.writer, readers: self.readers, maxAnswerBytes: limits.maxFrameSize),
+            registry: self.registry,
+            failureLog: LogRateLimiter(),
+            logger: self.logger
+        )
         let sessions = SessionIDs()
+        // NIO's outbound buffer gets half the connection's budget (ConnectionHandler).
+        let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
+            low: limits.connectionBufferBytes / 4, high: limits.connectionBufferBytes / 2
+        )
         return try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.writeBufferWaterMark, value: waterMark)
+            // A peer that shuts its write side still gets the answers to what it sent.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(FrameDecoder(role: .server, maxPayload: settings.maxFrameSize)),
-                        ConnectionHandler(
-                            settings: settings, authenticator: authenticator, router: router, registry: registry,
-                            sessionID: sessions.next(), logger: logger
-                        )
+                        ConnectionHandler(settings: settings, shared: shared, sessionID: sessions.next())
                     )
                 }
             }

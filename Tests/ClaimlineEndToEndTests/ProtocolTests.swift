@@ -243,17 +243,18 @@ struct ProtocolTests {
         try await server.stop()
     }
 
-    @Test("One connection over the limit gets GOAWAY TOO_MANY_CONNECTIONS; the others are served")
+    @Test("One authenticated connection over the limit gets GOAWAY TOO_MANY_CONNECTIONS at HELLO; the others are served")
     func connectionLimit() async throws {
         let server = try await TestServer.start(configuration: TestServer.configuration { $0.limits.maxConnections = 2 })
         let first = try await server.connect(.ivr)
         let second = try await server.connect(.ivr)
-        let third = try await RawClient.connect(port: server.port)
+        let third = try await RawClient.handshake(port: server.port, token: TestServer.tokens[.ivr]!)
         let goAway = try await third.goAway()
         #expect(goAway.reason == "TOO_MANY_CONNECTIONS")
         #expect(goAway.code == StatusCode.resourceExhausted.rawValue)
         #expect(await third.waitUntilClosed())
         #expect(try await first.call(.getSecondLineMode, GetSecondLineModeRequest(), as: SecondLineModeResponse.self).mode == .normal)
+        #expect(server.server.connectionRefusals["TOO_MANY_CONNECTIONS"] == 1)
         await first.close()
         await second.close()
         try await server.stop()

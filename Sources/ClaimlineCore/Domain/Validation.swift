@@ -1,8 +1,40 @@
 /// Field checks of requests: stateless, so they run before anything touches the store, and
 /// every violation is reported at once with its field path (INVALID_ARGUMENT).
 public enum Validation {
+    /// Characters of a description or note: Unicode scalar values, as the protocol counts them.
     public static let maxDescription = 4000
+    /// Bytes of a description or note: 4,000 scalars of Cyrillic are 8,000 bytes, of CJK 12,000;
+    /// a cap in bytes keeps a row's size bounded whatever the scalars are.
+    public static let maxDescriptionBytes = 16000
     public static let maxIdentifier = 128
+
+    /// Whether a scalar shows as something on a screen or in a log: not a control, format,
+    /// separator (other than the space), private-use, surrogate or unassigned scalar.
+    /// Identifiers must consist of these only.
+    @inlinable
+    public static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.value < 0x7F { return scalar.value >= 0x20 }
+        if scalar.value < 0xA0 { return false }  // DEL and the C1 controls
+        switch scalar.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator:
+            return false
+        default:
+            return true
+        }
+    }
+
+    /// An identifier's characters: printable, no control or invisible scalar (a newline in a
+    /// call id would forge log lines and break the CTI systems that display it).
+    @inlinable
+    public static func isPrintableIdentifier(_ value: String) -> Bool {
+        // Fast path: ASCII, the common case.
+        var ascii = true
+        for byte in value.utf8 {
+            if byte >= 0x80 { ascii = false; break }
+            if byte < 0x20 || byte == 0x7F { return false }
+        }
+        return ascii || value.unicodeScalars.allSatisfy(isPrintable)
+    }
 
     /// E.164: a plus, then 8 to 15 digits, the first not 0.
     public static func isE164(_ msisdn: String) -> Bool {
@@ -170,6 +202,8 @@ struct Violations {
             if required { self.add(field, why) }
         } else if value.utf8.count > Validation.maxIdentifier {
             self.add(field, "at most \(Validation.maxIdentifier) bytes")
+        } else if !Validation.isPrintableIdentifier(value) {
+            self.add(field, "control or non-printable characters are not allowed")
         }
     }
 
@@ -178,10 +212,19 @@ struct Violations {
             if required { self.add(field, "required") }
             return
         }
-        // Characters as people count them (Cyrillic is one each), not bytes.
-        let count = value.count
+        // Characters are Unicode scalar values (Cyrillic is one each, a combining mark one
+        // more): a count a client computes the same way in every language, and one that a
+        // "character" made of thousands of combining marks cannot slip under. Bytes are capped
+        // too, at four per character.
+        let bytes = value.utf8.count
+        if bytes > max * 4 {
+            self.add(field, "at most \(max) characters and \(max * 4) bytes, got \(bytes) bytes")
+            return
+        }
+        let count = value.unicodeScalars.count
         if count > max { self.add(field, "at most \(max) characters, got \(count)") }
-        if value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\r" && $0 != "\t" }) {
+        // Line breaks and tabs are text; every other control (C0, DEL, C1) is not.
+        if value.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\n" && $0 != "\r" && $0 != "\t") || ($0.value >= 0x7F && $0.value < 0xA0) }) {
             self.add(field, "control characters are not allowed")
         }
     }

@@ -22,8 +22,26 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public var maxFrameSize: Int = ProtocolLimits.defaultMaxPayload
         /// Requests in flight per connection, advertised in HELLO_ACK.
         public var maxConcurrentStreams: Int = ProtocolLimits.defaultMaxConcurrentStreams
-        /// Connections open at once; one more gets GOAWAY TOO_MANY_CONNECTIONS.
+        /// Authenticated connections open at once; one more gets GOAWAY TOO_MANY_CONNECTIONS
+        /// instead of HELLO_ACK. Sockets still in the handshake do not count here.
         public var maxConnections: Int = 1024
+        /// Sockets that have not finished the HELLO exchange, from all addresses. When full,
+        /// the oldest is closed (GOAWAY HANDSHAKE_EVICTED) to make room: a client that sends
+        /// HELLO promptly always gets through, however many silent sockets are open.
+        public var maxPendingHandshakes: Int = 256
+        /// The same, from one IP address: a flood from one address evicts only its own sockets.
+        public var maxPendingHandshakesPerAddress: Int = 64
+        /// Authenticated connections from one IP address; 0 for no limit.
+        public var maxConnectionsPerAddress: Int = 0
+        /// Authenticated connections of one client (token); 0 for no limit.
+        public var maxConnectionsPerClient: Int = 0
+        /// Bytes of answers the server holds for one connection: reserved for calls in flight,
+        /// queued, and written but not yet taken by the peer. Past half of it the server stops
+        /// reading from the connection until it drains to a quarter.
+        public var connectionBufferBytes: Int = 1 << 20
+        /// Reads of one connection running or queued in the reader pool at once; the rest wait
+        /// in the connection's own queue, so one connection cannot fill the pool.
+        public var maxReadsInProgressPerConnection: Int = 2
         /// A client must send HELLO this soon after connecting.
         public var handshakeTimeoutMs: Int64 = 5000
         /// The server pings a connection silent for this long...
@@ -75,6 +93,14 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         }
         if self.limits.maxConcurrentStreams < 1 { out.append("limits.maxConcurrentStreams: at least 1") }
         if self.limits.maxConnections < 1 { out.append("limits.maxConnections: at least 1") }
+        if self.limits.maxPendingHandshakes < 1 { out.append("limits.maxPendingHandshakes: at least 1") }
+        if self.limits.maxPendingHandshakesPerAddress < 1 { out.append("limits.maxPendingHandshakesPerAddress: at least 1") }
+        if self.limits.maxConnectionsPerAddress < 0 { out.append("limits.maxConnectionsPerAddress: 0 (no limit) or more") }
+        if self.limits.maxConnectionsPerClient < 0 { out.append("limits.maxConnectionsPerClient: 0 (no limit) or more") }
+        if self.limits.connectionBufferBytes < 4 * self.limits.maxFrameSize {
+            out.append("limits.connectionBufferBytes: at least 4 × limits.maxFrameSize (\(4 * self.limits.maxFrameSize))")
+        }
+        if self.limits.maxReadsInProgressPerConnection < 1 { out.append("limits.maxReadsInProgressPerConnection: at least 1") }
         if self.retention.idempotencyTTLMs < 24 * 3_600_000 {
             out.append("retention.idempotencyTTLMs: at least 24 hours (86400000)")
         }
@@ -104,6 +130,14 @@ extension ServerConfiguration.Limits {
         self.maxFrameSize = try c.decodeIfPresent(Int.self, forKey: .maxFrameSize) ?? self.maxFrameSize
         self.maxConcurrentStreams = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentStreams) ?? self.maxConcurrentStreams
         self.maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? self.maxConnections
+        self.maxPendingHandshakes = try c.decodeIfPresent(Int.self, forKey: .maxPendingHandshakes) ?? self.maxPendingHandshakes
+        self.maxPendingHandshakesPerAddress =
+            try c.decodeIfPresent(Int.self, forKey: .maxPendingHandshakesPerAddress) ?? self.maxPendingHandshakesPerAddress
+        self.maxConnectionsPerAddress = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerAddress) ?? self.maxConnectionsPerAddress
+        self.maxConnectionsPerClient = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerClient) ?? self.maxConnectionsPerClient
+        self.connectionBufferBytes = try c.decodeIfPresent(Int.self, forKey: .connectionBufferBytes) ?? self.connectionBufferBytes
+        self.maxReadsInProgressPerConnection =
+            try c.decodeIfPresent(Int.self, forKey: .maxReadsInProgressPerConnection) ?? self.maxReadsInProgressPerConnection
         self.handshakeTimeoutMs = try c.decodeIfPresent(Int64.self, forKey: .handshakeTimeoutMs) ?? self.handshakeTimeoutMs
         self.keepaliveIntervalMs = try c.decodeIfPresent(Int64.self, forKey: .keepaliveIntervalMs) ?? self.keepaliveIntervalMs
         self.idleTimeoutMs = try c.decodeIfPresent(Int64.self, forKey: .idleTimeoutMs) ?? self.idleTimeoutMs

@@ -17,7 +17,9 @@ enum ReadHandlers {
         return try encode(GetClaimResponse(claim: claim), slot)
     }
 
-    static func listClaims(_ request: ListClaimsRequest, _ slot: ReaderPool.Slot) throws -> CallResult {
+    /// A page holds at most `page_size` claims and at most `maxBytes` encoded: where the bytes
+    /// run out first, the page ends early and its token continues from the last claim it holds.
+    static func listClaims(_ request: ListClaimsRequest, _ slot: ReaderPool.Slot, maxBytes: Int) throws -> CallResult {
         let violations = Validation.listClaims(request)
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         var after: ClaimCursor? = nil
@@ -37,7 +39,25 @@ enum ReadHandlers {
                 after: after
             )
         )
-        return try encode(ListClaimsResponse(claims: page.claims, nextPageToken: page.next.map(PageToken.encode) ?? ""), slot)
+        var response = ListClaimsResponse(claims: page.claims, nextPageToken: page.next.map(PageToken.encode) ?? "")
+        var buffer = ByteBuffer()
+        try response.encode(into: &buffer, arena: slot.arena)
+        // Too large: keep the first n claims, n shrinking in proportion to the overshoot.
+        while buffer.readableBytes > maxBytes {
+            let count = response.claims.count
+            guard count > 1 else {
+                throw RPCError(
+                    .resourceExhausted, "one claim is larger than the frame size of \(maxBytes) bytes", reason: "RESPONSE_TOO_LARGE"
+                )
+            }
+            let fitting = max(1, min(count - 1, count * maxBytes / buffer.readableBytes))
+            response.claims.removeLast(count - fitting)
+            let last = response.claims[fitting - 1]
+            response.nextPageToken = PageToken.encode(ClaimCursor(createdAtMs: last.createdAtMs, claimNumber: last.claimNumber))
+            buffer.clear()
+            try response.encode(into: &buffer, arena: slot.arena)
+        }
+        return .response(Array(buffer.readableBytesView))
     }
 
     static func listIncidents(_ request: ListIncidentsRequest, _ slot: ReaderPool.Slot) throws -> CallResult {

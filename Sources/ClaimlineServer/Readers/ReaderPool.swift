@@ -29,16 +29,21 @@ final class ReaderPool: Sendable {
 
     func start() { self.threads.start() }
 
-    /// Runs `read` on a pool thread and completes on `eventLoop`.
+    /// Runs `read` on a pool thread and completes on `eventLoop`. A read whose deadline has
+    /// passed by the time a thread takes it is answered DEADLINE_EXCEEDED without running:
+    /// its caller has stopped waiting, and running it would delay everyone behind it.
     func run(
         on eventLoop: any EventLoop,
         _ read: @escaping @Sendable (Slot) throws -> CallResult,
+        deadlineNanos: Int64 = .max,
         completion: @escaping @Sendable (CallResult) -> Void
     ) {
         self.threads.submit { [self] state in
             let result: CallResult
             if case .cancelled = state {
                 result = .failure(RPCError(.unavailable, "the server is shutting down", reason: "SHUTDOWN"))
+            } else if Int64(NIODeadline.now().uptimeNanoseconds) >= deadlineNanos {
+                result = .failure(RPCError(.deadlineExceeded, "the deadline passed before the read started", reason: "DEADLINE"))
             } else {
                 result = self.withSlot(read)
             }

@@ -7,6 +7,16 @@ import NIOCore
 struct CallRouter: Sendable {
     let writer: GroupCommitWriter
     let readers: ReaderPool
+    /// The largest answer payload a peer takes (the advertised max_frame_size): list answers
+    /// are cut to fit.
+    let maxAnswerBytes: Int
+
+    /// Where a call went: a write queued at the writer (CANCEL can still stop it), or a read
+    /// for the connection to schedule (it keeps reads fair across connections).
+    enum Routed {
+        case write(WriteCommand)
+        case read(@Sendable (ReaderPool.Slot) throws -> CallResult)
+    }
 
     struct Call {
         var method: Method
@@ -17,9 +27,8 @@ struct CallRouter: Sendable {
         var completion: @Sendable (CallResult) -> Void
     }
 
-    /// Routes one call; returns the queued write, which CANCEL can still stop (nil for reads,
-    /// which CANCEL simply stops waiting for). Bad input throws, for the caller to answer.
-    func route(_ call: Call, arena: ProtoArena) throws(RPCError) -> WriteCommand? {
+    /// Routes one call. Bad input throws, for the caller to answer.
+    func route(_ call: Call, arena: ProtoArena) throws(RPCError) -> Routed {
         switch call.method {
         case .escalate:
             let request = try Self.decode(EscalateRequest.self, call.message, arena)
@@ -51,24 +60,24 @@ struct CallRouter: Sendable {
             return self.write(.setSecondLineMode(request), key: request.idempotencyKey, call)
         case .getClaim:
             let request = try Self.decode(GetClaimRequest.self, call.message, arena)
-            self.readers.run(on: call.eventLoop, { try ReadHandlers.getClaim(request, $0) }, completion: call.completion)
+            return .read { try ReadHandlers.getClaim(request, $0) }
         case .listClaims:
             let request = try Self.decode(ListClaimsRequest.self, call.message, arena)
-            self.readers.run(on: call.eventLoop, { try ReadHandlers.listClaims(request, $0) }, completion: call.completion)
+            let maxBytes = self.maxAnswerBytes
+            return .read { try ReadHandlers.listClaims(request, $0, maxBytes: maxBytes) }
         case .listIncidents:
             let request = try Self.decode(ListIncidentsRequest.self, call.message, arena)
-            self.readers.run(on: call.eventLoop, { try ReadHandlers.listIncidents(request, $0) }, completion: call.completion)
+            return .read { try ReadHandlers.listIncidents(request, $0) }
         case .getSecondLineMode:
             _ = try Self.decode(GetSecondLineModeRequest.self, call.message, arena)
-            self.readers.run(on: call.eventLoop, { try ReadHandlers.getSecondLineMode($0) }, completion: call.completion)
+            return .read { try ReadHandlers.getSecondLineMode($0) }
         case .getStats:
             let request = try Self.decode(GetStatsRequest.self, call.message, arena)
-            self.readers.run(on: call.eventLoop, { try ReadHandlers.getStats(request, $0) }, completion: call.completion)
+            return .read { try ReadHandlers.getStats(request, $0) }
         }
-        return nil
     }
 
-    private func write(_ operation: WriteCommand.Operation, key: String, _ call: Call) -> WriteCommand {
+    private func write(_ operation: WriteCommand.Operation, key: String, _ call: Call) -> Routed {
         let command = WriteCommand(
             operation: operation,
             method: call.method,
@@ -80,7 +89,7 @@ struct CallRouter: Sendable {
             completion: call.completion
         )
         self.writer.submit(command)
-        return command
+        return .write(command)
     }
 
     /// A request that libprotobuf-c or the UTF-8 checks refuse is the caller's fault:

@@ -7,8 +7,22 @@ import NIOCore
 /// One client connection: a thin NIO shell around ``ConnectionStateMachine``. It decodes
 /// control frames, hands calls to the ``CallRouter``, writes answers and keeps the timers
 /// (handshake, keepalive, idle, deadlines). Everything runs on the channel's event loop.
-final class ConnectionHandler: ChannelInboundHandler {
+///
+/// It also keeps the connection within its budget, whatever the peer does:
+/// - **Backpressure.** Bytes reserved for answers in flight plus answers not yet flushed may
+///   reach half of ``Settings/bufferBytes``; NIO's outbound buffer has the other half (its
+///   high watermark). Past either, the handler stops asking the socket for more (`read`
+///   is held) and parks requests already read; it resumes below a quarter. A peer that
+///   never reads its answers ends up stalled on its own socket, not growing the server.
+/// - **Fair reads.** At most ``Settings/maxReadsInProgress`` of its reads are in the reader
+///   pool at once; the rest wait here, so one connection cannot fill the pool's queue.
+/// - **Frame size.** No answer larger than the advertised max_frame_size leaves: it becomes
+///   RESOURCE_EXHAUSTED RESPONSE_TOO_LARGE.
+/// - **Half-close.** When the peer shuts its write side, the calls read so far are answered,
+///   then the connection closes.
+final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     struct Settings: Sendable {
@@ -19,12 +33,30 @@ final class ConnectionHandler: ChannelInboundHandler {
         var keepaliveInterval: TimeAmount
         var idleTimeout: TimeAmount
         var maxDeadline: TimeAmount
+        var bufferBytes: Int
+        var maxReadsInProgress: Int
+    }
+
+    /// What every connection of a server shares.
+    struct Shared: Sendable {
+        var authenticator: Authenticator
+        var router: CallRouter
+        var registry: ConnectionRegistry
+        /// Failures before authentication and refusals: a peer can cause them at will.
+        var failureLog: LogRateLimiter
+        var logger: Logger
+    }
+
+    /// A read waiting for its turn in the reader pool.
+    private struct QueuedRead {
+        var streamID: UInt32
+        var method: Method
+        var deadlineNanos: Int64
+        var run: @Sendable (ReaderPool.Slot) throws -> CallResult
     }
 
     private let settings: Settings
-    private let authenticator: Authenticator
-    private let router: CallRouter
-    private let registry: ConnectionRegistry
+    private let shared: Shared
     private let sessionID: String
     private var logger: Logger
 
@@ -32,9 +64,21 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let arena = ProtoArena()
     private var queuedWrites: [UInt32: WriteCommand] = [:]
     private var context: ChannelHandlerContext?
+    private var peerAddress = "unknown"
     /// Frames written since the last flush.
     private var pending = ByteBuffer()
     private var flushScheduled = false
+
+    // Backpressure.
+    private var readingPaused = false
+    private var readRequested = false
+    /// REQUEST frames read while paused, with the time they arrived, in order.
+    private var parked = CircularBuffer<(frame: Frame, receivedNanos: Int64)>()
+    private var inputClosed = false
+
+    // Fair reads.
+    private var readsInPool = 0
+    private var readQueue = CircularBuffer<QueuedRead>()
 
     private var handshakeTimer: Scheduled<Void>?
     private var deadlineTimer: (task: Scheduled<Void>, at: Int64)?
@@ -43,13 +87,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var lastRequestNanos: Int64 = 0
     private var pingOutstanding = false
 
-    init(settings: Settings, authenticator: Authenticator, router: CallRouter, registry: ConnectionRegistry, sessionID: String, logger: Logger) {
+    init(settings: Settings, shared: Shared, sessionID: String) {
         self.settings = settings
-        self.authenticator = authenticator
-        self.router = router
-        self.registry = registry
+        self.shared = shared
         self.sessionID = sessionID
-        self.logger = logger
+        self.logger = shared.logger
         self.logger[metadataKey: "session.id"] = "\(sessionID)"
         self.machine = ConnectionStateMachine(
             limits: .init(maxConcurrentStreams: settings.maxConcurrentStreams, maxDeadlineNanos: settings.maxDeadline.nanoseconds)
@@ -59,20 +101,22 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
         self.pending = context.channel.allocator.buffer(capacity: 4096)
+        self.peerAddress = context.channel.remoteAddress?.ipAddress ?? "unknown"
         let now = Self.nowNanos()
         self.lastFrameNanos = now
         self.lastRequestNanos = now
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let accepted = self.registry.register(
-            .init(channel: context.channel, drain: { [eventLoop = context.eventLoop] in
-                eventLoop.execute { loopBound.value.drain() }
-            })
+        let eventLoop = context.eventLoop
+        let evicted = self.shared.registry.accept(
+            .init(
+                channel: context.channel, address: self.peerAddress,
+                drain: { eventLoop.execute { loopBound.value.drain() } },
+                evict: { eventLoop.execute { loopBound.value.refuse(.handshakeEvicted) } }
+            )
         )
-        guard accepted else {
-            self.goAway(code: .resourceExhausted, reason: "TOO_MANY_CONNECTIONS", message: "the server has too many connections", close: true)
-            return
-        }
+        for entry in evicted { entry.evict() }
         self.handshakeTimer = context.eventLoop.scheduleTask(in: self.settings.handshakeTimeout) {
+            loopBound.value.logFailure("handshake timeout: no HELLO in time")
             loopBound.value.goAway(code: .deadlineExceeded, reason: "HANDSHAKE_TIMEOUT", message: "no HELLO in time", close: true)
         }
         context.fireChannelActive()
@@ -82,31 +126,40 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.machine.closed()
         for write in self.queuedWrites.values { write.cancel() }
         self.queuedWrites.removeAll()
+        self.parked.removeAll()
+        self.readQueue.removeAll()
         self.handshakeTimer?.cancel()
         self.deadlineTimer?.task.cancel()
         self.keepaliveTask?.cancel()
-        self.registry.unregister(context.channel)
+        self.shared.registry.unregister(context.channel)
         self.context = nil
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
-        self.lastFrameNanos = Self.nowNanos()
+        let now = Self.nowNanos()
+        self.lastFrameNanos = now
         switch frame.type {
         case .hello: self.hello(frame)
-        case .request: self.request(frame, context: context)
+        case .request:
+            if self.readingPaused || !self.parked.isEmpty {
+                self.parked.append((frame, now))
+            } else {
+                self.request(frame, receivedNanos: now)
+                self.updateBackpressure()
+            }
         case .cancel:
             if self.machine.cancel(streamID: frame.streamID) {
                 self.queuedWrites.removeValue(forKey: frame.streamID)?.cancel()
+                self.updateBackpressure()
                 self.closeIfDrained()
+            } else if let index = self.parked.firstIndex(where: { $0.frame.streamID == frame.streamID }) {
+                self.parked.remove(at: index)
             }
         case .ping: self.write(Frame.pong(answering: frame))
         case .pong: self.pingOutstanding = false
-        case .goAway:
-            // The client is leaving: answer what is in flight, then close.
-            _ = self.machine.drain()
-            self.closeIfDrained()
+        case .goAway: self.peerGoAway(frame)
         case .helloAck, .response, .error:
             break  // the server-role decoder never lets these through
         }
@@ -117,9 +170,32 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelReadComplete()
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.updateBackpressure()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // The peer shut its write side: answer what it sent, then close.
+            self.inputClosed = true
+            self.finishInputIfClosed()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The socket is asked for more only while the connection is within its budget.
+    func read(context: ChannelHandlerContext) {
+        if self.readingPaused {
+            self.readRequested = true
+        } else {
+            context.read()
+        }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let framing = error as? FramingError {
-            self.logger.info("protocol error; closing", metadata: ["error": "\(framing)"])
+            self.logFailure("protocol error: \(framing)")
             self.goAway(code: framing.goAwayCode, reason: framing.goAwayReason, message: framing.description, close: true)
         } else {
             self.logger.debug("connection error; closing", metadata: ["error": "\(error)"])
@@ -134,13 +210,27 @@ final class ConnectionHandler: ChannelInboundHandler {
         do {
             hello = try Hello.decode(from: frame.payload, arena: self.arena)
         } catch {
+            self.logFailure("malformed HELLO")
             self.goAway(code: .internal, reason: "PROTOCOL_ERROR", message: "HELLO: \(error)", close: true)
             return
         }
         self.handshakeTimer?.cancel()
-        guard self.machine.hello(self.authenticator.authenticate(token: hello.token)), let identity = self.machine.identity else {
-            self.logger.info("authentication failed", metadata: ["client.name": "\(hello.clientName)"])
+        if hello.clientName.utf8.count > Validation.maxIdentifier || !Validation.isPrintableIdentifier(hello.clientName) {
+            self.logFailure("HELLO with an invalid client name", clientName: hello.clientName)
+            self.machine.closed()
+            self.goAway(
+                code: .invalidArgument, reason: "INVALID_CLIENT_NAME",
+                message: "client_name: at most \(Validation.maxIdentifier) bytes of printable characters", close: true
+            )
+            return
+        }
+        guard self.machine.hello(self.shared.authenticator.authenticate(token: hello.token)), let identity = self.machine.identity else {
+            self.logFailure("authentication failed: unknown token", clientName: hello.clientName)
             self.goAway(code: .unauthenticated, reason: "UNAUTHENTICATED", message: "unknown token", close: true)
+            return
+        }
+        if let context = self.context, let refusal = self.shared.registry.authenticate(context.channel, client: identity.clientName) {
+            self.refuse(refusal)
             return
         }
         self.logger[metadataKey: "client.name"] = "\(identity.clientName)"
@@ -158,16 +248,36 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.startKeepalive()
     }
 
-    private func request(_ frame: Frame, context: ChannelHandlerContext) {
-        let now = Self.nowNanos()
-        self.lastRequestNanos = now
+    /// A client's GOAWAY: it is leaving. Answer what is in flight, then close. Before HELLO,
+    /// or with a payload that is not a GoAway, it is a protocol error (PROTOCOL.md §7).
+    private func peerGoAway(_ frame: Frame) {
+        let valid: Bool
+        if case .awaitingHello = self.machine.state {
+            valid = false
+        } else {
+            valid = (try? GoAway.decode(from: frame.payload, arena: self.arena)) != nil
+        }
+        guard valid else {
+            self.logFailure("invalid GOAWAY from the client")
+            self.goAway(code: .internal, reason: "PROTOCOL_ERROR", message: "GOAWAY before HELLO or with a malformed payload", close: true)
+            return
+        }
+        self.inputClosed = true
+        self.finishInputIfClosed()
+    }
+
+    private func request(_ frame: Frame, receivedNanos: Int64) {
+        self.lastRequestNanos = receivedNanos
+        let maxFrame = self.settings.maxFrameSize
         let decision = self.machine.request(
-            streamID: frame.streamID, method: frame.method, timeoutMs: frame.requestTimeoutMs, nowNanos: now
+            streamID: frame.streamID, method: frame.method, timeoutMs: frame.requestTimeoutMs, nowNanos: receivedNanos,
+            reserve: { Self.answerReservation($0, maxFrameSize: maxFrame) }
         )
         switch decision {
         case .reject(let error):
             self.writeError(error, method: frame.method, streamID: frame.streamID)
         case .dispatch(let method, let identity, let deadline):
+            guard let context = self.context else { return }
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let streamID = frame.streamID
             let call = CallRouter.Call(
@@ -179,8 +289,11 @@ final class ConnectionHandler: ChannelInboundHandler {
                 completion: { result in loopBound.value.answer(streamID: streamID, method: method.rawValue, result) }
             )
             do {
-                if let write = try self.router.route(call, arena: self.arena) {
-                    self.queuedWrites[streamID] = write
+                switch try self.shared.router.route(call, arena: self.arena) {
+                case .write(let command):
+                    self.queuedWrites[streamID] = command
+                case .read(let run):
+                    self.scheduleRead(QueuedRead(streamID: streamID, method: method, deadlineNanos: deadline, run: run))
                 }
                 self.armDeadlineTimer(at: deadline)
             } catch {
@@ -189,17 +302,110 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Bytes of the budget an answer of `method` is assumed to take until it arrives. Lists
+    /// may fill a frame; one claim with its description is at most about 17 KB; the rest are
+    /// small. (An answer larger than its reservation is still counted once it is queued.)
+    static func answerReservation(_ method: Method, maxFrameSize: Int) -> Int {
+        switch method {
+        case .listClaims, .listIncidents: maxFrameSize
+        case .getClaim, .fileComplaint, .updateClaimStatus: min(maxFrameSize, 20 * 1024)
+        case .escalate, .retain, .declareIncident, .withdrawIncident, .setSecondLineMode, .getSecondLineMode, .getStats: 1024
+        }
+    }
+
     /// A call's result: sent if the stream still waits for it.
     private func answer(streamID: UInt32, method: UInt16, _ result: CallResult) {
         guard self.machine.complete(streamID: streamID) else { return }
         self.queuedWrites.removeValue(forKey: streamID)
         switch result {
-        case .response(let bytes):
+        case .response(let bytes) where bytes.count <= self.settings.maxFrameSize:
             self.writeFrame(type: .response, method: method, streamID: streamID) { $0.writeBytes(bytes) }
+        case .response(let bytes):
+            self.writeError(
+                RPCError(
+                    .resourceExhausted,
+                    "the answer (\(bytes.count) bytes) is larger than the frame size of \(self.settings.maxFrameSize) bytes",
+                    reason: "RESPONSE_TOO_LARGE"
+                ),
+                method: method, streamID: streamID
+            )
         case .failure(let error):
             self.writeError(error, method: method, streamID: streamID)
         }
         self.scheduleFlush()
+        self.updateBackpressure()
+        self.closeIfDrained()
+    }
+
+    // MARK: - Reads
+
+    private func scheduleRead(_ read: QueuedRead) {
+        if self.readsInPool < self.settings.maxReadsInProgress {
+            self.submitRead(read)
+        } else {
+            self.readQueue.append(read)
+        }
+    }
+
+    private func submitRead(_ read: QueuedRead) {
+        guard let context = self.context else { return }
+        self.readsInPool += 1
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let streamID = read.streamID
+        let method = read.method.rawValue
+        self.shared.router.readers.run(on: context.eventLoop, read.run, deadlineNanos: read.deadlineNanos) { result in
+            loopBound.value.readFinished(streamID: streamID, method: method, result)
+        }
+    }
+
+    private func readFinished(streamID: UInt32, method: UInt16, _ result: CallResult) {
+        self.readsInPool -= 1
+        self.answer(streamID: streamID, method: method, result)
+        // Next in line, skipping reads whose caller stopped waiting (deadline, CANCEL).
+        while self.readsInPool < self.settings.maxReadsInProgress, let next = self.readQueue.popFirst() {
+            if self.machine.isInFlight(next.streamID) { self.submitRead(next) }
+        }
+    }
+
+    // MARK: - Backpressure
+
+    /// Pauses reading past half the budget (or when NIO says the socket is full), resumes
+    /// below a quarter, and on resuming runs the requests parked meanwhile.
+    private func updateBackpressure() {
+        guard let context = self.context else { return }
+        let held = self.machine.reservedBytes + self.pending.readableBytes
+        if self.readingPaused {
+            guard context.channel.isWritable, held < self.settings.bufferBytes / 4 else { return }
+            self.readingPaused = false
+            self.runParked()
+            if !self.readingPaused && self.readRequested {
+                self.readRequested = false
+                context.read()
+            }
+        } else if !context.channel.isWritable || held >= self.settings.bufferBytes / 2 {
+            self.readingPaused = true
+        }
+    }
+
+    private func runParked() {
+        guard let context = self.context else { return }
+        let half = self.settings.bufferBytes / 2
+        while let (frame, received) = self.parked.popFirst() {
+            self.request(frame, receivedNanos: received)
+            if !context.channel.isWritable || self.machine.reservedBytes + self.pending.readableBytes >= half {
+                self.readingPaused = true
+                break
+            }
+        }
+        self.flushIfNeeded()
+        self.finishInputIfClosed()
+    }
+
+    /// The peer will send nothing more (half-close or GOAWAY): once the parked requests are
+    /// dispatched, stop accepting and close when the last answer is out.
+    private func finishInputIfClosed() {
+        guard self.inputClosed, self.parked.isEmpty else { return }
+        _ = self.machine.drain()  // no GOAWAY of ours: the peer is the one leaving
         self.closeIfDrained()
     }
 
@@ -227,6 +433,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         self.flushIfNeeded()
         if let next = self.machine.nextDeadlineNanos { self.armDeadlineTimer(at: next) }
+        self.updateBackpressure()
         self.closeIfDrained()
     }
 
@@ -243,7 +450,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func keepaliveTick() {
         let now = Self.nowNanos()
-        if self.machine.inFlight.isEmpty, now - self.lastRequestNanos >= self.settings.idleTimeout.nanoseconds {
+        if self.machine.inFlight.isEmpty, self.parked.isEmpty, now - self.lastRequestNanos >= self.settings.idleTimeout.nanoseconds {
             self.goAway(code: .ok, reason: "IDLE_TIMEOUT", message: "no request for \(self.settings.idleTimeout.nanoseconds / 1_000_000) ms", close: true)
             return
         }
@@ -262,11 +469,26 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Graceful shutdown: GOAWAY now, close once what is in flight is answered.
     func drain() {
+        self.parked.removeAll()  // read but not accepted: GOAWAY's last_stream_id says so
         if let goAway = self.machine.drain() {
             self.writeMessage(goAway, type: .goAway, method: 0, streamID: 0)
             self.flushIfNeeded()
         }
         self.closeIfDrained()
+    }
+
+    /// Refused by the registry (a limit, or evicted from the handshake pool): GOAWAY, close.
+    private func refuse(_ refusal: ConnectionRegistry.Refusal) {
+        let message =
+            switch refusal {
+            case .tooManyConnections: "the server has too many connections"
+            case .tooManyFromAddress: "too many connections from this address"
+            case .tooManyForClient: "too many connections for this client"
+            case .handshakeEvicted: "too many connections waiting for HELLO; this one waited longest"
+            }
+        self.logFailure("connection refused: \(refusal.rawValue)")
+        self.machine.closed()
+        self.goAway(code: .resourceExhausted, reason: refusal.rawValue, message: message, close: true)
     }
 
     private func closeIfDrained() {
@@ -287,6 +509,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// A failure a peer can cause at will: notice level, rate-limited, with the peer's address
+    /// and only escaped, truncated text of what it sent.
+    private func logFailure(_ what: String, clientName: String? = nil) {
+        var metadata: Logger.Metadata = ["peer.address": "\(self.peerAddress)", "session.id": "\(self.sessionID)"]
+        if let clientName { metadata["client.name"] = "\(LogSafe.escape(clientName))" }
+        self.shared.failureLog.log(self.shared.logger, .notice, "\(what)", metadata: metadata)
+    }
+
     // MARK: - Writing
 
     private func writeError(_ error: RPCError, method: UInt16, streamID: UInt32) {
@@ -294,9 +524,18 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func writeMessage<M: ProtobufCMessage>(_ message: M, type: FrameType, method: UInt16, streamID: UInt32) {
-        self.writeFrame(type: type, method: method, streamID: streamID) { buffer in
-            (try? message.encode(into: &buffer, arena: self.arena)) ?? 0
+        guard self.context != nil else { return }
+        // Encode aside first: a message that fails to encode must not leave half a frame.
+        var body = ByteBuffer()
+        do {
+            try message.encode(into: &body, arena: self.arena)
+        } catch {
+            self.logger.error("cannot encode an answer; closing", metadata: ["message.type": "\(M.protoName)", "error": "\(error)"])
+            self.machine.closed()
+            self.context?.close(promise: nil)
+            return
         }
+        self.pending.writeFrame(type: type, method: method, streamID: streamID) { $0.writeBuffer(&body) }
     }
 
     private func write(_ frame: Frame) {
@@ -319,13 +558,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.eventLoop.execute {
             loopBound.value.flushScheduled = false
             loopBound.value.flushIfNeeded()
+            loopBound.value.updateBackpressure()
         }
     }
 
     private func flushIfNeeded() {
         guard self.pending.readableBytes > 0, let context = self.context else { return }
         let out = self.pending
-        self.pending = context.channel.allocator.buffer(capacity: max(4096, out.readableBytes))
+        self.pending = context.channel.allocator.buffer(capacity: 4096)
         context.writeAndFlush(self.wrapOutboundOut(out), promise: nil)
     }
 

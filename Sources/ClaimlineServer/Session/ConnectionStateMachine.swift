@@ -16,6 +16,8 @@ struct ConnectionStateMachine {
     struct InFlight {
         var method: Method
         var deadlineNanos: Int64
+        /// Bytes of the connection's buffer budget held for this call's answer.
+        var reservedBytes: Int
     }
 
     enum State {
@@ -37,6 +39,8 @@ struct ConnectionStateMachine {
     private(set) var inFlight: [UInt32: InFlight] = [:]
     /// The highest stream id accepted: GOAWAY's `last_stream_id`.
     private(set) var lastStreamID: UInt32 = 0
+    /// The sum of the calls in flight's ``InFlight/reservedBytes``.
+    private(set) var reservedBytes = 0
     let limits: Limits
 
     init(limits: Limits) {
@@ -67,7 +71,10 @@ struct ConnectionStateMachine {
     }
 
     /// A REQUEST frame: whether to run it, judged on what the header says.
-    mutating func request(streamID: UInt32, method rawMethod: UInt16, timeoutMs: UInt32, nowNanos: Int64) -> RequestDecision {
+    /// `reserve` tells how many bytes of the buffer budget the method's answer may take.
+    mutating func request(
+        streamID: UInt32, method rawMethod: UInt16, timeoutMs: UInt32, nowNanos: Int64, reserve: (Method) -> Int = { _ in 0 }
+    ) -> RequestDecision {
         // The decoder guarantees increasing ids; record it first so GOAWAY covers rejects too.
         self.lastStreamID = max(self.lastStreamID, streamID)
         let identity: Identity
@@ -102,19 +109,31 @@ struct ConnectionStateMachine {
         }
         let requested = timeoutMs == 0 ? self.limits.maxDeadlineNanos : Int64(timeoutMs) * 1_000_000
         let deadline = nowNanos + min(requested, self.limits.maxDeadlineNanos)
-        self.inFlight[streamID] = InFlight(method: method, deadlineNanos: deadline)
+        let reserved = reserve(method)
+        self.inFlight[streamID] = InFlight(method: method, deadlineNanos: deadline, reservedBytes: reserved)
+        self.reservedBytes += reserved
         return .dispatch(method, identity, deadlineNanos: deadline)
     }
 
     /// The call's answer is ready: send it only if the stream is still waiting for one
     /// (not cancelled, not already answered with DEADLINE_EXCEEDED).
     mutating func complete(streamID: UInt32) -> Bool {
-        self.inFlight.removeValue(forKey: streamID) != nil
+        self.remove(streamID) != nil
     }
 
     /// CANCEL: forget the stream; nothing more is sent on it.
     mutating func cancel(streamID: UInt32) -> Bool {
-        self.inFlight.removeValue(forKey: streamID) != nil
+        self.remove(streamID) != nil
+    }
+
+    func isInFlight(_ streamID: UInt32) -> Bool {
+        self.inFlight[streamID] != nil
+    }
+
+    private mutating func remove(_ streamID: UInt32) -> InFlight? {
+        guard let call = self.inFlight.removeValue(forKey: streamID) else { return nil }
+        self.reservedBytes -= call.reservedBytes
+        return call
     }
 
     /// Streams whose deadline has passed, removed: the caller answers each DEADLINE_EXCEEDED.
@@ -123,7 +142,7 @@ struct ConnectionStateMachine {
         for (streamID, call) in self.inFlight where call.deadlineNanos <= nowNanos {
             expired.append((streamID, call.method))
         }
-        for (streamID, _) in expired { self.inFlight.removeValue(forKey: streamID) }
+        for (streamID, _) in expired { _ = self.remove(streamID) }
         return expired.sorted { $0.0 < $1.0 }
     }
 
@@ -157,5 +176,6 @@ struct ConnectionStateMachine {
     mutating func closed() {
         self.state = .closed
         self.inFlight.removeAll()
+        self.reservedBytes = 0
     }
 }
