@@ -173,7 +173,7 @@ let package = Package(
             name: "ClaimlineEndToEndTests",
             dependencies: [
                 "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire", "ClaimlinePolicy", "ClaimlineStore",
-                "ClaimlineStoreSQLite", "ClaimlineServer", "ClaimlineClient",
+                "ClaimlineStoreSQLite", "ClaimlineServer", "ClaimlineClient", "ClaimlineLoad",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

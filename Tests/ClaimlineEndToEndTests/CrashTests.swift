@@ -101,15 +101,25 @@ final class Daemon: Sendable {
     let directory: TemporaryDirectory
     let port: Int
     private let process = NIOLockedValueBox<Process?>(nil)
+    /// Where the daemon's standard error goes (nil: nowhere).
+    let logFile: String?
+    let logLevel: String
 
-    /// - Parameter policyFile: the policy the daemon reads (default: the repository's).
-    init(directory: TemporaryDirectory, policyFile: String = GoldenPaths.repositoryRoot + "/config/policy.json") throws {
+    /// - Parameters:
+    ///   - policyFile: the policy the daemon reads (default: the repository's).
+    ///   - limits: JSON members added to the configuration's `limits`.
+    init(
+        directory: TemporaryDirectory, policyFile: String = GoldenPaths.repositoryRoot + "/config/policy.json",
+        limits: String = "", logFile: String? = nil, logLevel: String = "warning"
+    ) throws {
         self.directory = directory
         self.port = try Self.freePort()
+        self.logFile = logFile
+        self.logLevel = logLevel
         let config = """
             {"clients": [{"name": "crash-admin", "token": "\(TestServer.tokens[.admin]!)", "role": "admin"}],
              "policyFile": "\(policyFile)",
-             "limits": {"shutdownGracePeriodMs": 2000}}
+             "limits": {"shutdownGracePeriodMs": 2000\(limits.isEmpty ? "" : ", " + limits)}}
             """
         try config.write(toFile: directory.path + "/claimline.json", atomically: true, encoding: .utf8)
     }
@@ -123,10 +133,15 @@ final class Daemon: Sendable {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [
             "--listen", "127.0.0.1:\(self.port)", "--data-dir", self.directory.path + "/data",
-            "--config", self.directory.path + "/claimline.json", "--log-level", "warning",
+            "--config", self.directory.path + "/claimline.json", "--log-level", self.logLevel,
         ]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let logFile = self.logFile {
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: logFile)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         self.process.withLockedValue { $0 = process }
         let deadline = ContinuousClock.now + .seconds(20)
@@ -143,6 +158,17 @@ final class Daemon: Sendable {
 
     func connect() async throws -> ClaimlineConnection {
         try await ClaimlineConnection.connect(host: "127.0.0.1", port: self.port, token: TestServer.tokens[.admin]!, clientName: "crash")
+    }
+
+    var pid: Int32? { self.process.withLockedValue { $0 }?.processIdentifier }
+
+    /// The daemon's resident set size in bytes, from /proc.
+    func residentBytes() -> Int {
+        guard let pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return 0 }
+        return kb * 1024
     }
 
     func kill() {

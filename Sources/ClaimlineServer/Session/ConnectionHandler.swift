@@ -215,6 +215,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         self.handshakeTimer?.cancel()
+        // The token first: a stranger learns nothing but UNAUTHENTICATED.
+        guard self.machine.hello(self.shared.authenticator.authenticate(token: hello.token)), let identity = self.machine.identity else {
+            self.logFailure("authentication failed: unknown token", clientName: hello.clientName)
+            self.goAway(code: .unauthenticated, reason: "UNAUTHENTICATED", message: "unknown token", close: true)
+            return
+        }
         if hello.clientName.utf8.count > Validation.maxIdentifier || !Validation.isPrintableIdentifier(hello.clientName) {
             self.logFailure("HELLO with an invalid client name", clientName: hello.clientName)
             self.machine.closed()
@@ -222,11 +228,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 code: .invalidArgument, reason: "INVALID_CLIENT_NAME",
                 message: "client_name: at most \(Validation.maxIdentifier) bytes of printable characters", close: true
             )
-            return
-        }
-        guard self.machine.hello(self.shared.authenticator.authenticate(token: hello.token)), let identity = self.machine.identity else {
-            self.logFailure("authentication failed: unknown token", clientName: hello.clientName)
-            self.goAway(code: .unauthenticated, reason: "UNAUTHENTICATED", message: "unknown token", close: true)
             return
         }
         if let context = self.context, let refusal = self.shared.registry.authenticate(context.channel, client: identity.clientName) {
