@@ -23,6 +23,8 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
     private var handshakeDone = false
     private var timer: Scheduled<Void>?
     private var sweeper: Scheduled<Void>?
+    /// Open loop: a tick found the socket full and waits for it to drain.
+    private var tickWaitsForWritable = false
 
     public init(driver: ConnectionDriver, hello: Hello, ready: EventLoopPromise<HelloAck>) {
         self.driver = driver
@@ -86,6 +88,14 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, self.tickWaitsForWritable {
+            self.tickWaitsForWritable = false
+            self.tick(context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     public func channelInactive(context: ChannelHandlerContext) {
         self.timer?.cancel()
         self.sweeper?.cancel()
@@ -107,8 +117,14 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
         self.sweep(context)
     }
 
-    /// Open loop: send what is due, then sleep until the next call's intended time.
+    /// Open loop: send what is due, then sleep until the next call's intended time. While the
+    /// socket is full (the server reads slower than we send) nothing more is queued here: the
+    /// calls stay due, with their intended send times, so their latency still counts from then.
     private func tick(_ context: ChannelHandlerContext) {
+        guard context.channel.isWritable else {
+            self.tickWaitsForWritable = true
+            return
+        }
         let now = NIODeadline.now().uptimeNanoseconds
         let next = self.driver.sendDue(now: now, into: &self.out)
         self.flush(context)

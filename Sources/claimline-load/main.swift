@@ -6,7 +6,7 @@ struct ClaimlineLoadCommand: ParsableCommand {
         commandName: "claimline-load",
         abstract: "Load-test harness for claimlined: closed and open loop, HdrHistogram latency, CO-corrected.",
         discussion: "See docs/LOAD.md for examples and for what every output means.",
-        subcommands: [RunCommand.self, MergeCommand.self],
+        subcommands: [RunCommand.self, MergeCommand.self, AttackCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
@@ -16,6 +16,8 @@ do {
     var command = try ClaimlineLoadCommand.parseAsRoot()
     if let run = command as? RunCommand {
         try await run.execute()
+    } else if let attack = command as? AttackCommand {
+        try await attack.run()
     } else {
         try command.run()
     }

@@ -124,8 +124,11 @@ final class Daemon: Sendable {
         try config.write(toFile: directory.path + "/claimline.json", atomically: true, encoding: .utf8)
     }
 
+    /// The claimlined built beside the tests; `CLAIMLINED_BINARY` points at another (e.g. an
+    /// older build, to show a test fails without a fix).
     static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("claimlined").path
+        if let path = ProcessInfo.processInfo.environment["CLAIMLINED_BINARY"], !path.isEmpty { return path }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("claimlined").path
     }
 
     func start() async throws {

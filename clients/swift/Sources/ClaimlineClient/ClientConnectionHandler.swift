@@ -27,6 +27,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var helloDone = false
     /// Set once the connection can take no more calls.
     private var closedError: RPCError?
+    /// Requests written while the socket was full: sent, in order, once it drains. Bounded by
+    /// the calls the application has waiting, each of which holds one.
+    private var held = CircularBuffer<(streamID: UInt32, bytes: ByteBuffer)>()
 
     init(hello: Hello, helloPromise: EventLoopPromise<HelloAck>, health: ConnectionHealth) {
         self.hello = hello
@@ -118,14 +121,35 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             return nil
         }
         self.waiters[streamID] = waiter
-        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        // Respect the server's backpressure: nothing piles up in NIO's buffer past its
+        // watermark; the call waits here, its deadline running.
+        if context.channel.isWritable && self.held.isEmpty {
+            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        } else {
+            self.held.append((streamID, buffer))
+        }
         return streamID
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        var wrote = false
+        while context.channel.isWritable, let next = self.held.popFirst() {
+            context.write(self.wrapOutboundOut(next.bytes), promise: nil)
+            wrote = true
+        }
+        if wrote { context.flush() }
+        context.fireChannelWritabilityChanged()
     }
 
     /// Gives up on a call: CANCEL on the wire, the waiter fails with `error`.
     func cancel(streamID: UInt32, error: RPCError) {
         guard let waiter = self.waiters.removeValue(forKey: streamID) else { return }
         waiter.fail(error)
+        // Still held here: never sent, so it is simply dropped; nothing to cancel on the wire.
+        if let index = self.held.firstIndex(where: { $0.streamID == streamID }) {
+            self.held.remove(at: index)
+            return
+        }
         guard let context = self.context else { return }
         var buffer = context.channel.allocator.buffer(capacity: 12)
         buffer.writeFrame(Frame.cancel(streamID: streamID))
@@ -159,6 +183,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         let waiters = self.waiters
         self.waiters.removeAll()
+        self.held.removeAll()
         for waiter in waiters.values { waiter.fail(error) }
         context?.close(promise: nil)
     }
