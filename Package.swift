@@ -180,6 +180,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The server's pieces without sockets: registry, state machines, handlers on EmbeddedChannel.
+        .testTarget(
+            name: "ClaimlineServerTests",
+            dependencies: [
+                "ClaimlineServer", "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire", "ClaimlineStore", "ClaimlinePolicy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "ClaimlineCodecTests",
             dependencies: ["ClaimlineCore", "ClaimlineCodec", "ClaimlineProtoC"]

@@ -57,6 +57,22 @@ print(int(sum(m['count'] for m in s['methods']) / s['duration']))")
 half=$((peak / 2))
 load soak --scenario escalate --connections 4 --rate "$half" --duration "${soak}s"
 
+# Hostile callers (issue 9), against the same server, now holding every claim filed above: each
+# attack with a well-behaved probe (GetClaim) before and during, and the server's RSS.
+claim_no="$(date -u +%Y)-000001"
+attack() {
+  kind=$1
+  shift
+  echo "attack: $kind $*" >&2
+  "$bin/claimline-load" attack --server "127.0.0.1:$port" --server-pid "$server_pid" --kind "$kind" --claim "$claim_no" \
+    --json "$results/attack-$kind.json" "$@" > "$work/attack-$kind.txt" 2>&1
+  printf '%s\n' "--kind $kind $*" > "$work/attack-$kind.args"
+}
+attack never-read --duration "${BENCH_ATTACK_NEVER_READ:-20s}"
+attack silent-sockets --duration 10s --count 1024 --sources 127.0.0.2,127.0.0.1
+attack read-flood --duration 10s --count 1024
+attack bad-hellos --duration 10s --count 4000
+
 kill -TERM "$server_pid"
 wait "$server_pid" || true
 server_pid=""
@@ -102,6 +118,31 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   section file-closed "FileComplaint (durable, group commit), closed loop, 4 x 256"
   section contact-closed "Whole contacts (escalate, retain, file), closed loop, 4 x 64"
   section soak "Soak: escalate, open loop at half the closed-loop peak ($half calls/s) for ${soak} s"
+  echo "## Hostile peers"
+  echo
+  echo "Each attack runs against the server above (default limits: 1 MiB of answers per connection,"
+  echo "256 pending handshakes, 64 per address, 2 reads per connection in the pool). A well-behaved"
+  echo "probe calls GetClaim every 20 ms, for 5 s before the attack and throughout it. RSS is the"
+  echo "server's VmRSS: before the attack, its peak (sampled every 100 ms) and 3 s after."
+  echo
+  echo "| attack | command | RSS before / peak / after (MiB) | probe p50 / p99 before (ms) | probe p50 / p99 during (ms) | probe failures | attacker |"
+  echo "|---|---|---|---|---|---|---|"
+  for kind in never-read silent-sockets read-flood bad-hellos; do
+    python3 - "$results/attack-$kind.json" "$(cat "$work/attack-$kind.args")" "$rel" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r, b, u, a = d["rss_kb"], d["probe_before_ms"], d["probe_during_ms"], d["attacker"]
+what = {
+    "never-read": f"{a['requests_sent']:,} ListClaims(1000) sent, none read",
+    "silent-sockets": f"{a['sockets_opened']} sockets, {a['sockets_closed_by_server']} evicted",
+    "read-flood": f"{a['requests_sent']:,} ListClaims(1000), {a['answers_read']:,} answered",
+    "bad-hellos": ", ".join(f"{k} {v}" for k, v in sorted(a["goaway_reasons"].items())),
+}[d["kind"]]
+print(f"| {d['kind']} | `{sys.argv[3]}/claimline-load attack {sys.argv[2]}` | {r['before']/1024:.0f} / {r['peak']/1024:.0f} / {r['after']/1024:.0f} "
+      f"| {b['p50']:.2f} / {b['p99']:.2f} | {u['p50']:.2f} / {u['p99']:.2f} | {u['failures']} of {u['calls']} | {what} |")
+PY
+  done
+  echo
   echo "## Codec: libprotobuf-c with the Swift mapping"
   echo
   echo "Command: \`$rel/claimline-codec-bench --iterations ${CODEC_ITERATIONS:-1000000} --rounds ${CODEC_ROUNDS:-7}\`"
