@@ -171,16 +171,40 @@ struct ProtocolTests {
         try await server.stop()
     }
 
-    @Test("A passed deadline is DEADLINE_EXCEEDED, and no late RESPONSE follows")
+    @Test("A write still queued at its deadline: DEADLINE_EXCEEDED 'not applied', no late answer, not stored")
     func deadline() async throws {
         let slow = SlowStoreBackend(InMemoryStoreBackend(), commitDelayMs: 400)
         let server = try await TestServer.start(backend: slow)
         let client = try await RawClient.handshake(port: server.port, token: TestServer.tokens[.agent]!)
-        client.send(type: .request, method: Method.fileComplaint.rawValue, streamID: 1, timeoutMs: 50, message: Requests.file())
-        let error = try await client.error(streamID: 1)
+        // Stream 1 occupies the writer for 400 ms; stream 3 waits behind it past its deadline.
+        client.send(type: .request, method: Method.fileComplaint.rawValue, streamID: 1, timeoutMs: 5000, message: Requests.file())
+        try await Task.sleep(for: .milliseconds(50))
+        let late = Requests.file()
+        client.send(type: .request, method: Method.fileComplaint.rawValue, streamID: 3, timeoutMs: 50, message: late)
+        let error = try await client.error(streamID: 3)
         #expect(error.code == .deadlineExceeded)
+        #expect(error.message.contains("not applied"))
         try await Task.sleep(for: .milliseconds(700))
-        #expect(client.frames.filter { $0.streamID == 1 }.count == 1, "a late answer followed the deadline")
+        #expect(client.frames.filter { $0.streamID == 3 }.count == 1, "a late answer followed the deadline")
+        let admin = try await server.connect(.admin)
+        let stored = try await admin.call(.listClaims, ListClaimsRequest(pageSize: 10), as: ListClaimsResponse.self)
+        #expect(stored.claims.count == 1, "stream 1 was applied")
+        #expect(!stored.claims.contains { $0.callId == late.callId })
+        await admin.close()
+        await client.close()
+        try await server.stop()
+    }
+
+    @Test("A write the writer took before its deadline is applied and answered with its result, late")
+    func appliedLate() async throws {
+        let slow = SlowStoreBackend(InMemoryStoreBackend(), commitDelayMs: 400)
+        let server = try await TestServer.start(backend: slow)
+        let client = try await RawClient.handshake(port: server.port, token: TestServer.tokens[.agent]!)
+        client.send(type: .request, method: Method.fileComplaint.rawValue, streamID: 1, timeoutMs: 50, message: Requests.file())
+        let answer = try await client.waitFor { $0.streamID == 1 }
+        #expect(answer.type == .response, "applied, so the caller learns the claim number")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(client.frames.filter { $0.streamID == 1 }.count == 1)
         await client.close()
         try await server.stop()
     }

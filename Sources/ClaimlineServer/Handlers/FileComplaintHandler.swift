@@ -6,18 +6,16 @@ import ClaimlinePolicy
 /// and recorded in the same transaction as the claim.
 enum FileComplaintHandler {
     static func apply(_ request: FileComplaintRequest, _ ctx: WriteContext) throws -> WriteOutcome<FileComplaintResponse> {
-        let category = request.category ?? CategoryRef()
-        let subscriber = request.subscriber ?? Subscriber()
         let existing = try ctx.liveSession(request.callId)
-        try ContactSession.checkFile(existing: existing, category: category)
-        if let existing, existing.subscriber.msisdn != subscriber.msisdn {
-            throw RPCError.invalidArgument(field: "subscriber.msisdn", "not the subscriber of this contact")
-        }
+        try ContactSession.checkFile(existing: existing, category: request.category ?? CategoryRef())
+        let fields = try ContactSession.claimFields(for: request, existing: existing)
+        let category = fields.category
+        let subscriber = fields.subscriber
+        let failureReason = fields.failureReason
         let incidentID = request.incidentId.isEmpty ? existing?.incidentID ?? "" : request.incidentId
         if !incidentID.isEmpty, try ctx.store.incident(id: incidentID) == nil {
             throw RPCError.invalidArgument(field: "incident_id", "no incident \(incidentID)")
         }
-        let failureReason = request.failureReason != .unspecified ? request.failureReason : existing?.failureReason ?? .unspecified
 
         let routing = ctx.policy.routing(for: category)
         let number = try ctx.state.nextClaimNumber(year: UTCDate.year(ofMs: ctx.nowMs), store: ctx.store)
@@ -26,7 +24,7 @@ enum FileComplaintHandler {
             callId: request.callId,
             category: category,
             subscriber: subscriber,
-            placeId: request.placeId,
+            placeId: fields.placeID,
             description: request.description,
             failureReason: failureReason,
             incidentId: incidentID,
@@ -43,7 +41,7 @@ enum FileComplaintHandler {
             existing
             ?? ContactSession(
                 callID: request.callId, state: .claimFiled, subscriber: subscriber, category: category,
-                placeID: request.placeId, createdAtMs: ctx.nowMs, updatedAtMs: ctx.nowMs, expiresAtMs: ctx.sessionExpiry
+                placeID: fields.placeID, createdAtMs: ctx.nowMs, updatedAtMs: ctx.nowMs, expiresAtMs: ctx.sessionExpiry
             )
         session.state = .claimFiled
         session.claimNumber = number

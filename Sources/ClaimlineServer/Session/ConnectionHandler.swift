@@ -124,7 +124,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.machine.closed()
-        for write in self.queuedWrites.values { write.cancel() }
+        for write in self.queuedWrites.values { write.withdraw() }
         self.queuedWrites.removeAll()
         self.parked.removeAll()
         self.readQueue.removeAll()
@@ -151,7 +151,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
         case .cancel:
             if self.machine.cancel(streamID: frame.streamID) {
-                self.queuedWrites.removeValue(forKey: frame.streamID)?.cancel()
+                self.queuedWrites.removeValue(forKey: frame.streamID)?.withdraw()
                 self.updateBackpressure()
                 self.closeIfDrained()
             } else if let index = self.parked.firstIndex(where: { $0.frame.streamID == frame.streamID }) {
@@ -413,6 +413,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // MARK: - Timers
 
     private func armDeadlineTimer(at deadline: Int64) {
+        guard deadline < .max else { return }  // a write being applied: no deadline left
         if let armed = self.deadlineTimer, armed.at <= deadline { return }
         self.deadlineTimer?.task.cancel()
         guard let context = self.context else { return }
@@ -423,12 +424,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.deadlineTimer = (task, deadline)
     }
 
+    /// Answers DEADLINE_EXCEEDED for the calls whose deadline passed — except writes the
+    /// writer has already taken: those are applied, and their true answer will come, late.
     private func deadlineFired() {
         self.deadlineTimer = nil
-        for (streamID, method) in self.machine.expire(nowNanos: Self.nowNanos()) {
-            self.queuedWrites.removeValue(forKey: streamID)?.cancel()
+        let expired = self.machine.expire(nowNanos: Self.nowNanos()) { streamID in
+            self.queuedWrites[streamID].map { $0.withdraw() } ?? true
+        }
+        for (streamID, method) in expired {
+            let isWrite = self.queuedWrites.removeValue(forKey: streamID) != nil
             self.writeError(
-                RPCError(.deadlineExceeded, "\(method.name): the deadline passed", reason: "DEADLINE"),
+                isWrite
+                    ? GroupCommitWriter.deadlineNotApplied
+                    : RPCError(.deadlineExceeded, "\(method.name): the deadline passed", reason: "DEADLINE"),
                 method: method.rawValue, streamID: streamID
             )
         }

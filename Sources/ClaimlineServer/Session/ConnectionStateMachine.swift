@@ -137,12 +137,16 @@ struct ConnectionStateMachine {
     }
 
     /// Streams whose deadline has passed, removed: the caller answers each DEADLINE_EXCEEDED.
-    mutating func expire(nowNanos: Int64) -> [(UInt32, Method)] {
+    /// A stream `mayExpire` refuses (a write already being applied) stays, with no deadline:
+    /// its real answer is on the way.
+    mutating func expire(nowNanos: Int64, mayExpire: (UInt32) -> Bool = { _ in true }) -> [(UInt32, Method)] {
         var expired: [(UInt32, Method)] = []
+        var kept: [UInt32] = []
         for (streamID, call) in self.inFlight where call.deadlineNanos <= nowNanos {
-            expired.append((streamID, call.method))
+            if mayExpire(streamID) { expired.append((streamID, call.method)) } else { kept.append(streamID) }
         }
         for (streamID, _) in expired { _ = self.remove(streamID) }
+        for streamID in kept { self.inFlight[streamID]?.deadlineNanos = .max }
         return expired.sorted { $0.0 < $1.0 }
     }
 

@@ -149,8 +149,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                     Self.deliver(batch, answers)
                     return
                 }
+                // The commit went to the store but its sync failed: the batch may or may not
+                // be durable. Only a retry with the same key can tell the caller which.
                 self.fail(error, batchSize: batch.count)
-                Self.deliver(batch, batch.map { _ in .failure(Self.storeFailed) })
+                Self.deliver(batch, batch.map { _ in .failure(Self.outcomeUnknown) })
             }
             let committed = Int64(NIODeadline.now().uptimeNanoseconds)
             if committed - nowNanos > Self.slowBatchNanos {
@@ -197,11 +199,12 @@ final class GroupCommitWriter: @unchecked Sendable {
         nowNanos: Int64,
         arena: ProtoArena
     ) throws -> CallResult {
-        if command.isCancelled {
-            return .failure(RPCError(.cancelled, "cancelled before the server acted"))
+        guard command.take() else {
+            // Withdrawn (CANCEL, deadline, closed): its connection has answered it already.
+            return .failure(RPCError(.cancelled, "withdrawn before the server acted; not applied", reason: "NOT_APPLIED"))
         }
         if command.deadlineNanos <= nowNanos {
-            return .failure(RPCError(.deadlineExceeded, "the deadline passed before the server acted"))
+            return .failure(Self.deadlineNotApplied)
         }
         if let record = try store.idempotencyRecord(key: command.idempotencyKey) {
             guard record.method == command.method.rawValue, record.requestHash == command.requestHash else {
@@ -277,8 +280,21 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// A batch taking longer than this is logged: every call in it waited that long.
     private static let slowBatchNanos: Int64 = 50_000_000
 
+    /// Nothing of the write was applied (rolled back, or refused after a failure).
     private static let storeFailed = RPCError(
-        .unavailable, "the store failed; the server refuses writes until restarted", retryAfterMs: 1000, reason: "STORE_FAILED"
+        .unavailable, "the store failed; not applied; the server refuses writes until restarted", retryAfterMs: 1000,
+        reason: "STORE_FAILED"
+    )
+
+    /// The store failed while making a batch durable: applied or not, the server cannot know.
+    private static let outcomeUnknown = RPCError(
+        .unavailable, "outcome unknown: the store failed while committing; retry with the same idempotency key",
+        retryAfterMs: 1000, reason: "OUTCOME_UNKNOWN"
+    )
+
+    /// The write's deadline passed before the writer reached it: it was not applied.
+    static let deadlineNotApplied = RPCError(
+        .deadlineExceeded, "the deadline passed before the server acted; not applied", reason: "DEADLINE"
     )
 }
 

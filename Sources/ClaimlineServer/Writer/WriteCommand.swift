@@ -34,8 +34,16 @@ final class WriteCommand: Sendable {
     let context: CallContext
     /// Monotonic nanoseconds (`NIODeadline.uptimeNanoseconds`).
     let deadlineNanos: Int64
-    /// Set by CANCEL or a passed deadline while the write waits: the writer then skips it.
-    private let cancelled = Atomic<Bool>(false)
+    /// Who has the write: still queued, taken by the writer, or withdrawn by its connection
+    /// (CANCEL, deadline, connection closed). Exactly one of the writer and the connection
+    /// wins, which is what makes DEADLINE_EXCEEDED on a write mean "not applied".
+    private let stage = Atomic<UInt8>(Stage.queued)
+
+    private enum Stage {
+        static let queued: UInt8 = 0
+        static let taken: UInt8 = 1
+        static let withdrawn: UInt8 = 2
+    }
     /// Where `completion` runs: the connection's event loop.
     let eventLoop: any EventLoop
     let completion: @Sendable (CallResult) -> Void
@@ -54,8 +62,17 @@ final class WriteCommand: Sendable {
         self.completion = completion
     }
 
-    func cancel() { self.cancelled.store(true, ordering: .relaxed) }
-    var isCancelled: Bool { self.cancelled.load(ordering: .relaxed) }
+    /// The connection gives up on the write. True: it will not be applied, and the caller
+    /// may be told so. False: the writer has it already; its answer will come.
+    @discardableResult
+    func withdraw() -> Bool {
+        self.stage.compareExchange(expected: Stage.queued, desired: Stage.withdrawn, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    /// The writer takes the write. False: it was withdrawn; skip it, nobody waits for it.
+    func take() -> Bool {
+        self.stage.compareExchange(expected: Stage.queued, desired: Stage.taken, ordering: .acquiringAndReleasing).exchanged
+    }
 }
 
 /// A stable 64-bit fingerprint (FNV-1a) of a request's bytes: "the same request" for
