@@ -77,6 +77,29 @@ kill -TERM "$server_pid"
 wait "$server_pid" || true
 server_pid=""
 
+# Optional: the same escalate closed loop against another build (BENCH_BASELINE_BIN, a folder
+# holding its claimlined), then this build again, alternating, to tell a change from noise.
+if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
+  for round in 1 2; do
+    for which in baseline current; do
+      dir=$bin
+      [ "$which" = baseline ] && dir=$BENCH_BASELINE_BIN
+      rm -rf "$work/data-$which"
+      "$dir/claimlined" --listen "127.0.0.1:$port" --data-dir "$work/data-$which" --config config/claimline.json \
+        --log-level warning 2>> "$work/claimlined.log" &
+      server_pid=$!
+      for _ in $(seq 1 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+        sleep 0.1
+      done
+      load "compare-$which-$round" --scenario escalate --connections 4 --in-flight 256 --duration "${seconds}s"
+      kill -TERM "$server_pid"
+      wait "$server_pid" || true
+      server_pid=""
+    done
+  done
+fi
+
 echo "running the codec benchmark..." >&2
 "$bin/claimline-codec-bench" --iterations "${CODEC_ITERATIONS:-1000000}" --rounds "${CODEC_ROUNDS:-7}" > "$work/codec.txt"
 echo "running the store benchmark..." >&2
@@ -143,6 +166,29 @@ print(f"| {d['kind']} | `{sys.argv[3]}/claimline-load attack {sys.argv[2]}` | {r
 PY
   done
   echo
+  if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
+    echo "## This build against a baseline build, escalate closed loop 4 x 256, alternating"
+    echo
+    echo "Baseline: \`\$BENCH_BASELINE_BIN/claimlined\` (${BENCH_BASELINE_NAME:-another build}); each run on a fresh data dir,"
+    echo "same harness command as the escalate closed loop above, in the order listed."
+    echo
+    echo "| run | calls/s | server CPU µs/call | errors |"
+    echo "|---|---:|---:|---:|"
+    for round in 1 2; do
+      for which in baseline current; do
+        python3 - "$results/compare-$which-$round.json" "$which $round" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["steps"][0]
+calls = sum(m["count"] for m in s["methods"])
+errors = sum(m["count"] - m["ok"] for m in s["methods"])
+cpu = (d.get("server") or {}).get("cpuMicrosPerCall", float("nan"))
+print(f"| {sys.argv[2]} | {calls / s['duration']:,.0f} | {cpu:.1f} | {errors} |")
+PY
+      done
+    done
+    echo
+  fi
   echo "## Codec: libprotobuf-c with the Swift mapping"
   echo
   echo "Command: \`$rel/claimline-codec-bench --iterations ${CODEC_ITERATIONS:-1000000} --rounds ${CODEC_ROUNDS:-7}\`"
