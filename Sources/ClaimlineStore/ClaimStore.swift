@@ -59,6 +59,8 @@ public protocol ClaimStore: AnyObject {
 public protocol ClaimStoreReader: AnyObject {
     func claim(number: String) throws(StoreError) -> Claim?
     func listClaims(_ query: ClaimQuery) throws(StoreError) -> ClaimPage
+    /// The contact session of `callID` as committed, expired or not (the caller checks).
+    func contactSession(callID: String) throws(StoreError) -> ContactSession?
     func incidents(includeWithdrawn: Bool) throws(StoreError) -> [Incident]
     func secondLineMode() throws(StoreError) -> SecondLineModeResponse?
     /// Claims by group and category (created in the range), and the audited escalations and

@@ -22,6 +22,10 @@ public final class InMemoryClaimStoreReader: ClaimStoreReader {
         try self.state("listClaims").listClaims(query)
     }
 
+    public func contactSession(callID: String) throws(StoreError) -> ContactSession? {
+        try self.state("contactSession").contactSessions[callID]
+    }
+
     public func incidents(includeWithdrawn: Bool) throws(StoreError) -> [Incident] {
         try self.state("incidents").incidents(includeWithdrawn: includeWithdrawn)
     }

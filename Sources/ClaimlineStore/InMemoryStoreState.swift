@@ -41,6 +41,9 @@ struct InMemoryStoreState: Sendable {
             guard range.contains(claim.createdAtMs) else { return false }
             if !query.msisdn.isEmpty, claim.subscriber?.msisdn != query.msisdn { return false }
             if query.status != .unspecified, claim.status != query.status { return false }
+            if query.group != .unspecified, claim.category?.group != query.group { return false }
+            if query.category != .unspecified, claim.category?.category != query.category { return false }
+            if !query.department.isEmpty, claim.department != query.department { return false }
             if let after = query.after {
                 return (claim.createdAtMs, claim.claimNumber) < (after.createdAtMs, after.claimNumber)
             }
@@ -60,7 +63,7 @@ struct InMemoryStoreState: Sendable {
             tally.addClaims(claim.category)
         }
         for record in self.audit where range.contains(record.atMs) {
-            tally.addAudit(method: record.method, outcome: record.outcome, reason: record.reason)
+            tally.addAudit(method: record.method, outcome: record.outcome, reason: record.reason, rule: record.rule)
         }
         return tally.response
     }

@@ -9,12 +9,18 @@ public struct StatsTally: Sendable {
     private var byCategory: [CategoryKey: UInt64] = [:]
     private var byReason: [Int32: UInt64] = [:]
     private var escalations: UInt64 = 0
+    private var byDecision: [DecisionKey: UInt64] = [:]
     private var retained: UInt64 = 0
     private var declined: UInt64 = 0
 
     private struct CategoryKey: Hashable, Sendable {
         var group: Int32
         var category: Int32
+    }
+
+    private struct DecisionKey: Hashable, Sendable {
+        var decision: Int32
+        var rule: String
     }
 
     /// The audit method names that count.
@@ -34,9 +40,12 @@ public struct StatsTally: Sendable {
 
     /// `count` audit records with `method`, `outcome` and `reason`; methods other than
     /// Escalate and Retain are ignored.
-    public mutating func addAudit(method: String, outcome: String, reason: String, count: UInt64 = 1) {
+    /// For Escalate, `outcome` is the decision's proto name and `rule` the deciding rule.
+    public mutating func addAudit(method: String, outcome: String, reason: String, rule: String = "", count: UInt64 = 1) {
         if method == Self.escalateMethod {
             self.escalations += count
+            let decision = EscalateDecision.allCases.first { $0.protoName == outcome } ?? .unspecified
+            self.byDecision[DecisionKey(decision: decision.rawValue, rule: rule), default: 0] += count
         } else if method == Self.retainMethod {
             self.addRetain(outcome: outcome, reason: reason, count: count)
         }
@@ -79,7 +88,10 @@ public struct StatsTally: Sendable {
                 FailureReasonCount(reason: RetentionFailureReason(rawValue: $0), count: self.byReason[$0] ?? 0)
             },
             escalations: self.escalations,
-            claimsTotal: total
+            claimsTotal: total,
+            escalationsByDecision: self.byDecision.keys.sorted { ($0.decision, $0.rule) < ($1.decision, $1.rule) }.map {
+                DecisionCount(decision: EscalateDecision(rawValue: $0.decision), rule: $0.rule, escalations: self.byDecision[$0] ?? 0)
+            }
         )
     }
 

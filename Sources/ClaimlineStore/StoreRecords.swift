@@ -73,8 +73,20 @@ public struct ClaimQuery: Hashable, Sendable {
     public var limit: Int
     /// Resume after this claim (the last one of the previous page), nil for the first page.
     public var after: ClaimCursor?
+    /// Unspecified: any group.
+    public var group: ClaimGroup
+    /// Unspecified: any category (of `group`).
+    public var category: Category
+    /// Empty: any department.
+    public var department: String
 
-    public init(msisdn: String = "", status: ClaimStatus = .unspecified, createdFromMs: Int64 = 0, createdToMs: Int64 = 0, limit: Int = 50, after: ClaimCursor? = nil) {
+    public init(
+        msisdn: String = "", status: ClaimStatus = .unspecified, createdFromMs: Int64 = 0, createdToMs: Int64 = 0, limit: Int = 50,
+        after: ClaimCursor? = nil, group: ClaimGroup = .unspecified, category: Category = .unspecified, department: String = ""
+    ) {
+        self.group = group
+        self.category = category
+        self.department = department
         self.msisdn = msisdn
         self.status = status
         self.createdFromMs = createdFromMs

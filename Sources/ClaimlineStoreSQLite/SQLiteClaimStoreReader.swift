@@ -28,6 +28,13 @@ public final class SQLiteClaimStoreReader: ClaimStoreReader {
         try self.statements("claim").reads.claim(number: number)
     }
 
+    public func contactSession(callID: String) throws(StoreError) -> ContactSession? {
+        let statement = try self.statements("contactSession").selectContactSession
+        defer { statement.reset() }
+        statement.bind(1, callID)
+        return try statement.step() ? statement.readContactSession() : nil
+    }
+
     public func incidents(includeWithdrawn: Bool) throws(StoreError) -> [Incident] {
         try self.statements("incidents").reads.incidents(includeWithdrawn: includeWithdrawn)
     }
@@ -44,11 +51,16 @@ public final class SQLiteClaimStoreReader: ClaimStoreReader {
         guard !range.isEmpty else { return ClaimPage(claims: [], next: nil) }
         let limit = query.effectiveLimit
         let variant = SQLiteReaderStatements.listVariant(
-            msisdn: !query.msisdn.isEmpty, status: query.status != .unspecified, cursor: query.after != nil)
-        let statement = statements.listClaims[variant]
+            msisdn: !query.msisdn.isEmpty, status: query.status != .unspecified, cursor: query.after != nil,
+            group: query.group != .unspecified, category: query.category != .unspecified, department: !query.department.isEmpty)
+        let statement = try statements.listClaims(variant: variant)
         defer { statement.reset() }
         statement.bind(1, query.msisdn)
         statement.bind(2, query.status.rawValue)
+        // Only the parameters the variant's text has: binding another is an error.
+        if query.group != .unspecified { statement.bind(8, query.group.rawValue) }
+        if query.category != .unspecified { statement.bind(9, query.category.rawValue) }
+        if !query.department.isEmpty { statement.bind(10, query.department) }
         statement.bind(3, range.lowerMs)
         if let after = query.after {
             // The cursor's time also caps the index range, so a deep page starts its backwards
@@ -114,8 +126,8 @@ public final class SQLiteClaimStoreReader: ClaimStoreReader {
         statement.bind(2, range.upperMs)
         while try statement.step() {
             tally.addAudit(
-                method: statement.text(0), outcome: statement.text(1), reason: statement.text(2),
-                count: UInt64(max(0, statement.int64(3))))
+                method: statement.text(0), outcome: statement.text(1), reason: statement.text(2), rule: statement.text(3),
+                count: UInt64(max(0, statement.int64(4))))
         }
     }
 

@@ -2,13 +2,16 @@ import ClaimlineStore
 
 /// Every statement a reader runs, prepared once when it opens.
 ///
-/// ListClaims has one statement per combination of filters (msisdn, status, cursor): eight
-/// texts built once at startup, so each is planned for its own index (msisdn, status or
-/// created time, each ending in `created_at_ms, claim_number`) and no SQL is assembled per call.
+/// ListClaims has one statement per combination of filters (msisdn, status, cursor, group,
+/// category, department), each prepared the first time it is used, so each is planned for its
+/// own index (msisdn, status or created time, each ending in `created_at_ms, claim_number`)
+/// and no SQL is assembled per call.
 final class SQLiteReaderStatements {
     let reads: SQLiteReadStatements
-    /// Indexed by ``listVariant(msisdn:status:cursor:)``.
-    let listClaims: [SQLiteStatement]
+    private let connection: SQLiteConnection
+    /// By ``listVariant(msisdn:status:cursor:group:category:department:)``.
+    private var listClaims: [Int: SQLiteStatement] = [:]
+    let selectContactSession: SQLiteStatement
     let beginSnapshot: SQLiteStatement
     let endSnapshot: SQLiteStatement
     let claimsByCategory: SQLiteStatement
@@ -16,11 +19,9 @@ final class SQLiteReaderStatements {
 
     init(_ connection: SQLiteConnection) throws(StoreError) {
         self.reads = try SQLiteReadStatements(connection)
-        var list: [SQLiteStatement] = []
-        for (variant, sql) in Self.listSQL.enumerated() {
-            list.append(try connection.prepare(sql, name: "listClaims[\(variant)]"))
-        }
-        self.listClaims = list
+        self.connection = connection
+        self.selectContactSession = try connection.prepare(
+            "SELECT \(contactSessionColumns) FROM contact_sessions WHERE call_id = ?1", name: "contactSession")
         self.beginSnapshot = try connection.prepare("BEGIN", name: "stats snapshot")
         self.endSnapshot = try connection.prepare("COMMIT", name: "stats snapshot end")
         self.claimsByCategory = try connection.prepare(
@@ -33,21 +34,29 @@ final class SQLiteReaderStatements {
         // Escalate and Retain only: two ranges of the (method, at_ms) index.
         self.auditOutcomes = try connection.prepare(
             """
-            SELECT method, outcome, reason, count(*) FROM audit
+            SELECT method, outcome, reason, rule, count(*) FROM audit
             WHERE method IN ('\(StatsTally.escalateMethod)', '\(StatsTally.retainMethod)')
               AND at_ms BETWEEN ?1 AND ?2
-            GROUP BY method, outcome, reason
+            GROUP BY method, outcome, reason, rule
             """,
             name: "stats audit")
     }
 
-    /// Parameters: ?1 msisdn, ?2 status, ?3...?4 created range (inclusive), ?5/?6 the cursor's
-    /// created time and claim number, ?7 the row limit.
-    static func listVariant(msisdn: Bool, status: Bool, cursor: Bool) -> Int {
-        (msisdn ? 1 : 0) | (status ? 2 : 0) | (cursor ? 4 : 0)
+    /// The statement of one combination of filters, prepared on first use.
+    func listClaims(variant: Int) throws(StoreError) -> SQLiteStatement {
+        if let statement = self.listClaims[variant] { return statement }
+        let statement = try self.connection.prepare(Self.listSQL(variant), name: "listClaims[\(variant)]")
+        self.listClaims[variant] = statement
+        return statement
     }
 
-    static let listSQL: [String] = (0..<8).map { variant in
+    /// Parameters: ?1 msisdn, ?2 status, ?3...?4 created range (inclusive), ?5/?6 the cursor's
+    /// created time and claim number, ?7 the row limit, ?8 group, ?9 category, ?10 department.
+    static func listVariant(msisdn: Bool, status: Bool, cursor: Bool, group: Bool = false, category: Bool = false, department: Bool = false) -> Int {
+        (msisdn ? 1 : 0) | (status ? 2 : 0) | (cursor ? 4 : 0) | (group ? 8 : 0) | (category ? 16 : 0) | (department ? 32 : 0)
+    }
+
+    static func listSQL(_ variant: Int) -> String {
         let msisdn = variant & 1 != 0
         let status = variant & 2 != 0
         let cursor = variant & 4 != 0
@@ -55,6 +64,11 @@ final class SQLiteReaderStatements {
         if msisdn { sql += " AND msisdn = ?1" }
         // With an msisdn too, `+status` keeps the planner on the (more selective) msisdn index.
         if status { sql += msisdn ? " AND +status = ?2" : " AND status = ?2" }
+        // Group, category and department filter rows of the time-ordered scan (no index of
+        // their own: they narrow operators' reports, not the hot path).
+        if variant & 8 != 0 { sql += " AND +category_group = ?8" }
+        if variant & 16 != 0 { sql += " AND +category = ?9" }
+        if variant & 32 != 0 { sql += " AND +department = ?10" }
         if cursor { sql += " AND (created_at_ms, claim_number) < (?5, ?6)" }
         sql += " ORDER BY created_at_ms DESC, claim_number DESC LIMIT ?7"
         return sql

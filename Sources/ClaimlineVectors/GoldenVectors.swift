@@ -11,16 +11,17 @@ public enum GoldenVectors {
     static let createdAt: Int64 = 1_764_000_000_000  // 2025-11-24T16:00:00Z
     static let dueAt: Int64 = 1_764_604_800_000  // seven days later
 
+    // The contact of these vectors: escalated as billing/charged_while_blocked, transferred,
+    // retention impossible (long review), then filed — the claim is the contact's.
     static let claim = Claim(
         claimNumber: "2026-000123",
         callId: callID,
-        category: CategoryRef(group: .contactCentre, category: .improperService),
+        category: CategoryRef(group: .billing, category: .chargedWhileBlocked),
         subscriber: subscriber,
-        placeId: "MRKC-NSK",
-        description: "Оператор прервал разговор и не перезвонил.",
+        description: "Списание при заблокированном номере, нужна долгая проверка.",
         failureReason: .longReview,
         agentId: "agent-1024",
-        department: "Отдел качества обслуживания",
+        department: "Отдел биллинга (АСР)",
         status: .acknowledged,
         createdAtMs: createdAt,
         dueAtMs: dueAt,
@@ -42,12 +43,26 @@ public enum GoldenVectors {
     static let fileComplaint = FileComplaintRequest(
         idempotencyKey: "6f1c2a3b-0000-4000-8000-000000000003",
         callId: callID,
-        category: CategoryRef(group: .contactCentre, category: .improperService),
+        category: CategoryRef(group: .billing, category: .chargedWhileBlocked),
         subscriber: subscriber,
-        placeId: "MRKC-NSK",
-        description: "Оператор прервал разговор и не перезвонил.",
+        description: "Списание при заблокированном номере, нужна долгая проверка.",
         failureReason: .longReview,
         agentId: "agent-1024"
+    )
+
+    static let contact = Contact(
+        callId: callID,
+        state: .claimRequired,
+        subscriber: subscriber,
+        category: CategoryRef(group: .billing, category: .chargedWhileBlocked),
+        decision: .transferToSecondLine,
+        rule: "second_line_normal",
+        failureReason: .longReview,
+        firstLineAgentId: "ivr-7",
+        secondLineAgentId: "agent-1024",
+        createdAtMs: createdAt,
+        updatedAtMs: createdAt + 120_000,
+        expiresAtMs: createdAt + 120_000 + 4 * 3_600_000
     )
 
     /// All vectors, in the order PROTOCOL.md shows them.
@@ -63,7 +78,8 @@ public enum GoldenVectors {
             "hello_ack", "HELLO_ACK: the session and the server's limits.", type: .helloAck,
             message: HelloAck(
                 sessionId: "s-0000000000000001", serverName: "claimlined/0.1", maxFrameSize: 65536,
-                maxConcurrentStreams: 1024, keepaliveIntervalMs: 30000, idleTimeoutMs: 300_000, role: "ivr"
+                maxConcurrentStreams: 1024, keepaliveIntervalMs: 30000, idleTimeoutMs: 300_000, role: "ivr",
+                maxDeadlineMs: 30000
             )
         ),
         .rawFrame("ping", "PING with 8 opaque bytes.", .ping(0x0102_0304_0506_0708)),
@@ -156,9 +172,11 @@ public enum GoldenVectors {
             message: GetClaimResponse(claim: claim)
         ),
         .frame(
-            "list_claims.request", "ListClaims of one subscriber, acknowledged ones, 20 a page.", type: .request,
+            "list_claims.request", "ListClaims of one subscriber, acknowledged billing ones, 20 a page.", type: .request,
             method: .listClaims, streamID: 9, timeoutMs: 1000,
-            message: ListClaimsRequest(msisdn: "+79161234567", status: .acknowledged, pageSize: 20)
+            message: ListClaimsRequest(
+                msisdn: "+79161234567", status: .acknowledged, pageSize: 20, category: CategoryRef(group: .billing)
+            )
         ),
         .frame(
             "list_claims.response", "ListClaims' answer: one page, and a token for the next.", type: .response,
@@ -265,7 +283,27 @@ public enum GoldenVectors {
                 ],
                 retained: 5, declined: 1,
                 impossibleByReason: [FailureReasonCount(reason: .longReview, count: 3)],
-                escalations: 12, claimsTotal: 3
+                escalations: 12, claimsTotal: 3,
+                escalationsByDecision: [
+                    DecisionCount(decision: .fileClaim, rule: "quality_of_service", escalations: 1),
+                    DecisionCount(decision: .transferToSecondLine, rule: "second_line_normal", escalations: 11),
+                ]
+            )
+        ),
+        .frame(
+            "get_contact.request", "GetContact: where the call stands (a desktop recovering a lost draft).",
+            type: .request, method: .getContact, streamID: 25, timeoutMs: 1000,
+            message: GetContactRequest(callId: callID)
+        ),
+        .frame(
+            "get_contact.response", "GetContact's answer: a claim is required, and here is its draft.", type: .response,
+            method: .getContact, streamID: 25,
+            message: GetContactResponse(
+                contact: contact,
+                draft: FileComplaintRequest(
+                    callId: callID, category: contact.category, subscriber: subscriber, failureReason: .longReview,
+                    agentId: "agent-1024"
+                )
             )
         ),
     ]

@@ -3,6 +3,7 @@ import ClaimlineCodec
 import ClaimlineCore
 import ClaimlineLoad
 import ClaimlineStore
+import ClaimlineStoreSQLite
 import Foundation
 import Testing
 
@@ -138,5 +139,98 @@ struct ClaimContractTests {
         #expect(stored.isSubset(of: ok.union(unknown)))
         await admin.close()
         try await server.stop()
+    }
+}
+
+/// The calls operators asked for (issue 10, item 9): a contact by call id, escalations by
+/// decision and rule, claims by category and department.
+@Suite("Operator queries")
+struct OperatorQueryTests {
+    @Test("GetContact: state, decision, rule and the draft of a required claim; NOT_FOUND for none")
+    func getContact() async throws {
+        let server = try await TestServer.start()
+        let admin = try await server.connect(.admin)
+        let call = Requests.callID()
+        _ = try await admin.escalate(Requests.escalate(callID: call, group: .billing, category: .balanceDesync))
+        let transferred = try await admin.call(.getContact, GetContactRequest(callId: call), as: GetContactResponse.self)
+        #expect(transferred.contact?.state == .withSecondLine)
+        #expect(transferred.contact?.decision == .transferToSecondLine)
+        #expect(transferred.contact?.rule == "second_line_normal")
+        #expect(transferred.draft == nil)
+
+        _ = try await admin.retain(Requests.retain(callID: call, .impossible, reason: .exceedsAuthority))
+        let required = try await admin.call(.getContact, GetContactRequest(callId: call), as: GetContactResponse.self)
+        #expect(required.contact?.state == .claimRequired)
+        #expect(required.contact?.failureReason == .exceedsAuthority)
+        let draft = try #require(required.draft)
+        #expect(draft.callId == call)
+        #expect(draft.failureReason == .exceedsAuthority)
+        #expect(draft.category == CategoryRef(group: .billing, category: .balanceDesync))
+
+        // The recovered draft files as is, with a description and a key.
+        var file = draft
+        file.idempotencyKey = Requests.key()
+        file.description = "Восстановленный черновик."
+        let filed = try await admin.file(file)
+        let done = try await admin.call(.getContact, GetContactRequest(callId: call), as: GetContactResponse.self)
+        #expect(done.contact?.state == .claimFiled)
+        #expect(done.contact?.claimNumber == filed.claimNumber)
+
+        let missing = await rpcError { _ = try await admin.call(.getContact, GetContactRequest(callId: "UCID-none"), as: GetContactResponse.self) }
+        #expect(missing?.code == .notFound)
+        #expect(missing?.reason == "CONTACT_NOT_FOUND")
+        let bad = await rpcError { _ = try await admin.call(.getContact, GetContactRequest(callId: ""), as: GetContactResponse.self) }
+        #expect(bad?.fieldViolations.map(\.field) == ["call_id"])
+        await admin.close()
+        try await server.stop()
+    }
+
+    @Test("GetStats counts escalations by decision and rule")
+    func statsByDecision() async throws {
+        let server = try await TestServer.start()
+        let admin = try await server.connect(.admin)
+        for _ in 0..<3 { _ = try await admin.escalate(Requests.escalate(group: .billing, category: .balanceDesync)) }
+        for _ in 0..<2 { _ = try await admin.escalate(Requests.escalate(group: .shop, category: .improperService, place: "SHOP-1")) }
+        _ = try await admin.escalate(Requests.escalate(group: .billing, category: .migration, tier: .tier3))
+        let stats = try await admin.call(.getStats, GetStatsRequest(), as: GetStatsResponse.self)
+        #expect(stats.escalations == 6)
+        #expect(
+            stats.escalationsByDecision == [
+                DecisionCount(decision: .fileClaim, rule: "quality_of_service", escalations: 2),
+                DecisionCount(decision: .firstLineConsultation, rule: "value_tier_consultation", escalations: 1),
+                DecisionCount(decision: .transferToSecondLine, rule: "second_line_normal", escalations: 3),
+            ]
+        )
+        await admin.close()
+        try await server.stop()
+    }
+
+    @Test("ListClaims by group, by category and by department, on SQLite and in memory")
+    func listByCategoryAndDepartment() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for backend in [InMemoryStoreBackend() as any ClaimStoreBackend, SQLiteStoreBackend(path: directory.database)] {
+            let server = try await TestServer.start(backend: backend)
+            let admin = try await server.connect(.admin)
+            let shop = try await admin.file(Requests.file(group: .shop, category: .improperService, place: "SHOP-1"))
+            let centre = try await admin.file(Requests.file(group: .contactCentre, category: .improperService, place: "MRKC-1"))
+            let centre2 = try await admin.file(Requests.file(group: .contactCentre, category: .incompetence, place: "MRKC-1"))
+            func list(_ request: ListClaimsRequest) async throws -> Set<String> {
+                Set(try await admin.call(.listClaims, request, as: ListClaimsResponse.self).claims.map(\.claimNumber))
+            }
+            #expect(try await list(ListClaimsRequest(category: CategoryRef(group: .contactCentre))) == [centre.claimNumber, centre2.claimNumber])
+            #expect(
+                try await list(ListClaimsRequest(category: CategoryRef(group: .contactCentre, category: .incompetence))) == [centre2.claimNumber]
+            )
+            #expect(try await list(ListClaimsRequest(department: shop.department)) == [shop.claimNumber])
+            #expect(shop.department != centre.department)
+            #expect(try await list(ListClaimsRequest(department: "no such department")).isEmpty)
+            let bad = await rpcError {
+                _ = try await admin.call(.listClaims, ListClaimsRequest(category: CategoryRef(group: .shop, category: .balanceDesync)), as: ListClaimsResponse.self)
+            }
+            #expect(bad?.fieldViolations.map(\.field) == ["category.category"])
+            await admin.close()
+            try await server.stop()
+        }
     }
 }

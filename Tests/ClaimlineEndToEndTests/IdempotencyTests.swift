@@ -32,11 +32,30 @@ struct IdempotencyTests {
         let error = await rpcError { _ = try await admin.file(changed) }
         #expect(error?.code == .alreadyExists)
         #expect(error?.reason == "IDEMPOTENCY_KEY_REUSED")
-        // The same key on another method is a conflict too.
+        await admin.close()
+        try await server.stop()
+    }
+
+    @Test("A key is scoped to its client and method: another client's or another method's use is another key")
+    func scope() async throws {
+        let server = try await TestServer.start()
+        let admin = try await server.connect(.admin)
+        let agent = try await server.connect(.agent)
+        let request = Requests.file()
+        let filed = try await agent.file(request)
+        // The admin sending the agent's key does not get the agent's claim: its own request is
+        // judged on its own (here: the contact already has its claim).
+        let replayed = await rpcError { _ = try await admin.file(request) }
+        #expect(replayed?.code == .failedPrecondition)
+        #expect(replayed?.currentState == "CONTACT_STATE_CLAIM_FILED")
+        // The agent's retry still gets its claim.
+        #expect(try await agent.file(request).claimNumber == filed.claimNumber)
+        // The same key on another method is another key.
         var escalate = Requests.escalate()
         escalate.idempotencyKey = request.idempotencyKey
-        #expect(await rpcError { _ = try await admin.escalate(escalate) }?.code == .alreadyExists)
+        #expect(try await admin.escalate(escalate).decision == .transferToSecondLine)
         await admin.close()
+        await agent.close()
         try await server.stop()
     }
 

@@ -324,6 +324,8 @@ extension ListClaimsRequest: ProtobufCMessage {
         c.pointee.created_to_ms = createdToMs
         c.pointee.page_size = pageSize
         c.pointee.page_token = try arena.cString(pageToken, field: "page_token")
+        c.pointee.category = try arena.message(category, field: "category")
+        c.pointee.department = try arena.cString(department, field: "department")
     }
 
     public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {
@@ -333,7 +335,9 @@ extension ListClaimsRequest: ProtobufCMessage {
         let createdToMs = c.pointee.created_to_ms
         let pageSize = c.pointee.page_size
         let pageToken = try ProtoArena.string(c.pointee.page_token, field: "page_token")
-        self.init(msisdn: msisdn, status: status, createdFromMs: createdFromMs, createdToMs: createdToMs, pageSize: pageSize, pageToken: pageToken)
+        let category = try ProtoArena.message(c.pointee.category, as: CategoryRef.self, field: "category")
+        let department = try ProtoArena.string(c.pointee.department, field: "department")
+        self.init(msisdn: msisdn, status: status, createdFromMs: createdFromMs, createdToMs: createdToMs, pageSize: pageSize, pageToken: pageToken, category: category, department: department)
     }
 }
 
@@ -855,6 +859,40 @@ extension FailureReasonCount: ProtobufCMessage {
     }
 }
 
+extension DecisionCount: ProtobufCMessage {
+    public typealias CMessage = Claimline__V1__DecisionCount
+    public static let protoName = "claimline.v1.DecisionCount"
+
+    public static func initialize(_ c: UnsafeMutablePointer<CMessage>) { claimline__v1__decision_count__init(c) }
+    public static func packedSize(_ c: UnsafePointer<CMessage>) -> Int { claimline__v1__decision_count__get_packed_size(c) }
+    public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__decision_count__pack(c, out) }
+    public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
+        claimline__v1__decision_count__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
+    public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
+        c.pointee.decision = Claimline__V1__EscalateDecision(rawValue: UInt32(bitPattern: decision.rawValue))
+        c.pointee.rule = try arena.cString(rule, field: "rule")
+        c.pointee.escalations = escalations
+    }
+
+    public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {
+        let decision = EscalateDecision(rawValue: Int32(bitPattern: c.pointee.decision.rawValue))
+        let rule = try ProtoArena.string(c.pointee.rule, field: "rule")
+        let escalations = c.pointee.escalations
+        self.init(decision: decision, rule: rule, escalations: escalations)
+    }
+}
+
 extension GetStatsResponse: ProtobufCMessage {
     public typealias CMessage = Claimline__V1__GetStatsResponse
     public static let protoName = "claimline.v1.GetStatsResponse"
@@ -883,6 +921,7 @@ extension GetStatsResponse: ProtobufCMessage {
         (c.pointee.n_impossible_by_reason, c.pointee.impossible_by_reason) = try arena.messages(impossibleByReason, field: "impossible_by_reason")
         c.pointee.escalations = escalations
         c.pointee.claims_total = claimsTotal
+        (c.pointee.n_escalations_by_decision, c.pointee.escalations_by_decision) = try arena.messages(escalationsByDecision, field: "escalations_by_decision")
     }
 
     public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {
@@ -893,6 +932,69 @@ extension GetStatsResponse: ProtobufCMessage {
         let impossibleByReason = try ProtoArena.messages(c.pointee.impossible_by_reason, c.pointee.n_impossible_by_reason, as: FailureReasonCount.self, field: "impossible_by_reason")
         let escalations = c.pointee.escalations
         let claimsTotal = c.pointee.claims_total
-        self.init(claimsByGroup: claimsByGroup, claimsByCategory: claimsByCategory, retained: retained, declined: declined, impossibleByReason: impossibleByReason, escalations: escalations, claimsTotal: claimsTotal)
+        let escalationsByDecision = try ProtoArena.messages(c.pointee.escalations_by_decision, c.pointee.n_escalations_by_decision, as: DecisionCount.self, field: "escalations_by_decision")
+        self.init(claimsByGroup: claimsByGroup, claimsByCategory: claimsByCategory, retained: retained, declined: declined, impossibleByReason: impossibleByReason, escalations: escalations, claimsTotal: claimsTotal, escalationsByDecision: escalationsByDecision)
+    }
+}
+
+extension GetContactRequest: ProtobufCMessage {
+    public typealias CMessage = Claimline__V1__GetContactRequest
+    public static let protoName = "claimline.v1.GetContactRequest"
+
+    public static func initialize(_ c: UnsafeMutablePointer<CMessage>) { claimline__v1__get_contact_request__init(c) }
+    public static func packedSize(_ c: UnsafePointer<CMessage>) -> Int { claimline__v1__get_contact_request__get_packed_size(c) }
+    public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__get_contact_request__pack(c, out) }
+    public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
+        claimline__v1__get_contact_request__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
+    public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
+        c.pointee.call_id = try arena.cString(callId, field: "call_id")
+    }
+
+    public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {
+        let callId = try ProtoArena.string(c.pointee.call_id, field: "call_id")
+        self.init(callId: callId)
+    }
+}
+
+extension GetContactResponse: ProtobufCMessage {
+    public typealias CMessage = Claimline__V1__GetContactResponse
+    public static let protoName = "claimline.v1.GetContactResponse"
+
+    public static func initialize(_ c: UnsafeMutablePointer<CMessage>) { claimline__v1__get_contact_response__init(c) }
+    public static func packedSize(_ c: UnsafePointer<CMessage>) -> Int { claimline__v1__get_contact_response__get_packed_size(c) }
+    public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__get_contact_response__pack(c, out) }
+    public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
+        claimline__v1__get_contact_response__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
+    public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
+        c.pointee.contact = try arena.message(contact, field: "contact")
+        c.pointee.draft = try arena.message(draft, field: "draft")
+    }
+
+    public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {
+        let contact = try ProtoArena.message(c.pointee.contact, as: Contact.self, field: "contact")
+        let draft = try ProtoArena.message(c.pointee.draft, as: FileComplaintRequest.self, field: "draft")
+        self.init(contact: contact, draft: draft)
     }
 }

@@ -129,6 +129,64 @@ extension Claim: ProtobufCMessage {
     }
 }
 
+extension Contact: ProtobufCMessage {
+    public typealias CMessage = Claimline__V1__Contact
+    public static let protoName = "claimline.v1.Contact"
+
+    public static func initialize(_ c: UnsafeMutablePointer<CMessage>) { claimline__v1__contact__init(c) }
+    public static func packedSize(_ c: UnsafePointer<CMessage>) -> Int { claimline__v1__contact__get_packed_size(c) }
+    public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__contact__pack(c, out) }
+    public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
+        claimline__v1__contact__unpack(allocator, count, bytes)
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
+    public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
+        c.pointee.call_id = try arena.cString(callId, field: "call_id")
+        c.pointee.state = Claimline__V1__ContactState(rawValue: UInt32(bitPattern: state.rawValue))
+        c.pointee.subscriber = try arena.message(subscriber, field: "subscriber")
+        c.pointee.category = try arena.message(category, field: "category")
+        c.pointee.place_id = try arena.cString(placeId, field: "place_id")
+        c.pointee.decision = Claimline__V1__EscalateDecision(rawValue: UInt32(bitPattern: decision.rawValue))
+        c.pointee.rule = try arena.cString(rule, field: "rule")
+        c.pointee.incident_id = try arena.cString(incidentId, field: "incident_id")
+        c.pointee.failure_reason = Claimline__V1__RetentionFailureReason(rawValue: UInt32(bitPattern: failureReason.rawValue))
+        c.pointee.claim_number = try arena.cString(claimNumber, field: "claim_number")
+        c.pointee.first_line_agent_id = try arena.cString(firstLineAgentId, field: "first_line_agent_id")
+        c.pointee.second_line_agent_id = try arena.cString(secondLineAgentId, field: "second_line_agent_id")
+        c.pointee.created_at_ms = createdAtMs
+        c.pointee.updated_at_ms = updatedAtMs
+        c.pointee.expires_at_ms = expiresAtMs
+    }
+
+    public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {
+        let callId = try ProtoArena.string(c.pointee.call_id, field: "call_id")
+        let state = ContactState(rawValue: Int32(bitPattern: c.pointee.state.rawValue))
+        let subscriber = try ProtoArena.message(c.pointee.subscriber, as: Subscriber.self, field: "subscriber")
+        let category = try ProtoArena.message(c.pointee.category, as: CategoryRef.self, field: "category")
+        let placeId = try ProtoArena.string(c.pointee.place_id, field: "place_id")
+        let decision = EscalateDecision(rawValue: Int32(bitPattern: c.pointee.decision.rawValue))
+        let rule = try ProtoArena.string(c.pointee.rule, field: "rule")
+        let incidentId = try ProtoArena.string(c.pointee.incident_id, field: "incident_id")
+        let failureReason = RetentionFailureReason(rawValue: Int32(bitPattern: c.pointee.failure_reason.rawValue))
+        let claimNumber = try ProtoArena.string(c.pointee.claim_number, field: "claim_number")
+        let firstLineAgentId = try ProtoArena.string(c.pointee.first_line_agent_id, field: "first_line_agent_id")
+        let secondLineAgentId = try ProtoArena.string(c.pointee.second_line_agent_id, field: "second_line_agent_id")
+        let createdAtMs = c.pointee.created_at_ms
+        let updatedAtMs = c.pointee.updated_at_ms
+        let expiresAtMs = c.pointee.expires_at_ms
+        self.init(callId: callId, state: state, subscriber: subscriber, category: category, placeId: placeId, decision: decision, rule: rule, incidentId: incidentId, failureReason: failureReason, claimNumber: claimNumber, firstLineAgentId: firstLineAgentId, secondLineAgentId: secondLineAgentId, createdAtMs: createdAtMs, updatedAtMs: updatedAtMs, expiresAtMs: expiresAtMs)
+    }
+}
+
 extension Incident: ProtobufCMessage {
     public typealias CMessage = Claimline__V1__Incident
     public static let protoName = "claimline.v1.Incident"

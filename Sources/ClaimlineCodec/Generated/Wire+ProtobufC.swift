@@ -65,6 +65,7 @@ extension HelloAck: ProtobufCMessage {
         c.pointee.keepalive_interval_ms = keepaliveIntervalMs
         c.pointee.idle_timeout_ms = idleTimeoutMs
         c.pointee.role = try arena.cString(role, field: "role")
+        c.pointee.max_deadline_ms = maxDeadlineMs
     }
 
     public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {
@@ -75,7 +76,8 @@ extension HelloAck: ProtobufCMessage {
         let keepaliveIntervalMs = c.pointee.keepalive_interval_ms
         let idleTimeoutMs = c.pointee.idle_timeout_ms
         let role = try ProtoArena.string(c.pointee.role, field: "role")
-        self.init(sessionId: sessionId, serverName: serverName, maxFrameSize: maxFrameSize, maxConcurrentStreams: maxConcurrentStreams, keepaliveIntervalMs: keepaliveIntervalMs, idleTimeoutMs: idleTimeoutMs, role: role)
+        let maxDeadlineMs = c.pointee.max_deadline_ms
+        self.init(sessionId: sessionId, serverName: serverName, maxFrameSize: maxFrameSize, maxConcurrentStreams: maxConcurrentStreams, keepaliveIntervalMs: keepaliveIntervalMs, idleTimeoutMs: idleTimeoutMs, role: role, maxDeadlineMs: maxDeadlineMs)
     }
 }
 

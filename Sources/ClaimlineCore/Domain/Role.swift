@@ -12,7 +12,7 @@ public enum Role: String, CaseIterable, Sendable, Codable {
     public func mayCall(_ method: Method) -> Bool {
         switch (self, method) {
         case (.admin, _): true
-        case (_, .getClaim), (_, .listClaims), (_, .listIncidents), (_, .getSecondLineMode), (_, .getStats): true
+        case (_, .getClaim), (_, .listClaims), (_, .listIncidents), (_, .getSecondLineMode), (_, .getStats), (_, .getContact): true
         case (.ivr, .escalate): true
         case (.agent, .retain), (.agent, .fileComplaint): true
         case (.supervisor, .declareIncident), (.supervisor, .withdrawIncident), (.supervisor, .setSecondLineMode),

@@ -171,6 +171,26 @@ public enum Validation {
             out.add("created_to_ms", "must be after created_from_ms")
         }
         if request.pageSize > 1000 { out.add("page_size", "at most 1000") }
+        if let ref = request.category {
+            switch ref.group {
+            case .unspecified:
+                if ref.category != .unspecified { out.add("category.group", "required with a category") }
+            case .unrecognized(let value): out.add("category.group", "unknown value \(value)")
+            default:
+                if case .unrecognized(let value) = ref.category {
+                    out.add("category.category", "unknown value \(value)")
+                } else if ref.category != .unspecified && !Taxonomy.isValid(ref) {
+                    out.add("category.category", "\(Taxonomy.categoryKey(ref.category)) is not a \(Taxonomy.groupKey(ref.group)) category")
+                }
+            }
+        }
+        out.text(request.department, "department", max: 200, required: false)
+        return out.list
+    }
+
+    public static func getContact(_ request: GetContactRequest) -> [FieldViolation] {
+        var out = Violations()
+        out.identifier(request.callId, "call_id", required: true)
         return out.list
     }
 }

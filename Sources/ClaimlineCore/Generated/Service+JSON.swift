@@ -99,6 +99,8 @@ extension ListClaimsRequest: JSONWritable {
         out.integer64("createdToMs", createdToMs)
         out.integer("pageSize", pageSize)
         out.string("pageToken", pageToken)
+        out.message("category", category)
+        out.string("department", department)
         out.endObject()
     }
 }
@@ -250,6 +252,16 @@ extension FailureReasonCount: JSONWritable {
     }
 }
 
+extension DecisionCount: JSONWritable {
+    public func writeJSON(to out: inout JSONWriter) {
+        out.beginObject()
+        out.enumValue("decision", decision)
+        out.string("rule", rule)
+        out.integer64("escalations", escalations)
+        out.endObject()
+    }
+}
+
 extension GetStatsResponse: JSONWritable {
     public func writeJSON(to out: inout JSONWriter) {
         out.beginObject()
@@ -260,6 +272,24 @@ extension GetStatsResponse: JSONWritable {
         out.messages("impossibleByReason", impossibleByReason)
         out.integer64("escalations", escalations)
         out.integer64("claimsTotal", claimsTotal)
+        out.messages("escalationsByDecision", escalationsByDecision)
+        out.endObject()
+    }
+}
+
+extension GetContactRequest: JSONWritable {
+    public func writeJSON(to out: inout JSONWriter) {
+        out.beginObject()
+        out.string("callId", callId)
+        out.endObject()
+    }
+}
+
+extension GetContactResponse: JSONWritable {
+    public func writeJSON(to out: inout JSONWriter) {
+        out.beginObject()
+        out.message("contact", contact)
+        out.message("draft", draft)
         out.endObject()
     }
 }

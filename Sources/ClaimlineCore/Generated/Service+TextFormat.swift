@@ -82,6 +82,8 @@ extension ListClaimsRequest: TextFormatWritable {
         out.integer("created_to_ms", createdToMs)
         out.integer("page_size", pageSize)
         out.string("page_token", pageToken)
+        if let value = category { out.message("category", value) }
+        out.string("department", department)
     }
 }
 
@@ -199,6 +201,14 @@ extension FailureReasonCount: TextFormatWritable {
     }
 }
 
+extension DecisionCount: TextFormatWritable {
+    public func writeTextFormat(to out: inout TextFormatWriter) {
+        out.enumValue("decision", decision)
+        out.string("rule", rule)
+        out.integer("escalations", escalations)
+    }
+}
+
 extension GetStatsResponse: TextFormatWritable {
     public func writeTextFormat(to out: inout TextFormatWriter) {
         for value in claimsByGroup { out.message("claims_by_group", value) }
@@ -208,5 +218,19 @@ extension GetStatsResponse: TextFormatWritable {
         for value in impossibleByReason { out.message("impossible_by_reason", value) }
         out.integer("escalations", escalations)
         out.integer("claims_total", claimsTotal)
+        for value in escalationsByDecision { out.message("escalations_by_decision", value) }
+    }
+}
+
+extension GetContactRequest: TextFormatWritable {
+    public func writeTextFormat(to out: inout TextFormatWriter) {
+        out.string("call_id", callId)
+    }
+}
+
+extension GetContactResponse: TextFormatWritable {
+    public func writeTextFormat(to out: inout TextFormatWriter) {
+        if let value = contact { out.message("contact", value) }
+        if let value = draft { out.message("draft", value) }
     }
 }

@@ -140,15 +140,19 @@ public struct ListClaimsRequest: Hashable, Sendable {
     public var createdToMs: Int64 = 0
     public var pageSize: UInt32 = 0
     public var pageToken: String = ""
+    public var category: CategoryRef? = nil
+    public var department: String = ""
 
     @inlinable
-    public init(msisdn: String = "", status: ClaimStatus = .unspecified, createdFromMs: Int64 = 0, createdToMs: Int64 = 0, pageSize: UInt32 = 0, pageToken: String = "") {
+    public init(msisdn: String = "", status: ClaimStatus = .unspecified, createdFromMs: Int64 = 0, createdToMs: Int64 = 0, pageSize: UInt32 = 0, pageToken: String = "", category: CategoryRef? = nil, department: String = "") {
         self.msisdn = msisdn
         self.status = status
         self.createdFromMs = createdFromMs
         self.createdToMs = createdToMs
         self.pageSize = pageSize
         self.pageToken = pageToken
+        self.category = category
+        self.department = department
     }
 }
 
@@ -348,6 +352,20 @@ public struct FailureReasonCount: Hashable, Sendable {
     }
 }
 
+/// `claimline.v1.DecisionCount` on the wire.
+public struct DecisionCount: Hashable, Sendable {
+    public var decision: EscalateDecision = .unspecified
+    public var rule: String = ""
+    public var escalations: UInt64 = 0
+
+    @inlinable
+    public init(decision: EscalateDecision = .unspecified, rule: String = "", escalations: UInt64 = 0) {
+        self.decision = decision
+        self.rule = rule
+        self.escalations = escalations
+    }
+}
+
 /// `claimline.v1.GetStatsResponse` on the wire.
 public struct GetStatsResponse: Hashable, Sendable {
     public var claimsByGroup: [GroupCount] = []
@@ -357,9 +375,10 @@ public struct GetStatsResponse: Hashable, Sendable {
     public var impossibleByReason: [FailureReasonCount] = []
     public var escalations: UInt64 = 0
     public var claimsTotal: UInt64 = 0
+    public var escalationsByDecision: [DecisionCount] = []
 
     @inlinable
-    public init(claimsByGroup: [GroupCount] = [], claimsByCategory: [CategoryCount] = [], retained: UInt64 = 0, declined: UInt64 = 0, impossibleByReason: [FailureReasonCount] = [], escalations: UInt64 = 0, claimsTotal: UInt64 = 0) {
+    public init(claimsByGroup: [GroupCount] = [], claimsByCategory: [CategoryCount] = [], retained: UInt64 = 0, declined: UInt64 = 0, impossibleByReason: [FailureReasonCount] = [], escalations: UInt64 = 0, claimsTotal: UInt64 = 0, escalationsByDecision: [DecisionCount] = []) {
         self.claimsByGroup = claimsByGroup
         self.claimsByCategory = claimsByCategory
         self.retained = retained
@@ -367,5 +386,28 @@ public struct GetStatsResponse: Hashable, Sendable {
         self.impossibleByReason = impossibleByReason
         self.escalations = escalations
         self.claimsTotal = claimsTotal
+        self.escalationsByDecision = escalationsByDecision
+    }
+}
+
+/// `claimline.v1.GetContactRequest` on the wire.
+public struct GetContactRequest: Hashable, Sendable {
+    public var callId: String = ""
+
+    @inlinable
+    public init(callId: String = "") {
+        self.callId = callId
+    }
+}
+
+/// `claimline.v1.GetContactResponse` on the wire.
+public struct GetContactResponse: Hashable, Sendable {
+    public var contact: Contact? = nil
+    public var draft: FileComplaintRequest? = nil
+
+    @inlinable
+    public init(contact: Contact? = nil, draft: FileComplaintRequest? = nil) {
+        self.contact = contact
+        self.draft = draft
     }
 }

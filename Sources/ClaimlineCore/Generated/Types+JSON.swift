@@ -41,6 +41,28 @@ extension Claim: JSONWritable {
     }
 }
 
+extension Contact: JSONWritable {
+    public func writeJSON(to out: inout JSONWriter) {
+        out.beginObject()
+        out.string("callId", callId)
+        out.enumValue("state", state)
+        out.message("subscriber", subscriber)
+        out.message("category", category)
+        out.string("placeId", placeId)
+        out.enumValue("decision", decision)
+        out.string("rule", rule)
+        out.string("incidentId", incidentId)
+        out.enumValue("failureReason", failureReason)
+        out.string("claimNumber", claimNumber)
+        out.string("firstLineAgentId", firstLineAgentId)
+        out.string("secondLineAgentId", secondLineAgentId)
+        out.integer64("createdAtMs", createdAtMs)
+        out.integer64("updatedAtMs", updatedAtMs)
+        out.integer64("expiresAtMs", expiresAtMs)
+        out.endObject()
+    }
+}
+
 extension Incident: JSONWritable {
     public func writeJSON(to out: inout JSONWriter) {
         out.beginObject()

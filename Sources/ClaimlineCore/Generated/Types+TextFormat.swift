@@ -35,6 +35,26 @@ extension Claim: TextFormatWritable {
     }
 }
 
+extension Contact: TextFormatWritable {
+    public func writeTextFormat(to out: inout TextFormatWriter) {
+        out.string("call_id", callId)
+        out.enumValue("state", state)
+        if let value = subscriber { out.message("subscriber", value) }
+        if let value = category { out.message("category", value) }
+        out.string("place_id", placeId)
+        out.enumValue("decision", decision)
+        out.string("rule", rule)
+        out.string("incident_id", incidentId)
+        out.enumValue("failure_reason", failureReason)
+        out.string("claim_number", claimNumber)
+        out.string("first_line_agent_id", firstLineAgentId)
+        out.string("second_line_agent_id", secondLineAgentId)
+        out.integer("created_at_ms", createdAtMs)
+        out.integer("updated_at_ms", updatedAtMs)
+        out.integer("expires_at_ms", expiresAtMs)
+    }
+}
+
 extension Incident: TextFormatWritable {
     public func writeTextFormat(to out: inout TextFormatWriter) {
         out.string("incident_id", incidentId)

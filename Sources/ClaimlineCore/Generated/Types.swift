@@ -534,6 +534,44 @@ public struct Claim: Hashable, Sendable {
     }
 }
 
+/// `claimline.v1.Contact` on the wire.
+public struct Contact: Hashable, Sendable {
+    public var callId: String = ""
+    public var state: ContactState = .unspecified
+    public var subscriber: Subscriber? = nil
+    public var category: CategoryRef? = nil
+    public var placeId: String = ""
+    public var decision: EscalateDecision = .unspecified
+    public var rule: String = ""
+    public var incidentId: String = ""
+    public var failureReason: RetentionFailureReason = .unspecified
+    public var claimNumber: String = ""
+    public var firstLineAgentId: String = ""
+    public var secondLineAgentId: String = ""
+    public var createdAtMs: Int64 = 0
+    public var updatedAtMs: Int64 = 0
+    public var expiresAtMs: Int64 = 0
+
+    @inlinable
+    public init(callId: String = "", state: ContactState = .unspecified, subscriber: Subscriber? = nil, category: CategoryRef? = nil, placeId: String = "", decision: EscalateDecision = .unspecified, rule: String = "", incidentId: String = "", failureReason: RetentionFailureReason = .unspecified, claimNumber: String = "", firstLineAgentId: String = "", secondLineAgentId: String = "", createdAtMs: Int64 = 0, updatedAtMs: Int64 = 0, expiresAtMs: Int64 = 0) {
+        self.callId = callId
+        self.state = state
+        self.subscriber = subscriber
+        self.category = category
+        self.placeId = placeId
+        self.decision = decision
+        self.rule = rule
+        self.incidentId = incidentId
+        self.failureReason = failureReason
+        self.claimNumber = claimNumber
+        self.firstLineAgentId = firstLineAgentId
+        self.secondLineAgentId = secondLineAgentId
+        self.createdAtMs = createdAtMs
+        self.updatedAtMs = updatedAtMs
+        self.expiresAtMs = expiresAtMs
+    }
+}
+
 /// `claimline.v1.Incident` on the wire.
 public struct Incident: Hashable, Sendable {
     public var incidentId: String = ""

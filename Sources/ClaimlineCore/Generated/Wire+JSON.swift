@@ -19,6 +19,7 @@ extension HelloAck: JSONWritable {
         out.integer("keepaliveIntervalMs", keepaliveIntervalMs)
         out.integer("idleTimeoutMs", idleTimeoutMs)
         out.string("role", role)
+        out.integer("maxDeadlineMs", maxDeadlineMs)
         out.endObject()
     }
 }

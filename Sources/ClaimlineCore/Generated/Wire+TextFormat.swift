@@ -16,6 +16,7 @@ extension HelloAck: TextFormatWritable {
         out.integer("keepalive_interval_ms", keepaliveIntervalMs)
         out.integer("idle_timeout_ms", idleTimeoutMs)
         out.string("role", role)
+        out.integer("max_deadline_ms", maxDeadlineMs)
     }
 }
 

@@ -21,9 +21,10 @@ public struct HelloAck: Hashable, Sendable {
     public var keepaliveIntervalMs: UInt32 = 0
     public var idleTimeoutMs: UInt32 = 0
     public var role: String = ""
+    public var maxDeadlineMs: UInt32 = 0
 
     @inlinable
-    public init(sessionId: String = "", serverName: String = "", maxFrameSize: UInt32 = 0, maxConcurrentStreams: UInt32 = 0, keepaliveIntervalMs: UInt32 = 0, idleTimeoutMs: UInt32 = 0, role: String = "") {
+    public init(sessionId: String = "", serverName: String = "", maxFrameSize: UInt32 = 0, maxConcurrentStreams: UInt32 = 0, keepaliveIntervalMs: UInt32 = 0, idleTimeoutMs: UInt32 = 0, role: String = "", maxDeadlineMs: UInt32 = 0) {
         self.sessionId = sessionId
         self.serverName = serverName
         self.maxFrameSize = maxFrameSize
@@ -31,6 +32,7 @@ public struct HelloAck: Hashable, Sendable {
         self.keepaliveIntervalMs = keepaliveIntervalMs
         self.idleTimeoutMs = idleTimeoutMs
         self.role = role
+        self.maxDeadlineMs = maxDeadlineMs
     }
 }
 

@@ -15,6 +15,7 @@ public enum Method: UInt16, CaseIterable, Sendable {
     case getSecondLineMode = 10
     case setSecondLineMode = 11
     case getStats = 12
+    case getContact = 13
 
     /// The name used in logs, metrics labels and PROTOCOL.md.
     public var name: String {
@@ -31,6 +32,7 @@ public enum Method: UInt16, CaseIterable, Sendable {
         case .getSecondLineMode: "GetSecondLineMode"
         case .setSecondLineMode: "SetSecondLineMode"
         case .getStats: "GetStats"
+        case .getContact: "GetContact"
         }
     }
 
@@ -51,6 +53,7 @@ public enum Method: UInt16, CaseIterable, Sendable {
         case .getSecondLineMode: ("claimline.v1.GetSecondLineModeRequest", "claimline.v1.SecondLineModeResponse")
         case .setSecondLineMode: ("claimline.v1.SetSecondLineModeRequest", "claimline.v1.SecondLineModeResponse")
         case .getStats: ("claimline.v1.GetStatsRequest", "claimline.v1.GetStatsResponse")
+        case .getContact: ("claimline.v1.GetContactRequest", "claimline.v1.GetContactResponse")
         }
     }
 }

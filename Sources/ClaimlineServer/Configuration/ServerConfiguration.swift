@@ -87,6 +87,9 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
             if client.token.utf8.count < 8 { out.append("clients[\(index)].token: at least 8 bytes") }
             if !tokens.insert(client.token).inserted { out.append("clients[\(index)].token: used twice") }
             if client.name.isEmpty { out.append("clients[\(index)].name: required") }
+            if !client.name.isEmpty, !Validation.isPrintableIdentifier(client.name) || client.name.utf8.count > Validation.maxIdentifier {
+                out.append("clients[\(index)].name: at most \(Validation.maxIdentifier) bytes of printable characters")
+            }
         }
         if self.limits.maxFrameSize < 1024 || self.limits.maxFrameSize > ProtocolLimits.absoluteMaxPayload {
             out.append("limits.maxFrameSize: between 1024 and \(ProtocolLimits.absoluteMaxPayload)")

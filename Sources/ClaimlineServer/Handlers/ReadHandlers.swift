@@ -36,7 +36,10 @@ enum ReadHandlers {
                 createdFromMs: request.createdFromMs,
                 createdToMs: request.createdToMs,
                 limit: request.pageSize == 0 ? defaultPageSize : Int(request.pageSize),
-                after: after
+                after: after,
+                group: request.category?.group ?? .unspecified,
+                category: request.category?.category ?? .unspecified,
+                department: request.department
             )
         )
         var response = ListClaimsResponse(claims: page.claims, nextPageToken: page.next.map(PageToken.encode) ?? "")
@@ -58,6 +61,14 @@ enum ReadHandlers {
             try response.encode(into: &buffer, arena: slot.arena)
         }
         return .response(Array(buffer.readableBytesView))
+    }
+
+    /// A contact as committed; one past its expiry counts as gone, as it does for the writer.
+    static func getContact(_ request: GetContactRequest, _ slot: ReaderPool.Slot) throws -> CallResult {
+        guard let session = try slot.reader.contactSession(callID: request.callId), session.expiresAtMs > WallClock.nowMs else {
+            throw RPCError(.notFound, "no contact with call id \(request.callId)", reason: "CONTACT_NOT_FOUND")
+        }
+        return try encode(GetContactResponse(contact: session.wire, draft: session.claimDraft(agentID: session.secondLineAgent)), slot)
     }
 
     static func listIncidents(_ request: ListIncidentsRequest, _ slot: ReaderPool.Slot) throws -> CallResult {

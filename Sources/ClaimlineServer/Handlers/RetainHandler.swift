@@ -21,17 +21,7 @@ enum RetainHandler {
         try ctx.store.upsertContactSession(session)
 
         let required = next == .claimRequired
-        let draft =
-            required
-            ? FileComplaintRequest(
-                callId: session.callID,
-                category: session.category,
-                subscriber: session.subscriber,
-                placeId: session.placeID,
-                failureReason: session.failureReason,
-                incidentId: session.incidentID,
-                agentId: request.agentId
-            ) : nil
+        let draft = required ? session.claimDraft(agentID: request.agentId) : nil
         return WriteOutcome(
             response: RetainResponse(claimRequired: required, state: next, draft: draft),
             audit: ctx.audit(

@@ -74,6 +74,10 @@ struct CallRouter: Sendable {
         case .getStats:
             let request = try Self.decode(GetStatsRequest.self, call.message, arena)
             return .read { try ReadHandlers.getStats(request, $0) }
+        case .getContact:
+            let request = try Self.decode(GetContactRequest.self, call.message, arena)
+            try Self.check(Validation.getContact(request))
+            return .read { try ReadHandlers.getContact(request, $0) }
         }
     }
 

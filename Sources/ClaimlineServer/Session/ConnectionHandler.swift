@@ -243,7 +243,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             maxConcurrentStreams: UInt32(self.settings.maxConcurrentStreams),
             keepaliveIntervalMs: UInt32(self.settings.keepaliveInterval.nanoseconds / 1_000_000),
             idleTimeoutMs: UInt32(self.settings.idleTimeout.nanoseconds / 1_000_000),
-            role: identity.role.rawValue
+            role: identity.role.rawValue,
+            maxDeadlineMs: UInt32(clamping: self.settings.maxDeadline.nanoseconds / 1_000_000)
         )
         self.writeMessage(ack, type: .helloAck, method: 0, streamID: 0)
         self.startKeepalive()
@@ -310,6 +311,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         switch method {
         case .listClaims, .listIncidents: maxFrameSize
         case .getClaim, .fileComplaint, .updateClaimStatus: min(maxFrameSize, 20 * 1024)
+        case .getContact: 4 * 1024
         case .escalate, .retain, .declareIncident, .withdrawIncident, .setSecondLineMode, .getSecondLineMode, .getStats: 1024
         }
     }

@@ -206,7 +206,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         if command.deadlineNanos <= nowNanos {
             return .failure(Self.deadlineNotApplied)
         }
-        if let record = try store.idempotencyRecord(key: command.idempotencyKey) {
+        if let record = try store.idempotencyRecord(key: command.scopedKey) {
             guard record.method == command.method.rawValue, record.requestHash == command.requestHash else {
                 return .failure(
                     RPCError(
@@ -244,7 +244,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         let bytes = Array(buffer.readableBytesView)
         try ctx.store.insertIdempotencyRecord(
             IdempotencyRecord(
-                key: command.idempotencyKey, method: command.method.rawValue, requestHash: command.requestHash,
+                key: command.scopedKey, method: command.method.rawValue, requestHash: command.requestHash,
                 response: bytes, createdAtMs: ctx.nowMs
             )
         )

@@ -29,6 +29,9 @@ final class WriteCommand: Sendable {
     let operation: Operation
     let method: Method
     let idempotencyKey: String
+    /// The key as stored: scoped to the client that sent it and the method (PROTOCOL.md 9.4),
+    /// so another client's or another method's use of the same string is another key.
+    let scopedKey: String
     /// ``RequestFingerprint`` of the request message bytes.
     let requestHash: UInt64
     let context: CallContext
@@ -55,6 +58,7 @@ final class WriteCommand: Sendable {
         self.operation = operation
         self.method = method
         self.idempotencyKey = idempotencyKey
+        self.scopedKey = Self.scope(key: idempotencyKey, client: context.identity.clientName, method: method)
         self.requestHash = requestHash
         self.context = context
         self.deadlineNanos = deadlineNanos
@@ -65,6 +69,12 @@ final class WriteCommand: Sendable {
     /// The connection gives up on the write. True: it will not be applied, and the caller
     /// may be told so. False: the writer has it already; its answer will come.
     @discardableResult
+    /// `client`, the method number and the key, separated by U+001F (which no identifier may
+    /// contain, so no two scopes can produce the same string).
+    static func scope(key: String, client: String, method: Method) -> String {
+        "\(client)\u{1F}\(method.rawValue)\u{1F}\(key)"
+    }
+
     func withdraw() -> Bool {
         self.stage.compareExchange(expected: Stage.queued, desired: Stage.withdrawn, ordering: .acquiringAndReleasing).exchanged
     }

@@ -64,6 +64,7 @@ class Method(IntEnum):
     GET_SECOND_LINE_MODE = 10
     SET_SECOND_LINE_MODE = 11
     GET_STATS = 12
+    GET_CONTACT = 13
 
 
 class FrameError(ValueError):

@@ -1132,6 +1132,51 @@ void   claimline__v1__failure_reason_count__free_unpacked
   assert(message->base.descriptor == &claimline__v1__failure_reason_count__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   claimline__v1__decision_count__init
+                     (Claimline__V1__DecisionCount         *message)
+{
+  static const Claimline__V1__DecisionCount init_value = CLAIMLINE__V1__DECISION_COUNT__INIT;
+  *message = init_value;
+}
+size_t claimline__v1__decision_count__get_packed_size
+                     (const Claimline__V1__DecisionCount *message)
+{
+  assert(message->base.descriptor == &claimline__v1__decision_count__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t claimline__v1__decision_count__pack
+                     (const Claimline__V1__DecisionCount *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &claimline__v1__decision_count__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t claimline__v1__decision_count__pack_to_buffer
+                     (const Claimline__V1__DecisionCount *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &claimline__v1__decision_count__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Claimline__V1__DecisionCount *
+       claimline__v1__decision_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Claimline__V1__DecisionCount *)
+     protobuf_c_message_unpack (&claimline__v1__decision_count__descriptor,
+                                allocator, len, data);
+}
+void   claimline__v1__decision_count__free_unpacked
+                     (Claimline__V1__DecisionCount *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &claimline__v1__decision_count__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   claimline__v1__get_stats_response__init
                      (Claimline__V1__GetStatsResponse         *message)
 {
@@ -1175,6 +1220,96 @@ void   claimline__v1__get_stats_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &claimline__v1__get_stats_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   claimline__v1__get_contact_request__init
+                     (Claimline__V1__GetContactRequest         *message)
+{
+  static const Claimline__V1__GetContactRequest init_value = CLAIMLINE__V1__GET_CONTACT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t claimline__v1__get_contact_request__get_packed_size
+                     (const Claimline__V1__GetContactRequest *message)
+{
+  assert(message->base.descriptor == &claimline__v1__get_contact_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t claimline__v1__get_contact_request__pack
+                     (const Claimline__V1__GetContactRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &claimline__v1__get_contact_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t claimline__v1__get_contact_request__pack_to_buffer
+                     (const Claimline__V1__GetContactRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &claimline__v1__get_contact_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Claimline__V1__GetContactRequest *
+       claimline__v1__get_contact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Claimline__V1__GetContactRequest *)
+     protobuf_c_message_unpack (&claimline__v1__get_contact_request__descriptor,
+                                allocator, len, data);
+}
+void   claimline__v1__get_contact_request__free_unpacked
+                     (Claimline__V1__GetContactRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &claimline__v1__get_contact_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   claimline__v1__get_contact_response__init
+                     (Claimline__V1__GetContactResponse         *message)
+{
+  static const Claimline__V1__GetContactResponse init_value = CLAIMLINE__V1__GET_CONTACT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t claimline__v1__get_contact_response__get_packed_size
+                     (const Claimline__V1__GetContactResponse *message)
+{
+  assert(message->base.descriptor == &claimline__v1__get_contact_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t claimline__v1__get_contact_response__pack
+                     (const Claimline__V1__GetContactResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &claimline__v1__get_contact_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t claimline__v1__get_contact_response__pack_to_buffer
+                     (const Claimline__V1__GetContactResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &claimline__v1__get_contact_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Claimline__V1__GetContactResponse *
+       claimline__v1__get_contact_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Claimline__V1__GetContactResponse *)
+     protobuf_c_message_unpack (&claimline__v1__get_contact_response__descriptor,
+                                allocator, len, data);
+}
+void   claimline__v1__get_contact_response__free_unpacked
+                     (Claimline__V1__GetContactResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &claimline__v1__get_contact_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 static const ProtobufCFieldDescriptor claimline__v1__escalate_request__field_descriptors[6] =
@@ -1819,7 +1954,7 @@ const ProtobufCMessageDescriptor claimline__v1__get_claim_response__descriptor =
   (ProtobufCMessageInit) claimline__v1__get_claim_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor claimline__v1__list_claims_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor claimline__v1__list_claims_request__field_descriptors[8] =
 {
   {
     "msisdn",
@@ -1893,10 +2028,36 @@ static const ProtobufCFieldDescriptor claimline__v1__list_claims_request__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "category",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__ListClaimsRequest, category),
+    &claimline__v1__category_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "department",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__ListClaimsRequest, department),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned claimline__v1__list_claims_request__field_indices_by_name[] = {
+  6,   /* field[6] = category */
   2,   /* field[2] = created_from_ms */
   3,   /* field[3] = created_to_ms */
+  7,   /* field[7] = department */
   0,   /* field[0] = msisdn */
   4,   /* field[4] = page_size */
   5,   /* field[5] = page_token */
@@ -1905,7 +2066,7 @@ static const unsigned claimline__v1__list_claims_request__field_indices_by_name[
 static const ProtobufCIntRange claimline__v1__list_claims_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor claimline__v1__list_claims_request__descriptor =
 {
@@ -1915,7 +2076,7 @@ const ProtobufCMessageDescriptor claimline__v1__list_claims_request__descriptor 
   "Claimline__V1__ListClaimsRequest",
   "claimline.v1",
   sizeof(Claimline__V1__ListClaimsRequest),
-  6,
+  8,
   claimline__v1__list_claims_request__field_descriptors,
   claimline__v1__list_claims_request__field_indices_by_name,
   1,  claimline__v1__list_claims_request__number_ranges,
@@ -2770,7 +2931,71 @@ const ProtobufCMessageDescriptor claimline__v1__failure_reason_count__descriptor
   (ProtobufCMessageInit) claimline__v1__failure_reason_count__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor claimline__v1__get_stats_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor claimline__v1__decision_count__field_descriptors[3] =
+{
+  {
+    "decision",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__DecisionCount, decision),
+    &claimline__v1__escalate_decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__DecisionCount, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "escalations",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__DecisionCount, escalations),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned claimline__v1__decision_count__field_indices_by_name[] = {
+  0,   /* field[0] = decision */
+  2,   /* field[2] = escalations */
+  1,   /* field[1] = rule */
+};
+static const ProtobufCIntRange claimline__v1__decision_count__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor claimline__v1__decision_count__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "claimline.v1.DecisionCount",
+  "DecisionCount",
+  "Claimline__V1__DecisionCount",
+  "claimline.v1",
+  sizeof(Claimline__V1__DecisionCount),
+  3,
+  claimline__v1__decision_count__field_descriptors,
+  claimline__v1__decision_count__field_indices_by_name,
+  1,  claimline__v1__decision_count__number_ranges,
+  (ProtobufCMessageInit) claimline__v1__decision_count__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor claimline__v1__get_stats_response__field_descriptors[8] =
 {
   {
     "claims_by_group",
@@ -2856,6 +3081,18 @@ static const ProtobufCFieldDescriptor claimline__v1__get_stats_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "escalations_by_decision",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Claimline__V1__GetStatsResponse, n_escalations_by_decision),
+    offsetof(Claimline__V1__GetStatsResponse, escalations_by_decision),
+    &claimline__v1__decision_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned claimline__v1__get_stats_response__field_indices_by_name[] = {
   1,   /* field[1] = claims_by_category */
@@ -2863,13 +3100,14 @@ static const unsigned claimline__v1__get_stats_response__field_indices_by_name[]
   6,   /* field[6] = claims_total */
   3,   /* field[3] = declined */
   5,   /* field[5] = escalations */
+  7,   /* field[7] = escalations_by_decision */
   4,   /* field[4] = impossible_by_reason */
   2,   /* field[2] = retained */
 };
 static const ProtobufCIntRange claimline__v1__get_stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor claimline__v1__get_stats_response__descriptor =
 {
@@ -2879,10 +3117,99 @@ const ProtobufCMessageDescriptor claimline__v1__get_stats_response__descriptor =
   "Claimline__V1__GetStatsResponse",
   "claimline.v1",
   sizeof(Claimline__V1__GetStatsResponse),
-  7,
+  8,
   claimline__v1__get_stats_response__field_descriptors,
   claimline__v1__get_stats_response__field_indices_by_name,
   1,  claimline__v1__get_stats_response__number_ranges,
   (ProtobufCMessageInit) claimline__v1__get_stats_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor claimline__v1__get_contact_request__field_descriptors[1] =
+{
+  {
+    "call_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__GetContactRequest, call_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned claimline__v1__get_contact_request__field_indices_by_name[] = {
+  0,   /* field[0] = call_id */
+};
+static const ProtobufCIntRange claimline__v1__get_contact_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor claimline__v1__get_contact_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "claimline.v1.GetContactRequest",
+  "GetContactRequest",
+  "Claimline__V1__GetContactRequest",
+  "claimline.v1",
+  sizeof(Claimline__V1__GetContactRequest),
+  1,
+  claimline__v1__get_contact_request__field_descriptors,
+  claimline__v1__get_contact_request__field_indices_by_name,
+  1,  claimline__v1__get_contact_request__number_ranges,
+  (ProtobufCMessageInit) claimline__v1__get_contact_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor claimline__v1__get_contact_response__field_descriptors[2] =
+{
+  {
+    "contact",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__GetContactResponse, contact),
+    &claimline__v1__contact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "draft",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__GetContactResponse, draft),
+    &claimline__v1__file_complaint_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned claimline__v1__get_contact_response__field_indices_by_name[] = {
+  0,   /* field[0] = contact */
+  1,   /* field[1] = draft */
+};
+static const ProtobufCIntRange claimline__v1__get_contact_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor claimline__v1__get_contact_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "claimline.v1.GetContactResponse",
+  "GetContactResponse",
+  "Claimline__V1__GetContactResponse",
+  "claimline.v1",
+  sizeof(Claimline__V1__GetContactResponse),
+  2,
+  claimline__v1__get_contact_response__field_descriptors,
+  claimline__v1__get_contact_response__field_indices_by_name,
+  1,  claimline__v1__get_contact_response__number_ranges,
+  (ProtobufCMessageInit) claimline__v1__get_contact_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

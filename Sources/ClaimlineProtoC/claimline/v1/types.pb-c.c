@@ -142,6 +142,51 @@ void   claimline__v1__claim__free_unpacked
   assert(message->base.descriptor == &claimline__v1__claim__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   claimline__v1__contact__init
+                     (Claimline__V1__Contact         *message)
+{
+  static const Claimline__V1__Contact init_value = CLAIMLINE__V1__CONTACT__INIT;
+  *message = init_value;
+}
+size_t claimline__v1__contact__get_packed_size
+                     (const Claimline__V1__Contact *message)
+{
+  assert(message->base.descriptor == &claimline__v1__contact__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t claimline__v1__contact__pack
+                     (const Claimline__V1__Contact *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &claimline__v1__contact__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t claimline__v1__contact__pack_to_buffer
+                     (const Claimline__V1__Contact *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &claimline__v1__contact__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Claimline__V1__Contact *
+       claimline__v1__contact__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Claimline__V1__Contact *)
+     protobuf_c_message_unpack (&claimline__v1__contact__descriptor,
+                                allocator, len, data);
+}
+void   claimline__v1__contact__free_unpacked
+                     (Claimline__V1__Contact *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &claimline__v1__contact__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   claimline__v1__incident__init
                      (Claimline__V1__Incident         *message)
 {
@@ -520,6 +565,226 @@ const ProtobufCMessageDescriptor claimline__v1__claim__descriptor =
   claimline__v1__claim__field_indices_by_name,
   1,  claimline__v1__claim__number_ranges,
   (ProtobufCMessageInit) claimline__v1__claim__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor claimline__v1__contact__field_descriptors[15] =
+{
+  {
+    "call_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, call_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, state),
+    &claimline__v1__contact_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subscriber",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, subscriber),
+    &claimline__v1__subscriber__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "category",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, category),
+    &claimline__v1__category_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "place_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, place_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decision",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, decision),
+    &claimline__v1__escalate_decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "incident_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, incident_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failure_reason",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, failure_reason),
+    &claimline__v1__retention_failure_reason__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "claim_number",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, claim_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "first_line_agent_id",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, first_line_agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "second_line_agent_id",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, second_line_agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, updated_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_ms",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__Contact, expires_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned claimline__v1__contact__field_indices_by_name[] = {
+  0,   /* field[0] = call_id */
+  3,   /* field[3] = category */
+  9,   /* field[9] = claim_number */
+  12,   /* field[12] = created_at_ms */
+  5,   /* field[5] = decision */
+  14,   /* field[14] = expires_at_ms */
+  8,   /* field[8] = failure_reason */
+  10,   /* field[10] = first_line_agent_id */
+  7,   /* field[7] = incident_id */
+  4,   /* field[4] = place_id */
+  6,   /* field[6] = rule */
+  11,   /* field[11] = second_line_agent_id */
+  1,   /* field[1] = state */
+  2,   /* field[2] = subscriber */
+  13,   /* field[13] = updated_at_ms */
+};
+static const ProtobufCIntRange claimline__v1__contact__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 15 }
+};
+const ProtobufCMessageDescriptor claimline__v1__contact__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "claimline.v1.Contact",
+  "Contact",
+  "Claimline__V1__Contact",
+  "claimline.v1",
+  sizeof(Claimline__V1__Contact),
+  15,
+  claimline__v1__contact__field_descriptors,
+  claimline__v1__contact__field_indices_by_name,
+  1,  claimline__v1__contact__number_ranges,
+  (ProtobufCMessageInit) claimline__v1__contact__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor claimline__v1__incident__field_descriptors[10] =

@@ -283,7 +283,7 @@ const ProtobufCMessageDescriptor claimline__v1__hello__descriptor =
   (ProtobufCMessageInit) claimline__v1__hello__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor claimline__v1__hello_ack__field_descriptors[7] =
+static const ProtobufCFieldDescriptor claimline__v1__hello_ack__field_descriptors[8] =
 {
   {
     "session_id",
@@ -369,11 +369,24 @@ static const ProtobufCFieldDescriptor claimline__v1__hello_ack__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "max_deadline_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__HelloAck, max_deadline_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned claimline__v1__hello_ack__field_indices_by_name[] = {
   5,   /* field[5] = idle_timeout_ms */
   4,   /* field[4] = keepalive_interval_ms */
   3,   /* field[3] = max_concurrent_streams */
+  7,   /* field[7] = max_deadline_ms */
   2,   /* field[2] = max_frame_size */
   6,   /* field[6] = role */
   1,   /* field[1] = server_name */
@@ -382,7 +395,7 @@ static const unsigned claimline__v1__hello_ack__field_indices_by_name[] = {
 static const ProtobufCIntRange claimline__v1__hello_ack__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor claimline__v1__hello_ack__descriptor =
 {
@@ -392,7 +405,7 @@ const ProtobufCMessageDescriptor claimline__v1__hello_ack__descriptor =
   "Claimline__V1__HelloAck",
   "claimline.v1",
   sizeof(Claimline__V1__HelloAck),
-  7,
+  8,
   claimline__v1__hello_ack__field_descriptors,
   claimline__v1__hello_ack__field_indices_by_name,
   1,  claimline__v1__hello_ack__number_ranges,

@@ -14,6 +14,16 @@ class CategoryCount(_message.Message):
     claims: int
     def __init__(self, category: _Optional[_Union[_types_pb2.CategoryRef, _Mapping]] = ..., claims: _Optional[int] = ...) -> None: ...
 
+class DecisionCount(_message.Message):
+    __slots__ = ["decision", "escalations", "rule"]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    ESCALATIONS_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    decision: _types_pb2.EscalateDecision
+    escalations: int
+    rule: str
+    def __init__(self, decision: _Optional[_Union[_types_pb2.EscalateDecision, str]] = ..., rule: _Optional[str] = ..., escalations: _Optional[int] = ...) -> None: ...
+
 class DeclareIncidentRequest(_message.Message):
     __slots__ = ["categories", "idempotency_key", "playbook_text", "playbook_url", "regions", "title"]
     CATEGORIES_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +128,20 @@ class GetClaimResponse(_message.Message):
     claim: _types_pb2.Claim
     def __init__(self, claim: _Optional[_Union[_types_pb2.Claim, _Mapping]] = ...) -> None: ...
 
+class GetContactRequest(_message.Message):
+    __slots__ = ["call_id"]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    def __init__(self, call_id: _Optional[str] = ...) -> None: ...
+
+class GetContactResponse(_message.Message):
+    __slots__ = ["contact", "draft"]
+    CONTACT_FIELD_NUMBER: _ClassVar[int]
+    DRAFT_FIELD_NUMBER: _ClassVar[int]
+    contact: _types_pb2.Contact
+    draft: FileComplaintRequest
+    def __init__(self, contact: _Optional[_Union[_types_pb2.Contact, _Mapping]] = ..., draft: _Optional[_Union[FileComplaintRequest, _Mapping]] = ...) -> None: ...
+
 class GetSecondLineModeRequest(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
@@ -131,11 +155,12 @@ class GetStatsRequest(_message.Message):
     def __init__(self, from_ms: _Optional[int] = ..., to_ms: _Optional[int] = ...) -> None: ...
 
 class GetStatsResponse(_message.Message):
-    __slots__ = ["claims_by_category", "claims_by_group", "claims_total", "declined", "escalations", "impossible_by_reason", "retained"]
+    __slots__ = ["claims_by_category", "claims_by_group", "claims_total", "declined", "escalations", "escalations_by_decision", "impossible_by_reason", "retained"]
     CLAIMS_BY_CATEGORY_FIELD_NUMBER: _ClassVar[int]
     CLAIMS_BY_GROUP_FIELD_NUMBER: _ClassVar[int]
     CLAIMS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     DECLINED_FIELD_NUMBER: _ClassVar[int]
+    ESCALATIONS_BY_DECISION_FIELD_NUMBER: _ClassVar[int]
     ESCALATIONS_FIELD_NUMBER: _ClassVar[int]
     IMPOSSIBLE_BY_REASON_FIELD_NUMBER: _ClassVar[int]
     RETAINED_FIELD_NUMBER: _ClassVar[int]
@@ -144,9 +169,10 @@ class GetStatsResponse(_message.Message):
     claims_total: int
     declined: int
     escalations: int
+    escalations_by_decision: _containers.RepeatedCompositeFieldContainer[DecisionCount]
     impossible_by_reason: _containers.RepeatedCompositeFieldContainer[FailureReasonCount]
     retained: int
-    def __init__(self, claims_by_group: _Optional[_Iterable[_Union[GroupCount, _Mapping]]] = ..., claims_by_category: _Optional[_Iterable[_Union[CategoryCount, _Mapping]]] = ..., retained: _Optional[int] = ..., declined: _Optional[int] = ..., impossible_by_reason: _Optional[_Iterable[_Union[FailureReasonCount, _Mapping]]] = ..., escalations: _Optional[int] = ..., claims_total: _Optional[int] = ...) -> None: ...
+    def __init__(self, claims_by_group: _Optional[_Iterable[_Union[GroupCount, _Mapping]]] = ..., claims_by_category: _Optional[_Iterable[_Union[CategoryCount, _Mapping]]] = ..., retained: _Optional[int] = ..., declined: _Optional[int] = ..., impossible_by_reason: _Optional[_Iterable[_Union[FailureReasonCount, _Mapping]]] = ..., escalations: _Optional[int] = ..., claims_total: _Optional[int] = ..., escalations_by_decision: _Optional[_Iterable[_Union[DecisionCount, _Mapping]]] = ...) -> None: ...
 
 class GroupCount(_message.Message):
     __slots__ = ["claims", "group"]
@@ -157,20 +183,24 @@ class GroupCount(_message.Message):
     def __init__(self, group: _Optional[_Union[_types_pb2.ClaimGroup, str]] = ..., claims: _Optional[int] = ...) -> None: ...
 
 class ListClaimsRequest(_message.Message):
-    __slots__ = ["created_from_ms", "created_to_ms", "msisdn", "page_size", "page_token", "status"]
+    __slots__ = ["category", "created_from_ms", "created_to_ms", "department", "msisdn", "page_size", "page_token", "status"]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
     CREATED_FROM_MS_FIELD_NUMBER: _ClassVar[int]
     CREATED_TO_MS_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     MSISDN_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    category: _types_pb2.CategoryRef
     created_from_ms: int
     created_to_ms: int
+    department: str
     msisdn: str
     page_size: int
     page_token: str
     status: _types_pb2.ClaimStatus
-    def __init__(self, msisdn: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.ClaimStatus, str]] = ..., created_from_ms: _Optional[int] = ..., created_to_ms: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, msisdn: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.ClaimStatus, str]] = ..., created_from_ms: _Optional[int] = ..., created_to_ms: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., category: _Optional[_Union[_types_pb2.CategoryRef, _Mapping]] = ..., department: _Optional[str] = ...) -> None: ...
 
 class ListClaimsResponse(_message.Message):
     __slots__ = ["claims", "next_page_token"]

@@ -105,6 +105,40 @@ class Claim(_message.Message):
     updated_at_ms: int
     def __init__(self, claim_number: _Optional[str] = ..., call_id: _Optional[str] = ..., category: _Optional[_Union[CategoryRef, _Mapping]] = ..., subscriber: _Optional[_Union[Subscriber, _Mapping]] = ..., place_id: _Optional[str] = ..., description: _Optional[str] = ..., failure_reason: _Optional[_Union[RetentionFailureReason, str]] = ..., incident_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., department: _Optional[str] = ..., status: _Optional[_Union[ClaimStatus, str]] = ..., created_at_ms: _Optional[int] = ..., due_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
 
+class Contact(_message.Message):
+    __slots__ = ["call_id", "category", "claim_number", "created_at_ms", "decision", "expires_at_ms", "failure_reason", "first_line_agent_id", "incident_id", "place_id", "rule", "second_line_agent_id", "state", "subscriber", "updated_at_ms"]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    FIRST_LINE_AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    INCIDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PLACE_ID_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    SECOND_LINE_AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIBER_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    category: CategoryRef
+    claim_number: str
+    created_at_ms: int
+    decision: EscalateDecision
+    expires_at_ms: int
+    failure_reason: RetentionFailureReason
+    first_line_agent_id: str
+    incident_id: str
+    place_id: str
+    rule: str
+    second_line_agent_id: str
+    state: ContactState
+    subscriber: Subscriber
+    updated_at_ms: int
+    def __init__(self, call_id: _Optional[str] = ..., state: _Optional[_Union[ContactState, str]] = ..., subscriber: _Optional[_Union[Subscriber, _Mapping]] = ..., category: _Optional[_Union[CategoryRef, _Mapping]] = ..., place_id: _Optional[str] = ..., decision: _Optional[_Union[EscalateDecision, str]] = ..., rule: _Optional[str] = ..., incident_id: _Optional[str] = ..., failure_reason: _Optional[_Union[RetentionFailureReason, str]] = ..., claim_number: _Optional[str] = ..., first_line_agent_id: _Optional[str] = ..., second_line_agent_id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ...) -> None: ...
+
 class Incident(_message.Message):
     __slots__ = ["active", "categories", "declared_at_ms", "declared_by", "incident_id", "playbook_text", "playbook_url", "regions", "title", "withdrawn_at_ms"]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63laimline/v1/wire.proto\x12\x0c\x63laimline.v1\"+\n\x05Hello\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\"\xb1\x01\n\x08HelloAck\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bserver_name\x18\x02 \x01(\t\x12\x16\n\x0emax_frame_size\x18\x03 \x01(\r\x12\x1e\n\x16max_concurrent_streams\x18\x04 \x01(\r\x12\x1d\n\x15keepalive_interval_ms\x18\x05 \x01(\r\x12\x17\n\x0fidle_timeout_ms\x18\x06 \x01(\r\x12\x0c\n\x04role\x18\x07 \x01(\t\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\xa1\x01\n\tRpcStatus\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x36\n\x10\x66ield_violations\x18\x03 \x03(\x0b\x32\x1c.claimline.v1.FieldViolation\x12\x15\n\rcurrent_state\x18\x04 \x01(\t\x12\x16\n\x0eretry_after_ms\x18\x05 \x01(\r\x12\x0e\n\x06reason\x18\x06 \x01(\t\"O\n\x06GoAway\x12\x16\n\x0elast_stream_id\x18\x01 \x01(\r\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63laimline/v1/wire.proto\x12\x0c\x63laimline.v1\"+\n\x05Hello\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\"\xca\x01\n\x08HelloAck\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x13\n\x0bserver_name\x18\x02 \x01(\t\x12\x16\n\x0emax_frame_size\x18\x03 \x01(\r\x12\x1e\n\x16max_concurrent_streams\x18\x04 \x01(\r\x12\x1d\n\x15keepalive_interval_ms\x18\x05 \x01(\r\x12\x17\n\x0fidle_timeout_ms\x18\x06 \x01(\r\x12\x0c\n\x04role\x18\x07 \x01(\t\x12\x17\n\x0fmax_deadline_ms\x18\x08 \x01(\r\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\xa1\x01\n\tRpcStatus\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x36\n\x10\x66ield_violations\x18\x03 \x03(\x0b\x32\x1c.claimline.v1.FieldViolation\x12\x15\n\rcurrent_state\x18\x04 \x01(\t\x12\x16\n\x0eretry_after_ms\x18\x05 \x01(\r\x12\x0e\n\x06reason\x18\x06 \x01(\t\"O\n\x06GoAway\x12\x16\n\x0elast_stream_id\x18\x01 \x01(\r\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\tb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'claimline.v1.wire_pb2', globals())
@@ -23,11 +23,11 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _HELLO._serialized_start=41
   _HELLO._serialized_end=84
   _HELLOACK._serialized_start=87
-  _HELLOACK._serialized_end=264
-  _FIELDVIOLATION._serialized_start=266
-  _FIELDVIOLATION._serialized_end=318
-  _RPCSTATUS._serialized_start=321
-  _RPCSTATUS._serialized_end=482
-  _GOAWAY._serialized_start=484
-  _GOAWAY._serialized_end=563
+  _HELLOACK._serialized_end=289
+  _FIELDVIOLATION._serialized_start=291
+  _FIELDVIOLATION._serialized_end=343
+  _RPCSTATUS._serialized_start=346
+  _RPCSTATUS._serialized_end=507
+  _GOAWAY._serialized_start=509
+  _GOAWAY._serialized_end=588
 # @@protoc_insertion_point(module_scope)

@@ -34,10 +34,11 @@ class Hello(_message.Message):
     def __init__(self, client_name: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...
 
 class HelloAck(_message.Message):
-    __slots__ = ["idle_timeout_ms", "keepalive_interval_ms", "max_concurrent_streams", "max_frame_size", "role", "server_name", "session_id"]
+    __slots__ = ["idle_timeout_ms", "keepalive_interval_ms", "max_concurrent_streams", "max_deadline_ms", "max_frame_size", "role", "server_name", "session_id"]
     IDLE_TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     KEEPALIVE_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_STREAMS_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     MAX_FRAME_SIZE_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     SERVER_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -45,11 +46,12 @@ class HelloAck(_message.Message):
     idle_timeout_ms: int
     keepalive_interval_ms: int
     max_concurrent_streams: int
+    max_deadline_ms: int
     max_frame_size: int
     role: str
     server_name: str
     session_id: str
-    def __init__(self, session_id: _Optional[str] = ..., server_name: _Optional[str] = ..., max_frame_size: _Optional[int] = ..., max_concurrent_streams: _Optional[int] = ..., keepalive_interval_ms: _Optional[int] = ..., idle_timeout_ms: _Optional[int] = ..., role: _Optional[str] = ...) -> None: ...
+    def __init__(self, session_id: _Optional[str] = ..., server_name: _Optional[str] = ..., max_frame_size: _Optional[int] = ..., max_concurrent_streams: _Optional[int] = ..., keepalive_interval_ms: _Optional[int] = ..., idle_timeout_ms: _Optional[int] = ..., role: _Optional[str] = ..., max_deadline_ms: _Optional[int] = ...) -> None: ...
 
 class RpcStatus(_message.Message):
     __slots__ = ["code", "current_state", "field_violations", "message", "reason", "retry_after_ms"]

@@ -81,6 +81,11 @@ public final class ClaimlineClient: Sendable {
         try await self.call(.getStats, request, as: GetStatsResponse.self, timeout: timeout)
     }
 
+    /// Where a contact stands and, when a claim is required, its draft (NOT_FOUND if none).
+    public func getContact(_ request: GetContactRequest, timeout: Duration? = nil) async throws -> GetContactResponse {
+        try await self.call(.getContact, request, as: GetContactResponse.self, timeout: timeout)
+    }
+
     /// A write: its idempotency key, if the caller gave none, is made here once, so every
     /// attempt of this logical call carries the same one.
     private func write<Request: ProtobufCMessage & IdempotentRequest, Response: ProtobufCMessage>(

@@ -41,7 +41,10 @@ typedef struct Claimline__V1__GetStatsRequest Claimline__V1__GetStatsRequest;
 typedef struct Claimline__V1__CategoryCount Claimline__V1__CategoryCount;
 typedef struct Claimline__V1__GroupCount Claimline__V1__GroupCount;
 typedef struct Claimline__V1__FailureReasonCount Claimline__V1__FailureReasonCount;
+typedef struct Claimline__V1__DecisionCount Claimline__V1__DecisionCount;
 typedef struct Claimline__V1__GetStatsResponse Claimline__V1__GetStatsResponse;
+typedef struct Claimline__V1__GetContactRequest Claimline__V1__GetContactRequest;
+typedef struct Claimline__V1__GetContactResponse Claimline__V1__GetContactResponse;
 
 
 /* --- enums --- */
@@ -214,10 +217,18 @@ struct  Claimline__V1__ListClaimsRequest
    * from the previous page's next_page_token
    */
   char *page_token;
+  /*
+   * a group (category UNSPECIFIED: the whole group) or one category
+   */
+  Claimline__V1__CategoryRef *category;
+  /*
+   * exactly as FileComplaintResponse.department names it
+   */
+  char *department;
 };
 #define CLAIMLINE__V1__LIST_CLAIMS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__list_claims_request__descriptor) \
-    , (char *)protobuf_c_empty_string, CLAIMLINE__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, CLAIMLINE__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Claimline__V1__ListClaimsResponse
@@ -433,6 +444,21 @@ struct  Claimline__V1__FailureReasonCount
     , CLAIMLINE__V1__RETENTION_FAILURE_REASON__RETENTION_FAILURE_REASON_UNSPECIFIED, 0 }
 
 
+/*
+ * Escalations that ended in one decision by one policy rule.
+ */
+struct  Claimline__V1__DecisionCount
+{
+  ProtobufCMessage base;
+  Claimline__V1__EscalateDecision decision;
+  char *rule;
+  uint64_t escalations;
+};
+#define CLAIMLINE__V1__DECISION_COUNT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__decision_count__descriptor) \
+    , CLAIMLINE__V1__ESCALATE_DECISION__ESCALATE_DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+
+
 struct  Claimline__V1__GetStatsResponse
 {
   ProtobufCMessage base;
@@ -446,10 +472,43 @@ struct  Claimline__V1__GetStatsResponse
   Claimline__V1__FailureReasonCount **impossible_by_reason;
   uint64_t escalations;
   uint64_t claims_total;
+  /*
+   * by decision, then rule
+   */
+  size_t n_escalations_by_decision;
+  Claimline__V1__DecisionCount **escalations_by_decision;
 };
 #define CLAIMLINE__V1__GET_STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__get_stats_response__descriptor) \
-    , 0,NULL, 0,NULL, 0, 0, 0,NULL, 0, 0 }
+    , 0,NULL, 0,NULL, 0, 0, 0,NULL, 0, 0, 0,NULL }
+
+
+/*
+ * Method 13. Any role. Where a contact stands, what was decided for it and, when a
+ * claim is required, the claim's draft: how a desktop recovers a lost draft.
+ */
+struct  Claimline__V1__GetContactRequest
+{
+  ProtobufCMessage base;
+  char *call_id;
+};
+#define CLAIMLINE__V1__GET_CONTACT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__get_contact_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Claimline__V1__GetContactResponse
+{
+  ProtobufCMessage base;
+  Claimline__V1__Contact *contact;
+  /*
+   * set when the contact's state requires a claim
+   */
+  Claimline__V1__FileComplaintRequest *draft;
+};
+#define CLAIMLINE__V1__GET_CONTACT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__get_contact_response__descriptor) \
+    , NULL, NULL }
 
 
 /* Claimline__V1__EscalateRequest methods */
@@ -927,6 +986,25 @@ Claimline__V1__FailureReasonCount *
 void   claimline__v1__failure_reason_count__free_unpacked
                      (Claimline__V1__FailureReasonCount *message,
                       ProtobufCAllocator *allocator);
+/* Claimline__V1__DecisionCount methods */
+void   claimline__v1__decision_count__init
+                     (Claimline__V1__DecisionCount         *message);
+size_t claimline__v1__decision_count__get_packed_size
+                     (const Claimline__V1__DecisionCount   *message);
+size_t claimline__v1__decision_count__pack
+                     (const Claimline__V1__DecisionCount   *message,
+                      uint8_t             *out);
+size_t claimline__v1__decision_count__pack_to_buffer
+                     (const Claimline__V1__DecisionCount   *message,
+                      ProtobufCBuffer     *buffer);
+Claimline__V1__DecisionCount *
+       claimline__v1__decision_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   claimline__v1__decision_count__free_unpacked
+                     (Claimline__V1__DecisionCount *message,
+                      ProtobufCAllocator *allocator);
 /* Claimline__V1__GetStatsResponse methods */
 void   claimline__v1__get_stats_response__init
                      (Claimline__V1__GetStatsResponse         *message);
@@ -945,6 +1023,44 @@ Claimline__V1__GetStatsResponse *
                       const uint8_t       *data);
 void   claimline__v1__get_stats_response__free_unpacked
                      (Claimline__V1__GetStatsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Claimline__V1__GetContactRequest methods */
+void   claimline__v1__get_contact_request__init
+                     (Claimline__V1__GetContactRequest         *message);
+size_t claimline__v1__get_contact_request__get_packed_size
+                     (const Claimline__V1__GetContactRequest   *message);
+size_t claimline__v1__get_contact_request__pack
+                     (const Claimline__V1__GetContactRequest   *message,
+                      uint8_t             *out);
+size_t claimline__v1__get_contact_request__pack_to_buffer
+                     (const Claimline__V1__GetContactRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Claimline__V1__GetContactRequest *
+       claimline__v1__get_contact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   claimline__v1__get_contact_request__free_unpacked
+                     (Claimline__V1__GetContactRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Claimline__V1__GetContactResponse methods */
+void   claimline__v1__get_contact_response__init
+                     (Claimline__V1__GetContactResponse         *message);
+size_t claimline__v1__get_contact_response__get_packed_size
+                     (const Claimline__V1__GetContactResponse   *message);
+size_t claimline__v1__get_contact_response__pack
+                     (const Claimline__V1__GetContactResponse   *message,
+                      uint8_t             *out);
+size_t claimline__v1__get_contact_response__pack_to_buffer
+                     (const Claimline__V1__GetContactResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Claimline__V1__GetContactResponse *
+       claimline__v1__get_contact_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   claimline__v1__get_contact_response__free_unpacked
+                     (Claimline__V1__GetContactResponse *message,
                       ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
@@ -1023,8 +1139,17 @@ typedef void (*Claimline__V1__GroupCount_Closure)
 typedef void (*Claimline__V1__FailureReasonCount_Closure)
                  (const Claimline__V1__FailureReasonCount *message,
                   void *closure_data);
+typedef void (*Claimline__V1__DecisionCount_Closure)
+                 (const Claimline__V1__DecisionCount *message,
+                  void *closure_data);
 typedef void (*Claimline__V1__GetStatsResponse_Closure)
                  (const Claimline__V1__GetStatsResponse *message,
+                  void *closure_data);
+typedef void (*Claimline__V1__GetContactRequest_Closure)
+                 (const Claimline__V1__GetContactRequest *message,
+                  void *closure_data);
+typedef void (*Claimline__V1__GetContactResponse_Closure)
+                 (const Claimline__V1__GetContactResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -1057,7 +1182,10 @@ extern const ProtobufCMessageDescriptor claimline__v1__get_stats_request__descri
 extern const ProtobufCMessageDescriptor claimline__v1__category_count__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__group_count__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__failure_reason_count__descriptor;
+extern const ProtobufCMessageDescriptor claimline__v1__decision_count__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__get_stats_response__descriptor;
+extern const ProtobufCMessageDescriptor claimline__v1__get_contact_request__descriptor;
+extern const ProtobufCMessageDescriptor claimline__v1__get_contact_response__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -18,13 +18,14 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Claimline__V1__Subscriber Claimline__V1__Subscriber;
 typedef struct Claimline__V1__CategoryRef Claimline__V1__CategoryRef;
 typedef struct Claimline__V1__Claim Claimline__V1__Claim;
+typedef struct Claimline__V1__Contact Claimline__V1__Contact;
 typedef struct Claimline__V1__Incident Claimline__V1__Incident;
 
 
 /* --- enums --- */
 
 /*
- * The five groups of claim categories (DOMAIN.md, "The claim taxonomy").
+ * The five groups of claim categories (docs/DOMAIN.md, "The claim taxonomy").
  */
 typedef enum _Claimline__V1__ClaimGroup {
   CLAIMLINE__V1__CLAIM_GROUP__CLAIM_GROUP_UNSPECIFIED = 0,
@@ -150,7 +151,8 @@ typedef enum _Claimline__V1__ClaimStatus {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CLAIMLINE__V1__CLAIM_STATUS)
 } Claimline__V1__ClaimStatus;
 /*
- * Where a contact session (one call, by its call id) stands.
+ * Where a contact session (one call, by its call id) stands. In a
+ * FAILED_PRECONDITION answer's current_state, UNSPECIFIED means "no such contact".
  */
 typedef enum _Claimline__V1__ContactState {
   CLAIMLINE__V1__CONTACT_STATE__CONTACT_STATE_UNSPECIFIED = 0,
@@ -230,6 +232,52 @@ struct  Claimline__V1__Claim
 #define CLAIMLINE__V1__CLAIM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__claim__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CLAIMLINE__V1__RETENTION_FAILURE_REASON__RETENTION_FAILURE_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CLAIMLINE__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED, 0, 0, 0 }
+
+
+/*
+ * One contact session: what the call went through so far (docs/DOMAIN.md,
+ * "The contact (call) and its states").
+ */
+struct  Claimline__V1__Contact
+{
+  ProtobufCMessage base;
+  char *call_id;
+  Claimline__V1__ContactState state;
+  Claimline__V1__Subscriber *subscriber;
+  /*
+   * as given at Escalate
+   */
+  Claimline__V1__CategoryRef *category;
+  char *place_id;
+  /*
+   * UNSPECIFIED for a claim filed without Escalate
+   */
+  Claimline__V1__EscalateDecision decision;
+  /*
+   * the policy rule that decided
+   */
+  char *rule;
+  char *incident_id;
+  /*
+   * set when Retain reported IMPOSSIBLE
+   */
+  Claimline__V1__RetentionFailureReason failure_reason;
+  /*
+   * set once a claim is filed
+   */
+  char *claim_number;
+  char *first_line_agent_id;
+  char *second_line_agent_id;
+  int64_t created_at_ms;
+  int64_t updated_at_ms;
+  /*
+   * forgotten after this
+   */
+  int64_t expires_at_ms;
+};
+#define CLAIMLINE__V1__CONTACT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__contact__descriptor) \
+    , (char *)protobuf_c_empty_string, CLAIMLINE__V1__CONTACT_STATE__CONTACT_STATE_UNSPECIFIED, NULL, NULL, (char *)protobuf_c_empty_string, CLAIMLINE__V1__ESCALATE_DECISION__ESCALATE_DECISION_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CLAIMLINE__V1__RETENTION_FAILURE_REASON__RETENTION_FAILURE_REASON_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 struct  Claimline__V1__Incident
@@ -319,6 +367,25 @@ Claimline__V1__Claim *
 void   claimline__v1__claim__free_unpacked
                      (Claimline__V1__Claim *message,
                       ProtobufCAllocator *allocator);
+/* Claimline__V1__Contact methods */
+void   claimline__v1__contact__init
+                     (Claimline__V1__Contact         *message);
+size_t claimline__v1__contact__get_packed_size
+                     (const Claimline__V1__Contact   *message);
+size_t claimline__v1__contact__pack
+                     (const Claimline__V1__Contact   *message,
+                      uint8_t             *out);
+size_t claimline__v1__contact__pack_to_buffer
+                     (const Claimline__V1__Contact   *message,
+                      ProtobufCBuffer     *buffer);
+Claimline__V1__Contact *
+       claimline__v1__contact__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   claimline__v1__contact__free_unpacked
+                     (Claimline__V1__Contact *message,
+                      ProtobufCAllocator *allocator);
 /* Claimline__V1__Incident methods */
 void   claimline__v1__incident__init
                      (Claimline__V1__Incident         *message);
@@ -349,6 +416,9 @@ typedef void (*Claimline__V1__CategoryRef_Closure)
 typedef void (*Claimline__V1__Claim_Closure)
                  (const Claimline__V1__Claim *message,
                   void *closure_data);
+typedef void (*Claimline__V1__Contact_Closure)
+                 (const Claimline__V1__Contact *message,
+                  void *closure_data);
 typedef void (*Claimline__V1__Incident_Closure)
                  (const Claimline__V1__Incident *message,
                   void *closure_data);
@@ -370,6 +440,7 @@ extern const ProtobufCEnumDescriptor    claimline__v1__contact_state__descriptor
 extern const ProtobufCMessageDescriptor claimline__v1__subscriber__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__category_ref__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__claim__descriptor;
+extern const ProtobufCMessageDescriptor claimline__v1__contact__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__incident__descriptor;
 
 PROTOBUF_C__END_DECLS

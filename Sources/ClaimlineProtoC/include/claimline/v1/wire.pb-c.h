@@ -75,10 +75,14 @@ struct  Claimline__V1__HelloAck
    * the role the token grants
    */
   char *role;
+  /*
+   * the longest deadline a request gets (timeout 0 gets this)
+   */
+  uint32_t max_deadline_ms;
 };
 #define CLAIMLINE__V1__HELLO_ACK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__hello_ack__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
