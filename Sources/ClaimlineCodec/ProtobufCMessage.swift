@@ -26,6 +26,9 @@ public protocol ProtobufCMessage: Hashable, Sendable {
     /// Writes this value into an initialised C struct; strings and submessages go in `arena`.
     func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError)
 
+    /// Runs `body` with the message's protobuf-c descriptor (for diagnosing refused bytes).
+    static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R
+
     /// Copies a C struct (from `unpack` into an arena) out into a Swift value.
     init(_ c: UnsafePointer<CMessage>) throws(CodecError)
 
@@ -100,7 +103,7 @@ enum ProtobufCCoding {
         }
         guard let c = unpacked else {
             arena.reset()
-            throw CodecError(.malformed, messageName: M.protoName)
+            throw CodecError(.malformed, messageName: M.protoName, field: Self.diagnose(M.self, bytes))
         }
         // No `defer` here: it made the optimiser copy the whole value out (a retain per string).
         do {
@@ -113,6 +116,20 @@ enum ProtobufCCoding {
             error.messageName = M.protoName
             throw error
         }
+    }
+}
+
+extension ProtobufCCoding {
+    /// The field libprotobuf-c refused, when one is to blame (a wrong wire type, a length past
+    /// the end): the error path only.
+    static func diagnose<M: ProtobufCMessage>(_: M.Type, _ bytes: UnsafeRawBufferPointer) -> String {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return "" }
+        var path = [CChar](repeating: 0, count: 256)
+        let found = M.withDescriptor { descriptor in
+            clm_wire_diagnose(descriptor, base, bytes.count, &path, path.count)
+        }
+        guard found != 0 else { return "" }
+        return String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

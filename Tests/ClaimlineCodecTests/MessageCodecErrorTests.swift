@@ -12,6 +12,32 @@ struct MessageCodecErrorTests {
         return [number << 3 | 2, UInt8(bytes.count)] + bytes
     }
 
+    @Test("A wrong wire type names the field, nested and repeated ones by path")
+    func wrongWireTypeNamesField() {
+        // subscriber (field 3, a message) sent as a varint.
+        #expect(throws: CodecError(.malformed, messageName: "claimline.v1.EscalateRequest", field: "subscriber")) {
+            try EscalateRequest.decode(from: Self.field(2, Array("UCID-1".utf8)) + [3 << 3 | 0, 1])
+        }
+        // subscriber.value_tier (an enum) sent length-delimited.
+        #expect(throws: CodecError(.malformed, messageName: "claimline.v1.EscalateRequest", field: "subscriber.value_tier")) {
+            try EscalateRequest.decode(from: Self.field(3, Self.field(1, Array("+79161234567".utf8)) + Self.field(3, [1])))
+        }
+        // The second category's group sent as a 32-bit value.
+        let good: [UInt8] = [1 << 3 | 0, 4]
+        let bad: [UInt8] = [1 << 3 | 5, 1, 0, 0, 0]
+        #expect(throws: CodecError(.malformed, messageName: "claimline.v1.DeclareIncidentRequest", field: "categories[1].group")) {
+            try DeclareIncidentRequest.decode(from: Self.field(4, good) + Self.field(4, bad))
+        }
+        // A string whose length runs past the end names the string.
+        #expect(throws: CodecError(.malformed, messageName: "claimline.v1.EscalateRequest", field: "call_id")) {
+            try EscalateRequest.decode(from: [2 << 3 | 2, 40, 0x41, 0x42])
+        }
+        // A bad tag between fields names nothing.
+        #expect(throws: CodecError(.malformed, messageName: "claimline.v1.EscalateRequest", field: "")) {
+            try EscalateRequest.decode(from: [0xFF])
+        }
+    }
+
     @Test("An embedded NUL is refused when encoding")
     func nulOnEncode() {
         var message = Fixtures.fileComplaint
@@ -106,6 +132,6 @@ struct MessageCodecErrorTests {
     @Test("A wrong wire type for a known field is malformed")
     func wrongWireType() {
         // claim_number (string) sent as a varint
-        #expect(throws: CodecError.self) { try GetClaimRequest.decode(from: [0x08, 0x01]) }
+        #expect(throws: CodecError(.malformed, messageName: "claimline.v1.GetClaimRequest", field: "claim_number")) { try GetClaimRequest.decode(from: [0x08, 0x01]) }
     }
 }

@@ -236,6 +236,29 @@ struct HostilePeerTests {
         try await server.stop()
     }
 
+    @Test("A field sent with the wrong wire type is INVALID_ARGUMENT naming it")
+    func wrongWireType() async throws {
+        let server = try await TestServer.start()
+        let peer = try await HostilePeer.connect(host: "127.0.0.1", port: server.port, keepAnswers: true)
+        #expect(try await peer.handshake(token: Self.token))
+        // Escalate with subscriber.value_tier (an enum) sent as a string.
+        let subscriber: [UInt8] = [0x0A, 12] + Array("+79161234567".utf8) + [0x1A, 1, 0x31]
+        let message: [UInt8] = [0x12, 6] + Array("UCID-1".utf8) + [0x1A, UInt8(subscriber.count)] + subscriber
+        var frame = ByteBuffer()
+        frame.writeFrame(type: .request, method: Method.escalate.rawValue, streamID: 1) { out in
+            out.writeInteger(UInt32(0)) + out.writeBytes(message)
+        }
+        peer.send(bytes: Array(frame.readableBytesView))
+        #expect(await peer.wait { $0.answers[1] != nil })
+        let answer = try #require(peer.seen.answers[1])
+        #expect(answer.type == .error)
+        let status = try RpcStatus.decode(from: answer.payload, arena: ProtoArena())
+        #expect(status.code == StatusCode.invalidArgument.rawValue)
+        #expect(status.fieldViolations.map(\.field) == ["subscriber.value_tier"])
+        await peer.close()
+        try await server.stop()
+    }
+
     @Test("A client GOAWAY before HELLO, or with a malformed payload, is a PROTOCOL_ERROR")
     func clientGoAway() async throws {
         let server = try await TestServer.start()

@@ -16,6 +16,10 @@ extension EscalateRequest: ProtobufCMessage {
         claimline__v1__escalate_request__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__escalate_request__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -56,6 +60,10 @@ extension EscalateResponse: ProtobufCMessage {
         claimline__v1__escalate_response__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__escalate_response__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -90,6 +98,10 @@ extension RetainRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__retain_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__retain_request__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__retain_request__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -132,6 +144,10 @@ extension RetainResponse: ProtobufCMessage {
         claimline__v1__retain_response__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__retain_response__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -164,6 +180,10 @@ extension FileComplaintRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__file_complaint_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__file_complaint_request__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__file_complaint_request__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -212,6 +232,10 @@ extension FileComplaintResponse: ProtobufCMessage {
         claimline__v1__file_complaint_response__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__file_complaint_response__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -248,6 +272,10 @@ extension GetClaimRequest: ProtobufCMessage {
         claimline__v1__get_claim_request__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__get_claim_request__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -278,6 +306,10 @@ extension GetClaimResponse: ProtobufCMessage {
         claimline__v1__get_claim_response__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__get_claim_response__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -306,6 +338,10 @@ extension ListClaimsRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__list_claims_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__list_claims_request__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__list_claims_request__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -352,6 +388,10 @@ extension ListClaimsResponse: ProtobufCMessage {
         claimline__v1__list_claims_response__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__list_claims_response__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -382,6 +422,10 @@ extension UpdateClaimStatusRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__update_claim_status_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__update_claim_status_request__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__update_claim_status_request__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -420,6 +464,10 @@ extension UpdateClaimStatusResponse: ProtobufCMessage {
         claimline__v1__update_claim_status_response__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__update_claim_status_response__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -448,6 +496,10 @@ extension DeclareIncidentRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__declare_incident_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__declare_incident_request__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__declare_incident_request__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -490,6 +542,10 @@ extension DeclareIncidentResponse: ProtobufCMessage {
         claimline__v1__declare_incident_response__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__declare_incident_response__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -518,6 +574,10 @@ extension WithdrawIncidentRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__withdraw_incident_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__withdraw_incident_request__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__withdraw_incident_request__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -554,6 +614,10 @@ extension WithdrawIncidentResponse: ProtobufCMessage {
         claimline__v1__withdraw_incident_response__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__withdraw_incident_response__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -582,6 +646,10 @@ extension ListIncidentsRequest: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__list_incidents_request__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__list_incidents_request__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__list_incidents_request__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -614,6 +682,10 @@ extension ListIncidentsResponse: ProtobufCMessage {
         claimline__v1__list_incidents_response__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__list_incidents_response__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -644,6 +716,10 @@ extension GetSecondLineModeRequest: ProtobufCMessage {
         claimline__v1__get_second_line_mode_request__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__get_second_line_mode_request__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -670,6 +746,10 @@ extension SecondLineModeResponse: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__second_line_mode_response__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__second_line_mode_response__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__second_line_mode_response__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -708,6 +788,10 @@ extension SetSecondLineModeRequest: ProtobufCMessage {
         claimline__v1__set_second_line_mode_request__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__set_second_line_mode_request__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -742,6 +826,10 @@ extension GetStatsRequest: ProtobufCMessage {
         claimline__v1__get_stats_request__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__get_stats_request__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -772,6 +860,10 @@ extension CategoryCount: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__category_count__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__category_count__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__category_count__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -806,6 +898,10 @@ extension GroupCount: ProtobufCMessage {
         claimline__v1__group_count__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__group_count__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -836,6 +932,10 @@ extension FailureReasonCount: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__failure_reason_count__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__failure_reason_count__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__failure_reason_count__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -870,6 +970,10 @@ extension DecisionCount: ProtobufCMessage {
         claimline__v1__decision_count__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__decision_count__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -902,6 +1006,10 @@ extension GetStatsResponse: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__get_stats_response__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__get_stats_response__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__get_stats_response__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -948,6 +1056,10 @@ extension GetContactRequest: ProtobufCMessage {
         claimline__v1__get_contact_request__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__get_contact_request__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -976,6 +1088,10 @@ extension GetContactResponse: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__get_contact_response__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__get_contact_response__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__get_contact_response__descriptor) { body($0) }
     }
 
     @discardableResult

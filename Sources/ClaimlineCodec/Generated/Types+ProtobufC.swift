@@ -16,6 +16,10 @@ extension Subscriber: ProtobufCMessage {
         claimline__v1__subscriber__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__subscriber__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -52,6 +56,10 @@ extension CategoryRef: ProtobufCMessage {
         claimline__v1__category_ref__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__category_ref__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -82,6 +90,10 @@ extension Claim: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__claim__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__claim__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__claim__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -140,6 +152,10 @@ extension Contact: ProtobufCMessage {
         claimline__v1__contact__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__contact__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -196,6 +212,10 @@ extension Incident: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__incident__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__incident__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__incident__descriptor) { body($0) }
     }
 
     @discardableResult

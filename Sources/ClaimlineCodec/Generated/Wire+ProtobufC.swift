@@ -16,6 +16,10 @@ extension Hello: ProtobufCMessage {
         claimline__v1__hello__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__hello__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -46,6 +50,10 @@ extension HelloAck: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__hello_ack__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__hello_ack__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__hello_ack__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -92,6 +100,10 @@ extension FieldViolation: ProtobufCMessage {
         claimline__v1__field_violation__unpack(allocator, count, bytes)
     }
 
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__field_violation__descriptor) { body($0) }
+    }
+
     @discardableResult
     public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
         try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
@@ -122,6 +134,10 @@ extension RpcStatus: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__rpc_status__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__rpc_status__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__rpc_status__descriptor) { body($0) }
     }
 
     @discardableResult
@@ -162,6 +178,10 @@ extension GoAway: ProtobufCMessage {
     public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__go_away__pack(c, out) }
     public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
         claimline__v1__go_away__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__go_away__descriptor) { body($0) }
     }
 
     @discardableResult

@@ -6,4 +6,5 @@
 #include "claimline/v1/service.pb-c.h"
 #include "claimline/v1/wire.pb-c.h"
 #include "clm_arena.h"
+#include "clm_wire_diagnose.h"
 #endif
