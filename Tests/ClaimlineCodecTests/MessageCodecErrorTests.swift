@@ -116,14 +116,15 @@ struct MessageCodecErrorTests {
 
     @Test("Malformed bytes are a typed malformed error")
     func malformed() {
-        let cases: [[UInt8]] = [
-            [0x0A, 0x05, 0x41],  // length past the end
-            [0x0F],  // wire type 7 does not exist
-            [0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],  // varint too long
-            [0x00, 0x01],  // field number 0
+        // The field is named where one is to blame, and left empty where none is.
+        let cases: [([UInt8], String)] = [
+            ([0x0A, 0x05, 0x41], "claim_number"),  // length past the end
+            ([0x0F], "claim_number"),  // field 1 with wire type 7, which does not exist
+            ([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], "claim_number"),  // length varint too long
+            ([0x00, 0x01], ""),  // field number 0
         ]
-        for bytes in cases {
-            #expect(throws: CodecError(.malformed, messageName: "claimline.v1.GetClaimRequest")) {
+        for (bytes, field) in cases {
+            #expect(throws: CodecError(.malformed, messageName: "claimline.v1.GetClaimRequest", field: field)) {
                 try GetClaimRequest.decode(from: bytes)
             }
         }

@@ -92,7 +92,12 @@ struct ProtocolTests {
             _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in buffer.writeBytes([0x0A, 0x50, 0x41]) }
         }
         #expect(malformed?.code == .invalidArgument)
-        #expect(malformed?.reason == "MALFORMED_MESSAGE")
+        #expect(malformed?.fieldViolations.map(\.field) == ["idempotency_key"], "the length runs past the end of that field")
+        let badTag = await rpcError {
+            _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in buffer.writeBytes([0x00, 0x01]) }  // field number 0: no field to blame
+        }
+        #expect(badTag?.code == .invalidArgument)
+        #expect(badTag?.reason == "MALFORMED_MESSAGE")
         // description (field 6) with an invalid UTF-8 byte
         let badUTF8 = await rpcError {
             _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in buffer.writeBytes([0x32, 2, 0xD0, 0x41]) }

@@ -80,12 +80,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var readsInPool = 0
     private var readQueue = CircularBuffer<QueuedRead>()
 
-    private var handshakeTimer: Scheduled<Void>?
     private var deadlineTimer: (task: Scheduled<Void>, at: Int64)?
-    private var keepaliveTask: RepeatedTask?
-    private var lastFrameNanos: Int64 = 0
-    private var lastRequestNanos: Int64 = 0
-    private var pingOutstanding = false
+    /// The one timer of the connection's timeouts: the machine decides at each tick.
+    private var tickTask: RepeatedTask?
 
     init(settings: Settings, shared: Shared, sessionID: String) {
         self.settings = settings
@@ -94,7 +91,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.logger = shared.logger
         self.logger[metadataKey: "session.id"] = "\(sessionID)"
         self.machine = ConnectionStateMachine(
-            limits: .init(maxConcurrentStreams: settings.maxConcurrentStreams, maxDeadlineNanos: settings.maxDeadline.nanoseconds)
+            limits: .init(
+                maxConcurrentStreams: settings.maxConcurrentStreams, maxDeadlineNanos: settings.maxDeadline.nanoseconds,
+                handshakeTimeoutNanos: settings.handshakeTimeout.nanoseconds,
+                keepaliveIntervalNanos: settings.keepaliveInterval.nanoseconds,
+                idleTimeoutNanos: settings.idleTimeout.nanoseconds
+            ),
+            nowNanos: Self.nowNanos()
         )
     }
 
@@ -102,9 +105,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.context = context
         self.pending = context.channel.allocator.buffer(capacity: 4096)
         self.peerAddress = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        let now = Self.nowNanos()
-        self.lastFrameNanos = now
-        self.lastRequestNanos = now
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let evicted = self.shared.registry.accept(
@@ -115,9 +115,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             )
         )
         for entry in evicted { entry.evict() }
-        self.handshakeTimer = context.eventLoop.scheduleTask(in: self.settings.handshakeTimeout) {
-            loopBound.value.logFailure("handshake timeout: no HELLO in time")
-            loopBound.value.goAway(code: .deadlineExceeded, reason: "HANDSHAKE_TIMEOUT", message: "no HELLO in time", close: true)
+        let period = TimeAmount.nanoseconds(self.machine.tickIntervalNanos)
+        self.tickTask = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            loopBound.value.tick()
         }
         context.fireChannelActive()
     }
@@ -128,9 +128,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.queuedWrites.removeAll()
         self.parked.removeAll()
         self.readQueue.removeAll()
-        self.handshakeTimer?.cancel()
         self.deadlineTimer?.task.cancel()
-        self.keepaliveTask?.cancel()
+        self.tickTask?.cancel()
         self.shared.registry.unregister(context.channel)
         self.context = nil
         context.fireChannelInactive()
@@ -139,7 +138,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
         let now = Self.nowNanos()
-        self.lastFrameNanos = now
+        self.machine.frameReceived(nowNanos: now)
         switch frame.type {
         case .hello: self.hello(frame)
         case .request:
@@ -158,7 +157,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 self.parked.remove(at: index)
             }
         case .ping: self.write(Frame.pong(answering: frame))
-        case .pong: self.pingOutstanding = false
+        case .pong: self.machine.pongReceived()
         case .goAway: self.peerGoAway(frame)
         case .helloAck, .response, .error:
             break  // the server-role decoder never lets these through
@@ -214,7 +213,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
             self.goAway(code: .internal, reason: "PROTOCOL_ERROR", message: "HELLO: \(error)", close: true)
             return
         }
-        self.handshakeTimer?.cancel()
         // The token first: a stranger learns nothing but UNAUTHENTICATED.
         guard self.machine.hello(self.shared.authenticator.authenticate(token: hello.token)), let identity = self.machine.identity else {
             self.logFailure("authentication failed: unknown token", clientName: hello.clientName)
@@ -247,29 +245,23 @@ final class ConnectionHandler: ChannelDuplexHandler {
             maxDeadlineMs: UInt32(clamping: self.settings.maxDeadline.nanoseconds / 1_000_000)
         )
         self.writeMessage(ack, type: .helloAck, method: 0, streamID: 0)
-        self.startKeepalive()
     }
 
     /// A client's GOAWAY: it is leaving. Answer what is in flight, then close. Before HELLO,
     /// or with a payload that is not a GoAway, it is a protocol error (PROTOCOL.md §7).
     private func peerGoAway(_ frame: Frame) {
-        let valid: Bool
-        if case .awaitingHello = self.machine.state {
-            valid = false
-        } else {
-            valid = (try? GoAway.decode(from: frame.payload, arena: self.arena)) != nil
-        }
-        guard valid else {
+        let wellFormed = (try? GoAway.decode(from: frame.payload, arena: self.arena)) != nil
+        switch self.machine.peerGoAway(wellFormed: wellFormed) {
+        case .drain:
+            self.inputClosed = true
+            self.finishInputIfClosed()
+        case .protocolError:
             self.logFailure("invalid GOAWAY from the client")
             self.goAway(code: .internal, reason: "PROTOCOL_ERROR", message: "GOAWAY before HELLO or with a malformed payload", close: true)
-            return
         }
-        self.inputClosed = true
-        self.finishInputIfClosed()
     }
 
     private func request(_ frame: Frame, receivedNanos: Int64) {
-        self.lastRequestNanos = receivedNanos
         let maxFrame = self.settings.maxFrameSize
         let decision = self.machine.request(
             streamID: frame.streamID, method: frame.method, timeoutMs: frame.requestTimeoutMs, nowNanos: receivedNanos,
@@ -448,32 +440,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.closeIfDrained()
     }
 
-    private func startKeepalive() {
-        guard let context = self.context else { return }
-        let period = TimeAmount.nanoseconds(
-            max(TimeAmount.milliseconds(50).nanoseconds, min(self.settings.keepaliveInterval.nanoseconds, self.settings.idleTimeout.nanoseconds) / 4)
-        )
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        self.keepaliveTask = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
-            loopBound.value.keepaliveTick()
+    /// The machine judges the timeouts; the handler carries out what it says.
+    private func tick() {
+        switch self.machine.tick(nowNanos: Self.nowNanos(), parkedRequests: !self.parked.isEmpty) {
+        case .none:
+            break
+        case .ping(let data):
+            self.write(Frame.ping(data))
+            self.flushIfNeeded()
+        case .goAway(let code, let reason, let message):
+            if reason == "HANDSHAKE_TIMEOUT" { self.logFailure("handshake timeout: no HELLO in time") }
+            self.goAway(code: code, reason: reason, message: message, close: true)
         }
-    }
-
-    private func keepaliveTick() {
-        let now = Self.nowNanos()
-        if self.machine.inFlight.isEmpty, self.parked.isEmpty, now - self.lastRequestNanos >= self.settings.idleTimeout.nanoseconds {
-            self.goAway(code: .ok, reason: "IDLE_TIMEOUT", message: "no request for \(self.settings.idleTimeout.nanoseconds / 1_000_000) ms", close: true)
-            return
-        }
-        guard now - self.lastFrameNanos >= self.settings.keepaliveInterval.nanoseconds else { return }
-        if self.pingOutstanding {
-            self.goAway(code: .unavailable, reason: "KEEPALIVE_TIMEOUT", message: "no PONG", close: true)
-            return
-        }
-        self.pingOutstanding = true
-        self.lastFrameNanos = now
-        self.write(Frame.ping(UInt64(truncatingIfNeeded: now)))
-        self.flushIfNeeded()
     }
 
     // MARK: - Closing

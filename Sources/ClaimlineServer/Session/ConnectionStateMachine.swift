@@ -5,11 +5,33 @@ import ClaimlineWire
 /// deadlines and the GOAWAY dance. ``ConnectionHandler`` feeds it events and carries out what
 /// it answers, so every rule of PROTOCOL.md sections 3 and 7 is testable without a socket.
 ///
-/// Time is passed in (nanoseconds of a monotonic clock) rather than read, for the same reason.
+/// Time is passed in (nanoseconds of a monotonic clock) rather than read, for the same reason:
+/// the handshake, keepalive and idle timeouts are decided by ``tick(nowNanos:)``, which the
+/// handler calls from one timer, and tests call with a manual clock.
 struct ConnectionStateMachine {
     struct Limits {
         var maxConcurrentStreams: Int
         var maxDeadlineNanos: Int64
+        var handshakeTimeoutNanos: Int64 = 5_000_000_000
+        var keepaliveIntervalNanos: Int64 = 30_000_000_000
+        var idleTimeoutNanos: Int64 = 300_000_000_000
+    }
+
+    /// What a timer tick asks the handler to do.
+    enum TickAction: Equatable {
+        case none
+        /// Send PING with these 8 bytes.
+        case ping(UInt64)
+        /// Send GOAWAY with this code and reason, then close.
+        case goAway(StatusCode, reason: String, message: String)
+    }
+
+    /// What a client's GOAWAY means.
+    enum PeerGoAwayAction: Equatable {
+        /// The client is leaving: answer what is in flight, then close.
+        case drain
+        /// Before HELLO or malformed: GOAWAY PROTOCOL_ERROR and close.
+        case protocolError
     }
 
     /// A call the server accepted and has not answered yet.
@@ -42,9 +64,64 @@ struct ConnectionStateMachine {
     /// The sum of the calls in flight's ``InFlight/reservedBytes``.
     private(set) var reservedBytes = 0
     let limits: Limits
+    /// Monotonic time of the connection's start, its last frame in, its last REQUEST.
+    private let startNanos: Int64
+    private var lastFrameNanos: Int64
+    private var lastRequestNanos: Int64
+    private var pingOutstanding = false
 
-    init(limits: Limits) {
+    init(limits: Limits, nowNanos: Int64 = 0) {
         self.limits = limits
+        self.startNanos = nowNanos
+        self.lastFrameNanos = nowNanos
+        self.lastRequestNanos = nowNanos
+    }
+
+    /// Any frame arrived: the peer is alive.
+    mutating func frameReceived(nowNanos: Int64) {
+        self.lastFrameNanos = nowNanos
+    }
+
+    mutating func pongReceived() {
+        self.pingOutstanding = false
+    }
+
+    /// A client GOAWAY; `wellFormed` says whether its payload decoded.
+    mutating func peerGoAway(wellFormed: Bool) -> PeerGoAwayAction {
+        if case .awaitingHello = self.state { return .protocolError }
+        return wellFormed ? .drain : .protocolError
+    }
+
+    /// The timeouts, judged at `nowNanos`: no HELLO within the handshake timeout; no REQUEST
+    /// for the idle timeout with nothing in flight; a peer silent for the keepalive interval is
+    /// pinged, and one still silent an interval later is gone.
+    mutating func tick(nowNanos: Int64, parkedRequests: Bool = false) -> TickAction {
+        switch self.state {
+        case .closed:
+            return .none
+        case .awaitingHello:
+            guard nowNanos - self.startNanos >= self.limits.handshakeTimeoutNanos else { return .none }
+            return .goAway(.deadlineExceeded, reason: "HANDSHAKE_TIMEOUT", message: "no HELLO in time")
+        case .open, .draining:
+            break
+        }
+        if self.inFlight.isEmpty, !parkedRequests, nowNanos - self.lastRequestNanos >= self.limits.idleTimeoutNanos {
+            return .goAway(.ok, reason: "IDLE_TIMEOUT", message: "no request for \(self.limits.idleTimeoutNanos / 1_000_000) ms")
+        }
+        guard nowNanos - self.lastFrameNanos >= self.limits.keepaliveIntervalNanos else { return .none }
+        if self.pingOutstanding {
+            return .goAway(.unavailable, reason: "KEEPALIVE_TIMEOUT", message: "no PONG")
+        }
+        self.pingOutstanding = true
+        self.lastFrameNanos = nowNanos
+        return .ping(UInt64(truncatingIfNeeded: nowNanos))
+    }
+
+    /// How often the handler should tick: often enough for each timeout to fire within a
+    /// quarter of its length, never more than every 50 ms.
+    var tickIntervalNanos: Int64 {
+        let shortest = min(self.limits.handshakeTimeoutNanos, self.limits.keepaliveIntervalNanos, self.limits.idleTimeoutNanos)
+        return max(50_000_000, shortest / 4)
     }
 
     var identity: Identity? {
@@ -77,6 +154,7 @@ struct ConnectionStateMachine {
     ) -> RequestDecision {
         // The decoder guarantees increasing ids; record it first so GOAWAY covers rejects too.
         self.lastStreamID = max(self.lastStreamID, streamID)
+        self.lastRequestNanos = max(self.lastRequestNanos, nowNanos)
         let identity: Identity
         switch self.state {
         case .open(let who): identity = who

@@ -2,9 +2,13 @@
  *   1. Escalate: a billing complaint from a tier-2 subscriber: expect TRANSFER_TO_SECOND_LINE.
  *   2. Retain: the second line could not help (IMPOSSIBLE, LONG_REVIEW): a claim is
  *      required and the server returns a draft of it.
- *   3. FileComplaint: the draft, a description in Russian, a new idempotency key.
- *   4. GetClaim: read the claim back.
- *   5. FileComplaint again with the same key: the same claim number, no second claim.
+ *   3. GetContact: the contact is CLAIM_REQUIRED, with the decision, its rule and the
+ *      same draft (how a desktop that lost the draft gets it back).
+ *   4. FileComplaint: the draft, a description in Russian, a new idempotency key.
+ *   5. GetClaim: read the claim back.
+ *   6. FileComplaint again with the same key: the same claim number, no second claim.
+ *   7. GetContact: now CLAIM_FILED with the claim number and no draft; an unknown
+ *      call id is NOT_FOUND (CONTACT_NOT_FOUND).
  * The token needs the ivr and agent calls (the dev admin token has them).
  * Exits 0 when every step went as expected. */
 #define _POSIX_C_SOURCE 200809L
@@ -37,6 +41,22 @@ static int failed(const char *step, int code, const claimline_error *err)
         fprintf(stderr, " (contact is %s)", err->current_state);
     fprintf(stderr, "\n");
     return 1;
+}
+
+/* 1 if a and b encode to the same bytes (both NULL counts as the same). */
+static int same_message(const ProtobufCMessage *a, const ProtobufCMessage *b)
+{
+    if (!a || !b)
+        return a == b;
+    size_t na = protobuf_c_message_get_packed_size(a), nb = protobuf_c_message_get_packed_size(b);
+    if (na != nb)
+        return 0;
+    uint8_t *pa = malloc(na + 1), *pb = malloc(nb + 1);
+    int same = pa && pb && protobuf_c_message_pack(a, pa) == na && protobuf_c_message_pack(b, pb) == nb &&
+               memcmp(pa, pb, na) == 0;
+    free(pa);
+    free(pb);
+    return same;
 }
 
 static void print_time(const char *label, int64_t ms)
@@ -79,6 +99,7 @@ int main(int argc, char **argv)
     Claimline__V1__RetainResponse *ret = NULL;
     Claimline__V1__FileComplaintResponse *filed = NULL, *again = NULL;
     Claimline__V1__GetClaimResponse *got = NULL;
+    Claimline__V1__GetContactResponse *contact = NULL, *after = NULL;
 
     if ((code = claimline_connect(argv[1], port, argv[3], "contact-example", TIMEOUT_MS, &cl, &err)))
         return failed("connect", code, &err);
@@ -143,7 +164,35 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    /* 3. File the complaint from the draft. A shallow copy: its strings stay
+    /* 3. The contact as the server has it: a claim is required, here is its draft. */
+    Claimline__V1__GetContactRequest get_contact = CLAIMLINE__V1__GET_CONTACT_REQUEST__INIT;
+    get_contact.call_id = call_id;
+    if ((code = claimline_get_contact(cl, &get_contact, TIMEOUT_MS, &contact, &err))) {
+        rc = failed("get contact", code, &err);
+        goto done;
+    }
+    if (!contact->contact) {
+        fprintf(stderr, "get contact returned no contact\n");
+        goto done;
+    }
+    printf("3. get contact %s: %s, decision %s (rule %s), failure reason %s, draft %s\n", contact->contact->call_id,
+           enum_name(&claimline__v1__contact_state__descriptor, contact->contact->state),
+           enum_name(&claimline__v1__escalate_decision__descriptor, contact->contact->decision), contact->contact->rule,
+           enum_name(&claimline__v1__retention_failure_reason__descriptor, contact->contact->failure_reason),
+           contact->draft ? "returned" : "missing");
+    if (strcmp(contact->contact->call_id, call_id) != 0 ||
+        contact->contact->state != CLAIMLINE__V1__CONTACT_STATE__CONTACT_STATE_CLAIM_REQUIRED ||
+        contact->contact->decision != esc->decision || strcmp(contact->contact->rule, esc->rule) != 0 ||
+        contact->contact->failure_reason != retain.failure_reason) {
+        fprintf(stderr, "expected the contact CLAIM_REQUIRED with the escalate decision and the failure reason\n");
+        goto done;
+    }
+    if (!same_message(contact->draft ? &contact->draft->base : NULL, &ret->draft->base)) {
+        fprintf(stderr, "expected the same draft as Retain's\n");
+        goto done;
+    }
+
+    /* 4. File the complaint from the draft. A shallow copy: its strings stay
      * owned by `ret`, we only point two fields elsewhere (never free `file`). */
     Claimline__V1__FileComplaintRequest file = *ret->draft;
     char file_key[37];
@@ -155,11 +204,11 @@ int main(int argc, char **argv)
         rc = failed("file complaint", code, &err);
         goto done;
     }
-    printf("3. file complaint (key %s): claim %s, department %s\n", file_key, filed->claim_number,
+    printf("4. file complaint (key %s): claim %s, department %s\n", file_key, filed->claim_number,
            filed->department);
     print_time("due", filed->due_at_ms);
 
-    /* 4. Read it back. */
+    /* 5. Read it back. */
     Claimline__V1__GetClaimRequest get = CLAIMLINE__V1__GET_CLAIM_REQUEST__INIT;
     get.claim_number = filed->claim_number;
     if ((code = claimline_get_claim(cl, &get, TIMEOUT_MS, &got, &err))) {
@@ -170,18 +219,45 @@ int main(int argc, char **argv)
         fprintf(stderr, "get claim returned another claim\n");
         goto done;
     }
-    printf("4. get claim %s:\n", filed->claim_number);
+    printf("5. get claim %s:\n", filed->claim_number);
     print_claim(got->claim);
 
-    /* 5. A retry with the same key (as after a lost answer) must not file twice. */
+    /* 6. A retry with the same key (as after a lost answer) must not file twice. */
     if ((code = claimline_file_complaint(cl, &file, TIMEOUT_MS, &again, &err))) {
         rc = failed("file complaint retry", code, &err);
         goto done;
     }
-    printf("5. file complaint again with the same key: claim %s (%s)\n", again->claim_number,
+    printf("6. file complaint again with the same key: claim %s (%s)\n", again->claim_number,
            strcmp(again->claim_number, filed->claim_number) == 0 ? "the same, as expected" : "DIFFERENT");
     if (strcmp(again->claim_number, filed->claim_number) != 0)
         goto done;
+
+    /* 7. The contact is done: it names its claim and has no draft; an unknown call id is not found. */
+    if ((code = claimline_get_contact(cl, &get_contact, TIMEOUT_MS, &after, &err))) {
+        rc = failed("get contact after filing", code, &err);
+        goto done;
+    }
+    printf("7. get contact %s: %s, claim %s, draft %s\n", call_id,
+           enum_name(&claimline__v1__contact_state__descriptor, after->contact ? after->contact->state : 0),
+           after->contact ? after->contact->claim_number : "-", after->draft ? "returned" : "none");
+    if (!after->contact || after->contact->state != CLAIMLINE__V1__CONTACT_STATE__CONTACT_STATE_CLAIM_FILED ||
+        strcmp(after->contact->claim_number, filed->claim_number) != 0 || after->draft) {
+        fprintf(stderr, "expected the contact CLAIM_FILED with claim %s and no draft\n", filed->claim_number);
+        goto done;
+    }
+    char unknown[96];
+    snprintf(unknown, sizeof unknown, "%s-never-escalated", call_id);
+    Claimline__V1__GetContactRequest missing = CLAIMLINE__V1__GET_CONTACT_REQUEST__INIT;
+    missing.call_id = unknown;
+    Claimline__V1__GetContactResponse *none = NULL;
+    code = claimline_get_contact(cl, &missing, TIMEOUT_MS, &none, &err);
+    printf("   get contact %s: %d %s [%s]\n", unknown, code, claimline_status_name(code), err.reason);
+    if (none)
+        claimline__v1__get_contact_response__free_unpacked(none, NULL);
+    if (code != CLAIMLINE_NOT_FOUND || strcmp(err.reason, "CONTACT_NOT_FOUND") != 0 || none) {
+        fprintf(stderr, "expected NOT_FOUND CONTACT_NOT_FOUND\n");
+        goto done;
+    }
 
     if ((code = claimline_ping(cl, TIMEOUT_MS, &err))) {
         rc = failed("ping", code, &err);
@@ -190,6 +266,10 @@ int main(int argc, char **argv)
     printf("contact complete\n");
     rc = 0;
 done:
+    if (after)
+        claimline__v1__get_contact_response__free_unpacked(after, NULL);
+    if (contact)
+        claimline__v1__get_contact_response__free_unpacked(contact, NULL);
     if (again)
         claimline__v1__file_complaint_response__free_unpacked(again, NULL);
     if (got)

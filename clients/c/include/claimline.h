@@ -79,7 +79,8 @@ enum {
     CLAIMLINE_METHOD_LIST_INCIDENTS = 9,
     CLAIMLINE_METHOD_GET_SECOND_LINE_MODE = 10,
     CLAIMLINE_METHOD_SET_SECOND_LINE_MODE = 11,
-    CLAIMLINE_METHOD_GET_STATS = 12
+    CLAIMLINE_METHOD_GET_STATS = 12,
+    CLAIMLINE_METHOD_GET_CONTACT = 13
 };
 
 /* Why a function failed. Strings are NUL-terminated, truncated to fit (never
@@ -128,11 +129,23 @@ int claimline_file_complaint(claimline_client *client, const Claimline__V1__File
 int claimline_get_claim(claimline_client *client, const Claimline__V1__GetClaimRequest *request, int timeout_ms,
                         Claimline__V1__GetClaimResponse **out, claimline_error *err);
 
+/* Method 13, any role: where the contact request->call_id stands. (*out)->contact
+ * has its state, the escalate decision and rule, the retention failure reason and
+ * the claim number once filed; (*out)->draft is set (else NULL) when the state
+ * requires a claim: the same draft Retain returned, to file it with a description
+ * and a fresh idempotency key (a shallow copy, as with Retain's draft). Returns
+ * 5 NOT_FOUND, reason CONTACT_NOT_FOUND, when there is no live contact with that
+ * call id. Free *out with claimline__v1__get_contact_response__free_unpacked(). */
+int claimline_get_contact(claimline_client *client, const Claimline__V1__GetContactRequest *request,
+                          int timeout_ms, Claimline__V1__GetContactResponse **out, claimline_error *err);
+
 /* Any method of PROTOCOL.md section 4 (CLAIMLINE_METHOD_*): request must be
  * that method's request message (e.g. a Claimline__V1__ListClaimsRequest's
  * &req.base); *out is its response message (cast it to e.g.
  * Claimline__V1__ListClaimsResponse *), freed with
- * protobuf_c_message_free_unpacked(*out, NULL). */
+ * protobuf_c_message_free_unpacked(*out, NULL). ListClaimsRequest filters by
+ * status, created range, category (a CategoryRef; category UNSPECIFIED: the
+ * whole group) and department (as FileComplaintResponse names it). */
 int claimline_call(claimline_client *client, int method, const ProtobufCMessage *request, int timeout_ms,
                    ProtobufCMessage **out, claimline_error *err);
 

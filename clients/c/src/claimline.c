@@ -495,12 +495,16 @@ static const struct method_types {
                                                &claimline__v1__second_line_mode_response__descriptor},
     [CLAIMLINE_METHOD_GET_STATS] = {&claimline__v1__get_stats_request__descriptor,
                                     &claimline__v1__get_stats_response__descriptor},
+    [CLAIMLINE_METHOD_GET_CONTACT] = {&claimline__v1__get_contact_request__descriptor,
+                                      &claimline__v1__get_contact_response__descriptor},
 };
+_Static_assert(sizeof methods / sizeof methods[0] == CLAIMLINE_METHOD_GET_CONTACT + 1,
+               "every method up to the last one has its message types");
 
 int claimline_call(claimline_client *client, int method, const ProtobufCMessage *request, int timeout_ms,
                    ProtobufCMessage **out, claimline_error *err)
 {
-    if (method < CLAIMLINE_METHOD_ESCALATE || method > CLAIMLINE_METHOD_GET_STATS) {
+    if (method < CLAIMLINE_METHOD_ESCALATE || method > CLAIMLINE_METHOD_GET_CONTACT) {
         if (out)
             *out = NULL;
         return fail(err, CLAIMLINE_INVALID_ARGUMENT, "CLIENT_INVALID_ARGUMENT", "unknown method %d", method);
@@ -527,6 +531,8 @@ TYPED_CALL(claimline_file_complaint, CLAIMLINE_METHOD_FILE_COMPLAINT, Claimline_
            Claimline__V1__FileComplaintResponse)
 TYPED_CALL(claimline_get_claim, CLAIMLINE_METHOD_GET_CLAIM, Claimline__V1__GetClaimRequest,
            Claimline__V1__GetClaimResponse)
+TYPED_CALL(claimline_get_contact, CLAIMLINE_METHOD_GET_CONTACT, Claimline__V1__GetContactRequest,
+           Claimline__V1__GetContactResponse)
 
 int claimline_ping(claimline_client *c, int timeout_ms, claimline_error *err)
 {

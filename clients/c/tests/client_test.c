@@ -331,6 +331,85 @@ static void test_goaway(void)
     close(sv[1]);
 }
 
+/* GetContact (method 13): the typed call, its answer with a draft, NOT_FOUND, claimline_call. */
+static void test_get_contact(void)
+{
+    int sv[2];
+    claimline_client *c;
+    claimline_error err;
+    pair(sv, &c);
+
+    Claimline__V1__Contact contact = CLAIMLINE__V1__CONTACT__INIT;
+    contact.call_id = "UCID-1";
+    contact.state = CLAIMLINE__V1__CONTACT_STATE__CONTACT_STATE_CLAIM_REQUIRED;
+    contact.decision = CLAIMLINE__V1__ESCALATE_DECISION__ESCALATE_DECISION_TRANSFER_TO_SECOND_LINE;
+    contact.rule = "second_line_normal";
+    Claimline__V1__FileComplaintRequest draft = CLAIMLINE__V1__FILE_COMPLAINT_REQUEST__INIT;
+    draft.call_id = "UCID-1";
+    draft.failure_reason = CLAIMLINE__V1__RETENTION_FAILURE_REASON__RETENTION_FAILURE_REASON_LONG_REVIEW;
+    Claimline__V1__GetContactResponse answer = CLAIMLINE__V1__GET_CONTACT_RESPONSE__INIT;
+    answer.contact = &contact;
+    answer.draft = &draft;
+    send_frame(sv[1], CLM_RESPONSE, CLAIMLINE_METHOD_GET_CONTACT, 1, &answer.base, NULL, 0);
+    Claimline__V1__RpcStatus st = CLAIMLINE__V1__RPC_STATUS__INIT;
+    st.code = 5;
+    st.reason = "CONTACT_NOT_FOUND";
+    st.message = "no contact with call id UCID-2";
+    send_frame(sv[1], CLM_ERROR, CLAIMLINE_METHOD_GET_CONTACT, 2, &st.base, NULL, 0);
+    send_frame(sv[1], CLM_RESPONSE, CLAIMLINE_METHOD_GET_CONTACT, 3, NULL, NULL, 0);
+
+    Claimline__V1__GetContactRequest req = CLAIMLINE__V1__GET_CONTACT_REQUEST__INIT;
+    req.call_id = "UCID-1";
+    Claimline__V1__GetContactResponse *resp = NULL;
+    CHECK(claimline_get_contact(c, &req, 1500, &resp, &err) == 0 && err.code == 0);
+    CHECK(resp && resp->contact && strcmp(resp->contact->call_id, "UCID-1") == 0);
+    CHECK(resp && resp->contact && resp->contact->state == contact.state && resp->contact->decision == contact.decision &&
+          strcmp(resp->contact->rule, "second_line_normal") == 0);
+    CHECK(resp && resp->draft && strcmp(resp->draft->call_id, "UCID-1") == 0 &&
+          resp->draft->failure_reason == draft.failure_reason);
+    if (resp)
+        claimline__v1__get_contact_response__free_unpacked(resp, NULL);
+    resp = NULL;
+
+    req.call_id = "UCID-2";
+    CHECK(claimline_get_contact(c, &req, 1500, &resp, &err) == CLAIMLINE_NOT_FOUND && resp == NULL);
+    CHECK(err.code == 5 && strcmp(err.reason, "CONTACT_NOT_FOUND") == 0);
+
+    /* The generic call knows method 13 too; an empty answer is a contact-less response. */
+    ProtobufCMessage *any = NULL;
+    CHECK(claimline_call(c, CLAIMLINE_METHOD_GET_CONTACT, &req.base, 0, &any, &err) == 0 && any);
+    CHECK(any && any->descriptor == &claimline__v1__get_contact_response__descriptor &&
+          ((Claimline__V1__GetContactResponse *)any)->contact == NULL &&
+          ((Claimline__V1__GetContactResponse *)any)->draft == NULL);
+    if (any)
+        protobuf_c_message_free_unpacked(any, NULL);
+
+    /* What the client sent: three REQUESTs of method 13 carrying the call ids. */
+    const char *ids[] = {"UCID-1", "UCID-2", "UCID-2"};
+    const uint32_t timeouts[] = {1500, 1500, 0};
+    for (uint32_t i = 0; i < 3; i++) {
+        uint8_t *p;
+        clm_header h = recv_frame(sv[1], &p);
+        CHECK(h.type == CLM_REQUEST && h.stream_id == i + 1 && h.method == 13 && h.length >= 4);
+        CHECK(clm_get_u32(p) == timeouts[i]);
+        Claimline__V1__GetContactRequest *sent =
+            claimline__v1__get_contact_request__unpack(NULL, h.length - 4, p + 4);
+        CHECK(sent && strcmp(sent->call_id, ids[i]) == 0);
+        if (sent)
+            claimline__v1__get_contact_request__free_unpacked(sent, NULL);
+        free(p);
+    }
+
+    /* Argument checks: nothing sent. */
+    Claimline__V1__GetClaimRequest wrong = CLAIMLINE__V1__GET_CLAIM_REQUEST__INIT;
+    CHECK(claimline_call(c, CLAIMLINE_METHOD_GET_CONTACT, &wrong.base, 1000, &any, &err) == 3 && any == NULL);
+    CHECK(claimline_call(c, CLAIMLINE_METHOD_GET_CONTACT + 1, &req.base, 1000, &any, &err) == 3);
+    CHECK(claimline_get_contact(c, NULL, 1000, &resp, &err) == 3 && resp == NULL);
+    CHECK(claimline_get_contact(c, &req, 1000, NULL, &err) == 3);
+    claimline_close(c);
+    close(sv[1]);
+}
+
 static void test_misc(void)
 {
     char a[37], b[37];
@@ -352,6 +431,7 @@ int main(void)
 {
     test_calls();
     test_goaway();
+    test_get_contact();
     test_misc();
     printf("client: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;

@@ -7,6 +7,8 @@
  *            row and packing it again gives the same bytes;
  *   rebuild: the library's encoder turns (type, method, stream, timeout,
  *            message or raw payload) back into exactly the row's frame bytes.
+ * And over all rows: every method of claimline.h (1 .. CLAIMLINE_METHOD_GET_CONTACT)
+ * has a REQUEST and a RESPONSE vector, and no vector names a method beyond them.
  * Usage: vectors_test [path/to/v1.tsv]   (default ../../proto/vectors/v1.tsv) */
 #define _POSIX_C_SOURCE 200809L
 
@@ -56,6 +58,10 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     &claimline__v1__category_count__descriptor,
     &claimline__v1__group_count__descriptor,
     &claimline__v1__failure_reason_count__descriptor,
+    &claimline__v1__decision_count__descriptor,
+    &claimline__v1__contact__descriptor,
+    &claimline__v1__get_contact_request__descriptor,
+    &claimline__v1__get_contact_response__descriptor,
 };
 
 /* The descriptor whose full name ("claimline.v1.EscalateRequest") is name, or NULL. */
@@ -117,6 +123,9 @@ static int same(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
     return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
 }
 
+/* Which methods have a REQUEST (bit 0) and a RESPONSE (bit 1) vector. */
+static unsigned method_seen[CLAIMLINE_METHOD_GET_CONTACT + 1];
+
 /* Checks one frame row; counts what it checked into *messages. */
 static void check_frame(char **col, int *messages)
 {
@@ -139,6 +148,12 @@ static void check_frame(char **col, int *messages)
     check(h.stream_id == strtoul(col[COL_STREAM], NULL, 10), row, "stream id");
     check(h.length == frame_len - CLM_HEADER_LEN, row, "length");
     check(clm_header_well_formed(&h), row, "header not well formed");
+    if (h.type == CLM_REQUEST || h.type == CLM_RESPONSE) {
+        if (h.method >= CLAIMLINE_METHOD_ESCALATE && h.method <= CLAIMLINE_METHOD_GET_CONTACT)
+            method_seen[h.method] |= h.type == CLM_REQUEST ? 1u : 2u;
+        else
+            check(0, row, "a method claimline.h does not know");
+    }
     uint8_t again[CLM_HEADER_LEN];
     clm_header_encode(&h, again);
     check(memcmp(again, frame, CLM_HEADER_LEN) == 0, row, "header re-encoding");
@@ -256,6 +271,11 @@ int main(int argc, char **argv)
     free(line);
     fclose(f);
     check(frames > 0, path, "no frames");
+    for (int m = CLAIMLINE_METHOD_ESCALATE; m <= CLAIMLINE_METHOD_GET_CONTACT; m++) {
+        char what[64];
+        snprintf(what, sizeof what, "no REQUEST and RESPONSE vectors for method %d", m);
+        check(method_seen[m] == 3u, path, what);
+    }
     printf("vectors: %d preface, %d frames, %d messages checked; %d failures\n", prefaces, frames, messages,
            failures);
     return failures ? 1 : 0;

@@ -17,7 +17,7 @@ import time
 import uuid
 from enum import IntEnum
 from types import TracebackType
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from google.protobuf.message import DecodeError, Message
 
@@ -231,6 +231,14 @@ class ClaimlineClient:
         return self._max_frame_size
 
     @property
+    def max_deadline_ms(self) -> int:
+        """The server's deadline ceiling (HELLO_ACK): a timeout of None, or a longer one, gets this.
+
+        0 if the server did not advertise one.
+        """
+        return self.hello_ack.max_deadline_ms
+
+    @property
     def closed(self) -> bool:
         return self._sock is None
 
@@ -358,6 +366,8 @@ class ClaimlineClient:
     def list_claims(
         self, request: service_pb2.ListClaimsRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
     ) -> service_pb2.ListClaimsResponse:
+        """Filters: status, created range, `category` (a CategoryRef; a group with category
+        UNSPECIFIED means the whole group) and `department` (as FileComplaintResponse names it)."""
         return self.call(Method.LIST_CLAIMS, request, service_pb2.ListClaimsResponse, timeout)
 
     def update_claim_status(
@@ -394,6 +404,16 @@ class ClaimlineClient:
         self, request: service_pb2.GetStatsRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
     ) -> service_pb2.GetStatsResponse:
         return self.call(Method.GET_STATS, request, service_pb2.GetStatsResponse, timeout)
+
+    def get_contact(
+        self, request: Union[service_pb2.GetContactRequest, str], timeout: Optional[float] = DEFAULT_TIMEOUT
+    ) -> service_pb2.GetContactResponse:
+        """Where a contact stands (a GetContactRequest or just its call id): its state, decision,
+        rule and, when a claim is required, the claim's `draft`. NOT_FOUND (reason
+        CONTACT_NOT_FOUND) when there is no live contact with that call id."""
+        if isinstance(request, str):
+            request = service_pb2.GetContactRequest(call_id=request)
+        return self.call(Method.GET_CONTACT, request, service_pb2.GetContactResponse, timeout)
 
     # -- frames -------------------------------------------------------------------------------
 

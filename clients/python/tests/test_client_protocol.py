@@ -39,11 +39,17 @@ class Peer:
     def send(self, type_: int, payload: bytes = b"", method: int = 0, stream_id: int = 0) -> None:
         self.sock.sendall(frames.encode_frame(type_, payload, method=method, stream_id=stream_id))
 
-    def handshake(self, max_frame_size: int = 65536) -> wire_pb2.Hello:
+    def handshake(self, max_frame_size: int = 65536, max_deadline_ms: int = 0) -> wire_pb2.Hello:
         assert frames.decode_preface(self.read_exact(frames.PREFACE_SIZE)) == (1, 0)
         header, payload = self.read_frame()
         assert header.type == FrameType.HELLO and header.stream_id == 0
-        ack = wire_pb2.HelloAck(session_id="s-test", server_name="fake", max_frame_size=max_frame_size, role="admin")
+        ack = wire_pb2.HelloAck(
+            session_id="s-test",
+            server_name="fake",
+            max_frame_size=max_frame_size,
+            role="admin",
+            max_deadline_ms=max_deadline_ms,
+        )
         self.send(FrameType.HELLO_ACK, ack.SerializeToString())
         return wire_pb2.Hello.FromString(payload)
 
@@ -134,6 +140,36 @@ def test_timeout_sends_cancel_and_late_answers_are_discarded(fake: Callable[[Scr
     server.join()
     assert seen[0] == (1, 200)
     assert seen[1][0] > seen[0][0]  # stream ids increase
+
+
+def test_get_contact_by_call_id_and_max_deadline(fake: Callable[[Script], FakeServer]) -> None:
+    contact = svc.GetContactResponse()
+    contact.contact.call_id = "UCID-1"
+    contact.draft.call_id = "UCID-1"
+    requests: List[svc.GetContactRequest] = []
+
+    def script(peer: Peer) -> None:
+        peer.handshake(max_deadline_ms=30000)
+        for _ in range(3):
+            header, timeout_ms, message = peer.read_request()
+            assert header.method == Method.GET_CONTACT == 13 and timeout_ms == 2000
+            requests.append(svc.GetContactRequest.FromString(message))
+            if len(requests) < 3:
+                peer.send(FrameType.RESPONSE, contact.SerializeToString(), Method.GET_CONTACT, header.stream_id)
+            else:
+                status = wire_pb2.RpcStatus(code=5, reason="CONTACT_NOT_FOUND", message="no contact")
+                peer.send(FrameType.ERROR, status.SerializeToString(), Method.GET_CONTACT, header.stream_id)
+
+    server = fake(script)
+    with server.connect() as client:
+        assert client.max_deadline_ms == 30000
+        assert client.get_contact("UCID-1", timeout=2.0) == contact
+        assert client.get_contact(svc.GetContactRequest(call_id="UCID-1"), timeout=2.0) == contact
+        with pytest.raises(ClaimlineError) as caught:
+            client.get_contact("UCID-2", timeout=2.0)
+        assert caught.value.code == StatusCode.NOT_FOUND and caught.value.reason == "CONTACT_NOT_FOUND"
+    server.join()
+    assert [r.call_id for r in requests] == ["UCID-1", "UCID-1", "UCID-2"]
 
 
 def test_ping_while_waiting_is_answered(fake: Callable[[Script], FakeServer]) -> None:
