@@ -3,7 +3,9 @@
 #   make test    every test (CI runs this through .ci/run)
 #   make bench   release build, benchmarks, BENCHMARKS.md
 #   make proto   regenerate code from proto/ (committed; `make test` checks it is current)
-#   make vectors regenerate the golden vectors and PROTOCOL.md's appendix
+#   make check-proto  only that check: regenerate into a temporary folder and diff
+#   make vectors regenerate the golden vectors and PROTOCOL.md's appendix (Sources/claimline-vectors)
+# Documentation index, operations included: docs/README.md.
 
 SWIFT ?= swift
 SWIFT_FLAGS ?=
@@ -13,7 +15,7 @@ DATA_DIR ?= ./.claimline
 DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release build-tests test test-swift test-python test-c check-generated check-proto check-vectors proto vectors bench run clean
+.PHONY: all deps build release build-tests test test-swift test-python test-c check-generated check-layers check-proto check-vectors proto vectors bench run clean
 
 all: build
 
@@ -32,7 +34,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
-test: deps check-generated test-swift check-vectors test-python test-c
+test: deps check-generated check-layers test-swift check-vectors test-python test-c
 
 # The clients in other languages, end to end against the claimlined that test-swift built.
 CLAIMLINED_DEBUG = $(shell $(SWIFT) build --show-bin-path $(SWIFT_FLAGS))/claimlined
@@ -54,14 +56,21 @@ test-swift: build-tests
 
 check-generated: check-proto
 
-# The committed protoc-c output and Swift mapping must be what `make proto` would write now.
+# The committed protoc-c output and Swift mapping must be what `make proto` would write now
+# (the folders tools/codegen/generate.sh writes; .gitattributes marks them generated).
 check-proto: deps
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	tools/codegen/generate.sh "$$tmp" && \
-	for d in Sources/ClaimlineProtoC/claimline Sources/ClaimlineProtoC/include/claimline \
-	         Sources/ClaimlineCore/Generated Sources/ClaimlineCodec/Generated; do \
+	for d in Sources/ClaimlineProtoC/Generated Sources/ClaimlineProtoC/include/claimline \
+	         Sources/ClaimlineCore/Generated Sources/ClaimlineCodec/Generated Sources/ClaimlineServer/Session/Generated \
+	         clients/swift/Sources/ClaimlineClient/Generated clients/c/include/claimline_methods.h \
+	         clients/python/claimline/methods.py proto/PROTOCOL.md; do \
 	  diff -r "$$tmp/$$d" "$$d" >/dev/null || { echo "stale generated code in $$d: run 'make proto'"; diff -r "$$tmp/$$d" "$$d" | head -20; exit 1; }; \
 	done && echo "generated code is current"
+
+# The folders of ClaimlineServer depend on each other one way only (prints the graph).
+check-layers:
+	python3 tools/layers/check_layers.py Sources/ClaimlineServer
 
 # protoc (not our encoder) must turn every vector's text format into exactly its bytes.
 check-vectors: deps

@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -68,6 +69,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The reference client: connections, calls, (issue 4) pool, retries, CLI.
@@ -77,6 +80,7 @@ let package = Package(
                 "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "clients/swift/Sources/ClaimlineClient"
         ),
@@ -87,6 +91,7 @@ let package = Package(
                 "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
@@ -134,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "claimline-vectors",
             dependencies: ["ClaimlineVectors"],
-            path: "Sources/Tools/claimline-vectors"
+            path: "Sources/claimline-vectors"
         ),
         // Counts mallocs by interposing them; linked into benchmarks only.
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
@@ -176,6 +181,7 @@ let package = Package(
                 "ClaimlineStoreSQLite", "ClaimlineServer", "ClaimlineClient", "ClaimlineLoad",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -193,7 +199,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ClaimlineCodecTests",
-            dependencies: ["ClaimlineCore", "ClaimlineCodec", "ClaimlineProtoC"]
+            dependencies: [
+                "ClaimlineCore", "ClaimlineCodec", "ClaimlineProtoC",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "ClaimlineWireTests",

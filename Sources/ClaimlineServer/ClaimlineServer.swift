@@ -4,6 +4,7 @@ import ClaimlineStore
 import ClaimlineWire
 import Logging
 import NIOCore
+import NIOExtras
 import NIOPosix
 import ServiceLifecycle
 
@@ -13,7 +14,20 @@ import ServiceLifecycle
 ///
 /// A `Service`: the executable runs it in a `ServiceGroup`, which turns SIGTERM and SIGINT
 /// into a graceful shutdown. Tests run it directly and call ``shutdown()``.
+///
+/// Shutdown, after hummingbird's server: NIOExtras' `ServerQuiescingHelper` closes the listening
+/// socket and sends every connection a `ChannelShouldQuiesceEvent` (each answers with GOAWAY and
+/// closes once its calls are answered); its promise completes when the last one has closed, or
+/// the grace period closes the rest. No polling, no unstructured task.
 public actor ClaimlineServer: Service {
+    /// Where the server is in its life; `run()` moves it forward, once.
+    private enum State {
+        case idle
+        case running(any Channel)
+        case stopping
+        case stopped
+    }
+
     private let configuration: ServerConfiguration
     private let host: String
     private let port: Int
@@ -25,9 +39,11 @@ public actor ClaimlineServer: Service {
     private let authenticator: Authenticator
     public nonisolated let policy: PolicyHolder
 
-    private var serverChannel: (any Channel)?
+    private var state = State.idle
     private var addressWaiters: [CheckedContinuation<SocketAddress, any Error>] = []
-    private var shutdownStarted = false
+    private nonisolated let quiescing: ServerQuiescingHelper
+    /// Completes when every connection has closed after the shutdown began.
+    private nonisolated let quiesced: EventLoopPromise<Void>
 
     /// - Parameters:
     ///   - clock: Unix time in milliseconds; tests pass their own.
@@ -55,7 +71,7 @@ public actor ClaimlineServer: Service {
             clock: clock,
             logger: logger
         )
-        self.readers = ReaderPool(backend: backend, threads: readerThreads)
+        self.readers = ReaderPool(backend: backend, threads: readerThreads, maxAnswerBytes: configuration.limits.maxFrameSize)
         let limits = configuration.limits
         self.registry = ConnectionRegistry(
             limits: .init(
@@ -67,9 +83,12 @@ public actor ClaimlineServer: Service {
             )
         )
         self.authenticator = Authenticator(configuration.clients)
+        self.quiescing = ServerQuiescingHelper(group: group)
+        self.quiesced = group.next().makePromise()
     }
 
     public func run() async throws {
+        guard case .idle = self.state else { throw ServerError("run() may be called once") }
         try self.writer.start()
         self.readers.start()
         let channel: any Channel
@@ -80,7 +99,7 @@ public actor ClaimlineServer: Service {
             try await self.stopWorkers()
             throw error
         }
-        self.serverChannel = channel
+        self.state = .running(channel)
         let address = channel.localAddress!
         self.logger.info("listening", metadata: ["server.address": "\(address)"])
         for waiter in self.addressWaiters { waiter.resume(returning: address) }
@@ -89,14 +108,14 @@ public actor ClaimlineServer: Service {
         try await withGracefulShutdownHandler {
             try await channel.closeFuture.get()
         } onGracefulShutdown: {
-            Task { await self.stopAccepting() }
+            self.shutdown()
         }
         try await self.drainAndStop()
     }
 
     /// Where the server listens, once it does (for tests binding port 0).
     public func listeningAddress() async throws -> SocketAddress {
-        if let address = self.serverChannel?.localAddress { return address }
+        if case .running(let channel) = self.state, let address = channel.localAddress { return address }
         return try await withCheckedThrowingContinuation { self.addressWaiters.append($0) }
     }
 
@@ -108,30 +127,27 @@ public actor ClaimlineServer: Service {
     /// Sockets connected that have not completed the HELLO exchange.
     public nonisolated var pendingHandshakes: Int { self.registry.pendingCount }
 
-    /// Starts a graceful shutdown; ``run()`` returns when it is complete.
-    public func shutdown() {
-        self.stopAccepting()
-    }
-
-    private func stopAccepting() {
-        guard !self.shutdownStarted else { return }
-        self.shutdownStarted = true
+    /// Starts a graceful shutdown: stop accepting, GOAWAY to every connection. ``run()``
+    /// returns when it is complete. Safe to call more than once, from anywhere.
+    public nonisolated func shutdown() {
         self.logger.info("shutting down: no new connections")
-        self.serverChannel?.close(promise: nil)
+        self.quiescing.initiateShutdown(promise: self.quiesced)
     }
 
     private func drainAndStop() async throws {
-        self.registry.drainAll()
-        let grace = self.configuration.limits.shutdownGracePeriodMs
-        let deadline = ContinuousClock.now + .milliseconds(grace)
-        while self.registry.count > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        self.state = .stopping
+        // The listening socket may have closed for another reason: quiesce all the same.
+        self.quiescing.initiateShutdown(promise: self.quiesced)
+        let registry = self.registry
+        let logger = self.logger
+        let grace = self.group.next().scheduleTask(in: .milliseconds(self.configuration.limits.shutdownGracePeriodMs)) {
+            logger.info("grace period over; closing connections", metadata: ["connections": "\(registry.count)"])
+            registry.closeAll()
         }
-        if self.registry.count > 0 {
-            self.logger.info("grace period over; closing connections", metadata: ["connections": "\(self.registry.count)"])
-            self.registry.closeAll()
-        }
+        try? await self.quiesced.futureResult.get()
+        grace.cancel()
         try await self.stopWorkers()
+        self.state = .stopped
         self.logger.info("stopped")
     }
 
@@ -160,17 +176,23 @@ public actor ClaimlineServer: Service {
         )
         let shared = ConnectionHandler.Shared(
             authenticator: self.authenticator,
-            router: CallRouter(writer: self.writer, readers: self.readers, maxAnswerBytes: limits.maxFrameSize),
+            router: CallRouter(writer: self.writer, readers: self.readers),
             registry: self.registry,
             failureLog: LogRateLimiter(),
             logger: self.logger
         )
         let sessions = SessionIDs()
+        let quiescing = self.quiescing
         // NIO's outbound buffer gets half the connection's budget (ConnectionHandler).
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
             low: limits.connectionBufferBytes / 4, high: limits.connectionBufferBytes / 2
         )
         return try await ServerBootstrap(group: self.group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -189,4 +211,10 @@ public actor ClaimlineServer: Service {
             .bind(host: self.host, port: self.port)
             .get()
     }
+}
+
+/// A misuse of the server's lifecycle.
+public struct ServerError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -35,12 +35,12 @@ public struct FramingError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The reason GOAWAY carries, machine-readable.
     public var goAwayReason: String {
         switch self.kind {
-        case .badPreface: "BAD_PREFACE"
-        case .unsupportedVersion: "UNSUPPORTED_VERSION"
-        case .frameTooLarge: "FRAME_TOO_LARGE"
+        case .badPreface: Reason.badPreface
+        case .unsupportedVersion: Reason.unsupportedVersion
+        case .frameTooLarge: Reason.frameTooLarge
         case .unknownFrameType, .invalidStreamID, .invalidPayloadLength, .unexpectedFrame, .streamIDNotIncreasing,
             .truncatedFrame:
-            "PROTOCOL_ERROR"
+            Reason.protocolError
         }
     }
 

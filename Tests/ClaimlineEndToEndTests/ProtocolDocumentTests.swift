@@ -1,3 +1,4 @@
+import ClaimlineCore
 import Foundation
 import Testing
 
@@ -7,29 +8,7 @@ import Testing
 struct ProtocolDocumentTests {
     static let root = GoldenPaths.repositoryRoot
 
-    /// `reason: "X"` in the server's sources, GOAWAY reasons of framing faults, refusals.
-    static func reasonsInCode() throws -> Set<String> {
-        var reasons = Set<String>()
-        let folders = ["Sources/ClaimlineServer", "Sources/ClaimlineCore/Domain", "Sources/ClaimlineCore/Errors", "Sources/ClaimlineWire"]
-        let patterns = [#"reason: "([A-Z][A-Z_]+)""#, #"case \.[a-zA-Z]+(?:, \.[a-zA-Z]+)*: "([A-Z][A-Z_]+)""#, #"= "([A-Z][A-Z_]+)"$"#]
-        let regexes = try patterns.map { try NSRegularExpression(pattern: $0, options: [.anchorsMatchLines]) }
-        for folder in folders {
-            let enumerator = FileManager.default.enumerator(atPath: root + "/" + folder)
-            while let file = enumerator?.nextObject() as? String {
-                // Frame type names are not reasons.
-                guard file.hasSuffix(".swift"), !file.hasSuffix("FrameType.swift") else { continue }
-                let text = try String(contentsOfFile: root + "/" + folder + "/" + file, encoding: .utf8)
-                for regex in regexes {
-                    for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-                        reasons.insert(String(text[Range(match.range(at: 1), in: text)!]))
-                    }
-                }
-            }
-        }
-        return reasons
-    }
-
-    @Test("Every reason the server sends is in the reason table")
+    @Test("Every reason the server sends is in the reason table, and the table names no other")
     func reasonTable() throws {
         let protocolText = try String(contentsOfFile: Self.root + "/proto/PROTOCOL.md", encoding: .utf8)
         let table = protocolText.components(separatedBy: "### 9.7 Reasons").last ?? ""
@@ -37,11 +16,24 @@ struct ProtocolDocumentTests {
             guard line.hasPrefix("| `") else { return nil }
             return line.dropFirst(3).split(separator: "`").first.map(String.init)
         })
-        let inCode = try Self.reasonsInCode()
-        #expect(inCode.count > 25, "the scan found \(inCode.sorted())")
         // NOT_APPLIED answers a stream nobody waits for any more: it never reaches the wire.
-        let missing = inCode.subtracting(documented).subtracting(["NOT_APPLIED", "UNREADABLE"])
-        #expect(missing.isEmpty, "reasons sent but not in PROTOCOL.md 9.7: \(missing.sorted())")
+        let sent = Set(Reason.all).subtracting([Reason.notApplied])
+        #expect(sent.subtracting(documented).isEmpty, "sent but not in PROTOCOL.md 9.7: \(sent.subtracting(documented).sorted())")
+        #expect(documented.subtracting(sent).isEmpty, "in PROTOCOL.md 9.7 but never sent: \(documented.subtracting(sent).sorted())")
+    }
+
+    @Test("The server's sources name reasons through Reason, never as loose strings")
+    func noLooseReasons() throws {
+        let regex = try NSRegularExpression(pattern: #"reason: "[A-Z_]+""#)
+        for folder in ["Sources/ClaimlineServer", "Sources/ClaimlineCore", "Sources/ClaimlineWire"] {
+            let enumerator = FileManager.default.enumerator(atPath: Self.root + "/" + folder)
+            while let file = enumerator?.nextObject() as? String {
+                guard file.hasSuffix(".swift") else { continue }
+                let text = try String(contentsOfFile: Self.root + "/" + folder + "/" + file, encoding: .utf8)
+                let count = regex.numberOfMatches(in: text, range: NSRange(text.startIndex..., in: text))
+                #expect(count == 0, "\(folder)/\(file) spells \(count) reason(s) as a string")
+            }
+        }
     }
 
     @Test("Nothing in the repository points outside it")

@@ -35,7 +35,7 @@ struct ConnectionHandlerBackpressureTests {
         )
         let shared = ConnectionHandler.Shared(
             authenticator: Authenticator(configuration.clients),
-            router: CallRouter(writer: writer, readers: ReaderPool(backend: backend, threads: 1), maxAnswerBytes: 65536),
+            router: CallRouter(writer: writer, readers: ReaderPool(backend: backend, threads: 1)),
             registry: ConnectionRegistry(
                 limits: .init(maxConnections: 10, maxPendingHandshakes: 10, maxPendingHandshakesPerAddress: 10, maxConnectionsPerAddress: 0, maxConnectionsPerClient: 0)
             ),

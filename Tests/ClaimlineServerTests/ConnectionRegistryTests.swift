@@ -19,7 +19,7 @@ struct ConnectionRegistryTests {
 
     /// An entry whose eviction is recorded by name.
     static func entry(_ name: String, _ address: String, evicted: NIOLockedValueBox<[String]>) -> ConnectionRegistry.Entry {
-        .init(channel: EmbeddedChannel(), address: address, drain: {}, evict: { evicted.withLockedValue { $0.append(name) } })
+        .init(channel: EmbeddedChannel(), address: address, evict: { evicted.withLockedValue { $0.append(name) } })
     }
 
     @Test("A full address evicts its own oldest socket, never another address's")

@@ -1,20 +1,30 @@
 #!/bin/sh
 # Regenerates every file derived from proto/claimline/v1/*.proto under OUT_ROOT
 # (the repository for `make proto`, a temporary folder for the staleness check):
-#   protoc-c's C code         Sources/ClaimlineProtoC/{claimline/v1/*.pb-c.c,include/claimline/v1/*.pb-c.h}
+#   protoc-c's C code         Sources/ClaimlineProtoC/Generated/claimline/v1/*.pb-c.c
+#                             Sources/ClaimlineProtoC/include/claimline/v1/*.pb-c.h
+#                             (SwiftPM wants a C target's public headers under include/;
+#                             the .c files include "claimline/v1/<name>.pb-c.h")
 #   Swift value types         Sources/ClaimlineCore/Generated/
 #   Swift <-> C mapping       Sources/ClaimlineCodec/Generated/
+# `make check-proto` diffs these folders against the committed ones; clients/c compiles the
+# .c files (its PROTOC_C_DIR). Everything written here is marked generated in .gitattributes.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+protoc_c="$out/Sources/ClaimlineProtoC"
 cd "$root/proto"
 protoc-c --c_out="$tmp" claimline/v1/*.proto
 protoc --descriptor_set_out="$tmp/descriptors.pb" --include_imports claimline/v1/*.proto
-mkdir -p "$out/Sources/ClaimlineProtoC/claimline/v1" "$out/Sources/ClaimlineProtoC/include/claimline/v1"
-rm -f "$out"/Sources/ClaimlineProtoC/claimline/v1/*.pb-c.c "$out"/Sources/ClaimlineProtoC/include/claimline/v1/*.pb-c.h
-cp "$tmp"/claimline/v1/*.pb-c.c "$out/Sources/ClaimlineProtoC/claimline/v1/"
-cp "$tmp"/claimline/v1/*.pb-c.h "$out/Sources/ClaimlineProtoC/include/claimline/v1/"
+mkdir -p "$protoc_c/Generated/claimline/v1" "$protoc_c/include/claimline/v1"
+rm -f "$protoc_c"/Generated/claimline/v1/*.pb-c.c "$protoc_c"/include/claimline/v1/*.pb-c.h
+cp "$tmp"/claimline/v1/*.pb-c.c "$protoc_c/Generated/claimline/v1/"
+cp "$tmp"/claimline/v1/*.pb-c.h "$protoc_c/include/claimline/v1/"
 rm -rf "$out/Sources/ClaimlineCore/Generated" "$out/Sources/ClaimlineCodec/Generated"
 python3 "$root/tools/codegen/gen_swift.py" "$tmp/descriptors.pb" "$out"
+# The method tables (server routes, Swift/C/Python clients, PROTOCOL.md section 4) from the
+# service block; PROTOCOL.md is rewritten in place, so a temporary OUT_ROOT gets a copy first.
+if [ "$out" != "$root" ]; then mkdir -p "$out/proto" && cp "$root/proto/PROTOCOL.md" "$out/proto/PROTOCOL.md"; fi
+python3 "$root/tools/codegen/gen_methods.py" "$root/proto" "$out"

@@ -34,7 +34,7 @@ extension ClaimStatus {
                 "a claim in \(self.protoName) cannot move to \(next.protoName)"
                     + (allowed.isEmpty ? "; it is final" : "; allowed: \(allowed)"),
                 currentState: self.protoName,
-                reason: "CLAIM_STATUS_TRANSITION"
+                reason: Reason.claimStatusTransition
             )
         }
     }

@@ -44,7 +44,7 @@ extension ContactSession {
                 .failedPrecondition,
                 "only a quality-of-service claim (shop, contact_centre, dealer) may be filed without escalating first",
                 currentState: ContactState.unspecified.protoName,
-                reason: "CONTACT_STATE"
+                reason: Reason.contactState
             )
         }
         switch existing.state {
@@ -58,7 +58,7 @@ extension ContactSession {
             .failedPrecondition,
             "\(call): \(why); the contact is \(state.protoName)",
             currentState: state.protoName,
-            reason: "CONTACT_STATE"
+            reason: Reason.contactState
         )
     }
 }

@@ -32,7 +32,7 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     /// INVALID_ARGUMENT naming every bad field, the message listing them.
     public static func invalidArgument(_ violations: [FieldViolation]) -> RPCError {
         let message = violations.map { "\($0.field): \($0.description)" }.joined(separator: "; ")
-        return RPCError(.invalidArgument, message, fieldViolations: violations, reason: "INVALID_FIELD")
+        return RPCError(.invalidArgument, message, fieldViolations: violations, reason: Reason.invalidField)
     }
 
     public static func invalidArgument(field: String, _ description: String) -> RPCError {

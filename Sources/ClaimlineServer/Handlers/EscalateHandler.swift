@@ -3,7 +3,9 @@ import ClaimlinePolicy
 
 /// Escalate: the first line could not satisfy the subscriber. The policy decides; the
 /// contact session records the decision so Retain and FileComplaint can be checked against it.
-enum EscalateHandler {
+enum EscalateHandler: WriteMethodHandler {
+    static func validate(_ request: EscalateRequest) -> [FieldViolation] { Validation.escalate(request) }
+
     static func apply(_ request: EscalateRequest, _ ctx: WriteContext) throws -> WriteOutcome<EscalateResponse> {
         try ContactSession.checkEscalate(existing: try ctx.liveSession(request.callId))
         // Validation guarantees both are present.

@@ -4,7 +4,9 @@ import ClaimlinePolicy
 /// FileComplaint: registers the claim, numbered for reading aloud, routed by the policy to
 /// a department with a due time. Exactly once: the idempotency key is checked before this runs
 /// and recorded in the same transaction as the claim.
-enum FileComplaintHandler {
+enum FileComplaintHandler: WriteMethodHandler {
+    static func validate(_ request: FileComplaintRequest) -> [FieldViolation] { Validation.fileComplaint(request) }
+
     static func apply(_ request: FileComplaintRequest, _ ctx: WriteContext) throws -> WriteOutcome<FileComplaintResponse> {
         let existing = try ctx.liveSession(request.callId)
         try ContactSession.checkFile(existing: existing, category: request.category ?? CategoryRef())

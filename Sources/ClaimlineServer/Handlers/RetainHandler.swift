@@ -2,14 +2,16 @@ import ClaimlineCore
 
 /// Retain: the second line reports its online-retention attempt. An impossible retention
 /// makes a claim required, and the answer carries it pre-filled from the contact.
-enum RetainHandler {
+enum RetainHandler: WriteMethodHandler {
+    static func validate(_ request: RetainRequest) -> [FieldViolation] { Validation.retain(request) }
+
     static func apply(_ request: RetainRequest, _ ctx: WriteContext) throws -> WriteOutcome<RetainResponse> {
         guard var session = try ctx.liveSession(request.callId) else {
             throw RPCError(
                 .failedPrecondition,
                 "retain: no contact with call id \(request.callId); escalate first",
                 currentState: ContactState.unspecified.protoName,
-                reason: "CONTACT_STATE"
+                reason: Reason.contactState
             )
         }
         let next = try session.afterRetain(request.outcome, reason: request.failureReason)

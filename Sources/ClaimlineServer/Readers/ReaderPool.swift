@@ -22,8 +22,12 @@ final class ReaderPool: Sendable {
     private let threads: NIOThreadPool
     private let idle = NIOLockedValueBox<[Slot]>([])
 
-    init(backend: any ClaimStoreBackend, threads: Int) {
+    /// The advertised max_frame_size, lent to read handlers with each reader.
+    private let maxAnswerBytes: Int
+
+    init(backend: any ClaimStoreBackend, threads: Int, maxAnswerBytes: Int = 65536) {
         self.backend = backend
+        self.maxAnswerBytes = maxAnswerBytes
         self.threads = NIOThreadPool(numberOfThreads: threads)
     }
 
@@ -34,16 +38,16 @@ final class ReaderPool: Sendable {
     /// its caller has stopped waiting, and running it would delay everyone behind it.
     func run(
         on eventLoop: any EventLoop,
-        _ read: @escaping @Sendable (Slot) throws -> CallResult,
+        _ read: @escaping @Sendable (ReadContext) throws -> CallResult,
         deadlineNanos: Int64 = .max,
         completion: @escaping @Sendable (CallResult) -> Void
     ) {
         self.threads.submit { [self] state in
             let result: CallResult
             if case .cancelled = state {
-                result = .failure(RPCError(.unavailable, "the server is shutting down", reason: "SHUTDOWN"))
+                result = .failure(RPCError(.unavailable, "the server is shutting down", reason: Reason.shutdown))
             } else if Int64(NIODeadline.now().uptimeNanoseconds) >= deadlineNanos {
-                result = .failure(RPCError(.deadlineExceeded, "the deadline passed before the read started", reason: "DEADLINE"))
+                result = .failure(RPCError(.deadlineExceeded, "the deadline passed before the read started", reason: Reason.deadline))
             } else {
                 result = self.withSlot(read)
             }
@@ -51,7 +55,7 @@ final class ReaderPool: Sendable {
         }
     }
 
-    private func withSlot(_ read: (Slot) throws -> CallResult) -> CallResult {
+    private func withSlot(_ read: (ReadContext) throws -> CallResult) -> CallResult {
         let slot: Slot
         do {
             if let reused = self.idle.withLockedValue({ $0.popLast() }) {
@@ -64,11 +68,11 @@ final class ReaderPool: Sendable {
         }
         let result: CallResult
         do {
-            result = try read(slot)
+            result = try read(ReadContext(reader: slot.reader, arena: slot.arena, maxAnswerBytes: self.maxAnswerBytes))
         } catch let error as RPCError {
             result = .failure(error)
         } catch {
-            result = .failure(RPCError(.unavailable, "store read failed: \(error)", retryAfterMs: 1000, reason: "STORE_READ"))
+            result = .failure(RPCError(.unavailable, "store read failed: \(error)", retryAfterMs: 1000, reason: Reason.storeRead))
         }
         self.idle.withLockedValue { $0.append(slot) }
         return result

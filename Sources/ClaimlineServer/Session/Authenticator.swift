@@ -1,11 +1,5 @@
 import ClaimlineCore
 
-/// Who a HELLO's token says the client is.
-public struct Identity: Sendable, Hashable {
-    public var clientName: String
-    public var role: Role
-}
-
 /// Maps tokens to identities. Compares in time independent of where tokens differ, so a
 /// stranger cannot find a token byte by byte from response times.
 struct Authenticator: Sendable {

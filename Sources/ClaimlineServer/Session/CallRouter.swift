@@ -2,20 +2,18 @@ import ClaimlineCodec
 import ClaimlineCore
 import NIOCore
 
-/// From a REQUEST's bytes to the writer or a reader: decode, check the fields, queue.
-/// Stateless and per-call cheap; the connection owns the arena it decodes with.
+/// From a REQUEST's bytes to the writer or a reader: a lookup in the method table (generated
+/// from the `service` block, ``routes``), then decode, validate and queue. Stateless and
+/// per-call cheap; the connection owns the arena it decodes with.
 struct CallRouter: Sendable {
     let writer: GroupCommitWriter
     let readers: ReaderPool
-    /// The largest answer payload a peer takes (the advertised max_frame_size): list answers
-    /// are cut to fit.
-    let maxAnswerBytes: Int
 
-    /// Where a call went: a write queued at the writer (CANCEL can still stop it), or a read
-    /// for the connection to schedule (it keeps reads fair across connections).
-    enum Routed {
-        case write(WriteCommand)
-        case read(@Sendable (ReaderPool.Slot) throws -> CallResult)
+    /// How a method is served: a write handler (through the writer) or a read handler (through
+    /// the reader pool).
+    enum Route: Sendable {
+        case write(any WriteMethodHandler.Type)
+        case read(any ReadMethodHandler.Type)
     }
 
     struct Call {
@@ -27,73 +25,50 @@ struct CallRouter: Sendable {
         var completion: @Sendable (CallResult) -> Void
     }
 
+    /// Where a call went: a write queued at the writer (CANCEL can still stop it), or a read
+    /// for the connection to schedule (it keeps reads fair across connections).
+    enum Routed {
+        case write(WriteCommand)
+        case read(@Sendable (ReadContext) throws -> CallResult)
+    }
+
     /// Routes one call. Bad input throws, for the caller to answer.
     func route(_ call: Call, arena: ProtoArena) throws(RPCError) -> Routed {
-        switch call.method {
-        case .escalate:
-            let request = try Self.decode(EscalateRequest.self, call.message, arena)
-            try Self.check(Validation.escalate(request))
-            return self.write(.escalate(request), key: request.idempotencyKey, call)
-        case .retain:
-            let request = try Self.decode(RetainRequest.self, call.message, arena)
-            try Self.check(Validation.retain(request))
-            return self.write(.retain(request), key: request.idempotencyKey, call)
-        case .fileComplaint:
-            let request = try Self.decode(FileComplaintRequest.self, call.message, arena)
-            try Self.check(Validation.fileComplaint(request))
-            return self.write(.fileComplaint(request), key: request.idempotencyKey, call)
-        case .updateClaimStatus:
-            let request = try Self.decode(UpdateClaimStatusRequest.self, call.message, arena)
-            try Self.check(Validation.updateClaimStatus(request))
-            return self.write(.updateClaimStatus(request), key: request.idempotencyKey, call)
-        case .declareIncident:
-            let request = try Self.decode(DeclareIncidentRequest.self, call.message, arena)
-            try Self.check(Validation.declareIncident(request))
-            return self.write(.declareIncident(request), key: request.idempotencyKey, call)
-        case .withdrawIncident:
-            let request = try Self.decode(WithdrawIncidentRequest.self, call.message, arena)
-            try Self.check(Validation.withdrawIncident(request))
-            return self.write(.withdrawIncident(request), key: request.idempotencyKey, call)
-        case .setSecondLineMode:
-            let request = try Self.decode(SetSecondLineModeRequest.self, call.message, arena)
-            try Self.check(Validation.setSecondLineMode(request))
-            return self.write(.setSecondLineMode(request), key: request.idempotencyKey, call)
-        case .getClaim:
-            let request = try Self.decode(GetClaimRequest.self, call.message, arena)
-            return .read { try ReadHandlers.getClaim(request, $0) }
-        case .listClaims:
-            let request = try Self.decode(ListClaimsRequest.self, call.message, arena)
-            let maxBytes = self.maxAnswerBytes
-            return .read { try ReadHandlers.listClaims(request, $0, maxBytes: maxBytes) }
-        case .listIncidents:
-            let request = try Self.decode(ListIncidentsRequest.self, call.message, arena)
-            return .read { try ReadHandlers.listIncidents(request, $0) }
-        case .getSecondLineMode:
-            _ = try Self.decode(GetSecondLineModeRequest.self, call.message, arena)
-            return .read { try ReadHandlers.getSecondLineMode($0) }
-        case .getStats:
-            let request = try Self.decode(GetStatsRequest.self, call.message, arena)
-            return .read { try ReadHandlers.getStats(request, $0) }
-        case .getContact:
-            let request = try Self.decode(GetContactRequest.self, call.message, arena)
-            try Self.check(Validation.getContact(request))
-            return .read { try ReadHandlers.getContact(request, $0) }
+        let index = Int(call.method.rawValue)
+        guard index < Self.routes.count, let route = Self.routes[index] else {
+            throw RPCError(.unimplemented, "\(call.method.name) has no handler", reason: Reason.unknownMethod)
+        }
+        switch route {
+        case .write(let handler): return try self.write(handler, call, arena)
+        case .read(let handler): return try Self.read(handler, call, arena)
         }
     }
 
-    private func write(_ operation: WriteCommand.Operation, key: String, _ call: Call) -> Routed {
+    private func write<H: WriteMethodHandler>(_: H.Type, _ call: Call, _ arena: ProtoArena) throws(RPCError) -> Routed {
+        let request = try Self.decode(H.Request.self, call.message, arena)
+        try Self.check(H.validate(request))
         let command = WriteCommand(
-            operation: operation,
             method: call.method,
-            idempotencyKey: key,
+            idempotencyKey: request.idempotencyKey,
             requestHash: RequestFingerprint.of(call.message),
             context: call.context,
             deadlineNanos: call.deadlineNanos,
             eventLoop: call.eventLoop,
-            completion: call.completion
+            completion: call.completion,
+            apply: { ctx, arena in try H.apply(request, ctx).encoded(arena) }
         )
         self.writer.submit(command)
         return .write(command)
+    }
+
+    private static func read<H: ReadMethodHandler>(_: H.Type, _ call: Call, _ arena: ProtoArena) throws(RPCError) -> Routed {
+        let request = try Self.decode(H.Request.self, call.message, arena)
+        try Self.check(H.validate(request))
+        return .read { ctx in
+            var buffer = ByteBuffer()
+            try H.read(request, ctx).encode(into: &buffer, arena: ctx.arena)
+            return .response(Array(buffer.readableBytesView))
+        }
     }
 
     /// A request that libprotobuf-c or the UTF-8 checks refuse is the caller's fault:
@@ -110,7 +85,7 @@ struct CallRouter: Sendable {
                 case .outOfMemory: "too large to decode"
                 }
             guard !error.field.isEmpty else {
-                throw RPCError(.invalidArgument, "\(M.protoName): \(what)", reason: "MALFORMED_MESSAGE")
+                throw RPCError(.invalidArgument, "\(M.protoName): \(what)", reason: Reason.malformedMessage)
             }
             throw RPCError.invalidArgument(field: error.field, what)
         }

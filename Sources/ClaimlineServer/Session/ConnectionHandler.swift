@@ -52,7 +52,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var streamID: UInt32
         var method: Method
         var deadlineNanos: Int64
-        var run: @Sendable (ReaderPool.Slot) throws -> CallResult
+        var run: @Sendable (ReadContext) throws -> CallResult
     }
 
     private let settings: Settings
@@ -110,7 +110,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let evicted = self.shared.registry.accept(
             .init(
                 channel: context.channel, address: self.peerAddress,
-                drain: { eventLoop.execute { loopBound.value.drain() } },
                 evict: { eventLoop.execute { loopBound.value.refuse(.handshakeEvicted) } }
             )
         )
@@ -175,6 +174,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // The server is shutting down (NIOExtras' ServerQuiescingHelper): GOAWAY, finish, close.
+            self.drain()
+            return
+        }
         if let event = event as? ChannelEvent, event == .inputClosed {
             // The peer shut its write side: answer what it sent, then close.
             self.inputClosed = true
@@ -210,20 +214,20 @@ final class ConnectionHandler: ChannelDuplexHandler {
             hello = try Hello.decode(from: frame.payload, arena: self.arena)
         } catch {
             self.logFailure("malformed HELLO")
-            self.goAway(code: .internal, reason: "PROTOCOL_ERROR", message: "HELLO: \(error)", close: true)
+            self.goAway(code: .internal, reason: Reason.protocolError, message: "HELLO: \(error)", close: true)
             return
         }
         // The token first: a stranger learns nothing but UNAUTHENTICATED.
         guard self.machine.hello(self.shared.authenticator.authenticate(token: hello.token)), let identity = self.machine.identity else {
             self.logFailure("authentication failed: unknown token", clientName: hello.clientName)
-            self.goAway(code: .unauthenticated, reason: "UNAUTHENTICATED", message: "unknown token", close: true)
+            self.goAway(code: .unauthenticated, reason: Reason.unauthenticated, message: "unknown token", close: true)
             return
         }
         if hello.clientName.utf8.count > Validation.maxIdentifier || !Validation.isPrintableIdentifier(hello.clientName) {
             self.logFailure("HELLO with an invalid client name", clientName: hello.clientName)
             self.machine.closed()
             self.goAway(
-                code: .invalidArgument, reason: "INVALID_CLIENT_NAME",
+                code: .invalidArgument, reason: Reason.invalidClientName,
                 message: "client_name: at most \(Validation.maxIdentifier) bytes of printable characters", close: true
             )
             return
@@ -257,7 +261,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             self.finishInputIfClosed()
         case .protocolError:
             self.logFailure("invalid GOAWAY from the client")
-            self.goAway(code: .internal, reason: "PROTOCOL_ERROR", message: "GOAWAY before HELLO or with a malformed payload", close: true)
+            self.goAway(code: .internal, reason: Reason.protocolError, message: "GOAWAY before HELLO or with a malformed payload", close: true)
         }
     }
 
@@ -320,7 +324,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 RPCError(
                     .resourceExhausted,
                     "the answer (\(bytes.count) bytes) is larger than the frame size of \(self.settings.maxFrameSize) bytes",
-                    reason: "RESPONSE_TOO_LARGE"
+                    reason: Reason.responseTooLarge
                 ),
                 method: method, streamID: streamID
             )
@@ -430,7 +434,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             self.writeError(
                 isWrite
                     ? GroupCommitWriter.deadlineNotApplied
-                    : RPCError(.deadlineExceeded, "\(method.name): the deadline passed", reason: "DEADLINE"),
+                    : RPCError(.deadlineExceeded, "\(method.name): the deadline passed", reason: Reason.deadline),
                 method: method.rawValue, streamID: streamID
             )
         }
@@ -449,7 +453,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             self.write(Frame.ping(data))
             self.flushIfNeeded()
         case .goAway(let code, let reason, let message):
-            if reason == "HANDSHAKE_TIMEOUT" { self.logFailure("handshake timeout: no HELLO in time") }
+            if reason == Reason.handshakeTimeout { self.logFailure("handshake timeout: no HELLO in time") }
             self.goAway(code: code, reason: reason, message: message, close: true)
         }
     }

@@ -11,8 +11,8 @@ import NIOCore
 /// - **open**: authenticated. Bounded in all, per address and per client (token); a HELLO
 ///   past a limit is refused with GOAWAY.
 ///
-/// Every refusal and eviction is counted by reason. Also tells each connection to drain
-/// (GOAWAY) on shutdown and closes them when the grace period is over.
+/// Every refusal and eviction is counted by reason. Also closes every connection when the
+/// shutdown's grace period is over (the drain itself is NIOExtras' quiescing helper's).
 final class ConnectionRegistry: Sendable {
     struct Limits: Sendable {
         var maxConnections: Int
@@ -36,8 +36,6 @@ final class ConnectionRegistry: Sendable {
         var channel: any Channel
         /// The peer's IP address, without the port.
         var address: String
-        /// Runs the connection's drain on its event loop.
-        var drain: @Sendable () -> Void
         /// Closes a pending connection to make room (GOAWAY HANDSHAKE_EVICTED), on its loop.
         var evict: @Sendable () -> Void
     }
@@ -139,10 +137,6 @@ final class ConnectionRegistry: Sendable {
 
     /// Refusals and evictions since the start, by reason.
     var refusals: [Refusal: Int] { self.state.withLockedValue { $0.refusals } }
-
-    func drainAll() {
-        for entry in self.allEntries() { entry.drain() }
-    }
 
     func closeAll() {
         for entry in self.allEntries() { entry.channel.close(promise: nil) }

@@ -101,16 +101,16 @@ struct ConnectionStateMachine {
             return .none
         case .awaitingHello:
             guard nowNanos - self.startNanos >= self.limits.handshakeTimeoutNanos else { return .none }
-            return .goAway(.deadlineExceeded, reason: "HANDSHAKE_TIMEOUT", message: "no HELLO in time")
+            return .goAway(.deadlineExceeded, reason: Reason.handshakeTimeout, message: "no HELLO in time")
         case .open, .draining:
             break
         }
         if self.inFlight.isEmpty, !parkedRequests, nowNanos - self.lastRequestNanos >= self.limits.idleTimeoutNanos {
-            return .goAway(.ok, reason: "IDLE_TIMEOUT", message: "no request for \(self.limits.idleTimeoutNanos / 1_000_000) ms")
+            return .goAway(.ok, reason: Reason.idleTimeout, message: "no request for \(self.limits.idleTimeoutNanos / 1_000_000) ms")
         }
         guard nowNanos - self.lastFrameNanos >= self.limits.keepaliveIntervalNanos else { return .none }
         if self.pingOutstanding {
-            return .goAway(.unavailable, reason: "KEEPALIVE_TIMEOUT", message: "no PONG")
+            return .goAway(.unavailable, reason: Reason.keepaliveTimeout, message: "no PONG")
         }
         self.pingOutstanding = true
         self.lastFrameNanos = nowNanos
@@ -159,19 +159,19 @@ struct ConnectionStateMachine {
         switch self.state {
         case .open(let who): identity = who
         case .draining:
-            return .reject(RPCError(.unavailable, "the server is shutting down; retry on a new connection", reason: "SHUTDOWN"))
+            return .reject(RPCError(.unavailable, "the server is shutting down; retry on a new connection", reason: Reason.shutdown))
         case .awaitingHello, .closed:
             return .reject(RPCError(.unavailable, "the connection is not open"))
         }
         guard let method = Method(rawValue: rawMethod) else {
-            return .reject(RPCError(.unimplemented, "unknown method \(rawMethod)", reason: "UNKNOWN_METHOD"))
+            return .reject(RPCError(.unimplemented, "unknown method \(rawMethod)", reason: Reason.unknownMethod))
         }
         guard identity.role.mayCall(method) else {
             return .reject(
                 RPCError(
                     .permissionDenied,
                     "role \(identity.role.rawValue) may not call \(method.name)",
-                    reason: "ROLE"
+                    reason: Reason.role
                 )
             )
         }
@@ -181,7 +181,7 @@ struct ConnectionStateMachine {
                     .resourceExhausted,
                     "more than \(self.limits.maxConcurrentStreams) requests in flight on this connection",
                     retryAfterMs: 10,
-                    reason: "MAX_CONCURRENT_STREAMS"
+                    reason: Reason.maxConcurrentStreams
                 )
             )
         }
@@ -243,7 +243,7 @@ struct ConnectionStateMachine {
         case .draining, .closed:
             return nil
         }
-        return GoAway(lastStreamId: self.lastStreamID, code: 0, reason: "SHUTDOWN", message: "the server is shutting down")
+        return GoAway(lastStreamId: self.lastStreamID, code: 0, reason: Reason.shutdown, message: "the server is shutting down")
     }
 
     /// Draining and nothing left to answer: close now.

@@ -76,7 +76,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 .unavailable,
                 failed ? "the store failed; the server refuses writes until restarted" : "the server is shutting down",
                 retryAfterMs: 1000,
-                reason: failed ? "STORE_FAILED" : "SHUTDOWN"
+                reason: failed ? Reason.storeFailed : Reason.shutdown
             )
             command.eventLoop.execute { command.completion(.failure(error)) }
             return
@@ -201,7 +201,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     ) throws -> CallResult {
         guard command.take() else {
             // Withdrawn (CANCEL, deadline, closed): its connection has answered it already.
-            return .failure(RPCError(.cancelled, "withdrawn before the server acted; not applied", reason: "NOT_APPLIED"))
+            return .failure(RPCError(.cancelled, "withdrawn before the server acted; not applied", reason: Reason.notApplied))
         }
         if command.deadlineNanos <= nowNanos {
             return .failure(Self.deadlineNotApplied)
@@ -212,7 +212,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     RPCError(
                         .alreadyExists,
                         "idempotency key \(command.idempotencyKey) was used for a different request",
-                        reason: "IDEMPOTENCY_KEY_REUSED"
+                        reason: Reason.idempotencyKeyReused
                     )
                 )
             }
@@ -223,33 +223,18 @@ final class GroupCommitWriter: @unchecked Sendable {
             idempotencyKey: command.idempotencyKey, retention: self.settings.retention
         )
         do {
-            switch command.operation {
-            case .escalate(let request): return try self.finish(EscalateHandler.apply(request, ctx), command, ctx, arena)
-            case .retain(let request): return try self.finish(RetainHandler.apply(request, ctx), command, ctx, arena)
-            case .fileComplaint(let request): return try self.finish(FileComplaintHandler.apply(request, ctx), command, ctx, arena)
-            case .updateClaimStatus(let request): return try self.finish(ClaimStatusHandler.apply(request, ctx), command, ctx, arena)
-            case .declareIncident(let request): return try self.finish(IncidentHandler.declare(request, ctx), command, ctx, arena)
-            case .withdrawIncident(let request): return try self.finish(IncidentHandler.withdraw(request, ctx), command, ctx, arena)
-            case .setSecondLineMode(let request): return try self.finish(SecondLineModeHandler.set(request, ctx), command, ctx, arena)
-            }
+            let outcome = try command.apply(ctx, arena)
+            try ctx.store.insertIdempotencyRecord(
+                IdempotencyRecord(
+                    key: command.scopedKey, method: command.method.rawValue, requestHash: command.requestHash,
+                    response: outcome.response, createdAtMs: ctx.nowMs
+                )
+            )
+            try ctx.store.appendAudit(outcome.audit)
+            return .response(outcome.response)
         } catch let error as RPCError {
             return .failure(error)
         }
-    }
-
-    /// Encodes the answer once: the same bytes go to the caller now and to any retry later.
-    private func finish<R: ProtobufCMessage>(_ outcome: WriteOutcome<R>, _ command: WriteCommand, _ ctx: WriteContext, _ arena: ProtoArena) throws -> CallResult {
-        var buffer = ByteBuffer()
-        try outcome.response.encode(into: &buffer, arena: arena)
-        let bytes = Array(buffer.readableBytesView)
-        try ctx.store.insertIdempotencyRecord(
-            IdempotencyRecord(
-                key: command.scopedKey, method: command.method.rawValue, requestHash: command.requestHash,
-                response: bytes, createdAtMs: ctx.nowMs
-            )
-        )
-        try ctx.store.appendAudit(outcome.audit)
-        return .response(bytes)
     }
 
     private func purge(store: any ClaimStore, nowMs: Int64) {
@@ -283,18 +268,18 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Nothing of the write was applied (rolled back, or refused after a failure).
     private static let storeFailed = RPCError(
         .unavailable, "the store failed; not applied; the server refuses writes until restarted", retryAfterMs: 1000,
-        reason: "STORE_FAILED"
+        reason: Reason.storeFailed
     )
 
     /// The store failed while making a batch durable: applied or not, the server cannot know.
     private static let outcomeUnknown = RPCError(
         .unavailable, "outcome unknown: the store failed while committing; retry with the same idempotency key",
-        retryAfterMs: 1000, reason: "OUTCOME_UNKNOWN"
+        retryAfterMs: 1000, reason: Reason.outcomeUnknown
     )
 
     /// The write's deadline passed before the writer reached it: it was not applied.
     static let deadlineNotApplied = RPCError(
-        .deadlineExceeded, "the deadline passed before the server acted; not applied", reason: "DEADLINE"
+        .deadlineExceeded, "the deadline passed before the server acted; not applied", reason: Reason.deadline
     )
 }
 

@@ -40,6 +40,7 @@
 #include "claimline/v1/service.pb-c.h"
 #include "claimline/v1/types.pb-c.h"
 #include "claimline/v1/wire.pb-c.h"
+#include "claimline_methods.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,21 +67,12 @@ enum {
     CLAIMLINE_UNAUTHENTICATED = 16
 };
 
-/* Method numbers (PROTOCOL.md section 4), for claimline_call(). */
+/* Method numbers (PROTOCOL.md section 4), for claimline_call(): CLAIMLINE_METHOD_ESCALATE,
+ * ..., from the generated list in claimline_methods.h (`make proto`, from the .proto). */
 enum {
-    CLAIMLINE_METHOD_ESCALATE = 1,
-    CLAIMLINE_METHOD_RETAIN = 2,
-    CLAIMLINE_METHOD_FILE_COMPLAINT = 3,
-    CLAIMLINE_METHOD_GET_CLAIM = 4,
-    CLAIMLINE_METHOD_LIST_CLAIMS = 5,
-    CLAIMLINE_METHOD_UPDATE_CLAIM_STATUS = 6,
-    CLAIMLINE_METHOD_DECLARE_INCIDENT = 7,
-    CLAIMLINE_METHOD_WITHDRAW_INCIDENT = 8,
-    CLAIMLINE_METHOD_LIST_INCIDENTS = 9,
-    CLAIMLINE_METHOD_GET_SECOND_LINE_MODE = 10,
-    CLAIMLINE_METHOD_SET_SECOND_LINE_MODE = 11,
-    CLAIMLINE_METHOD_GET_STATS = 12,
-    CLAIMLINE_METHOD_GET_CONTACT = 13
+#define CLAIMLINE_METHOD_ENUM(number, NAME, name, Req, req, Resp, resp, write) CLAIMLINE_METHOD_##NAME = number,
+    CLAIMLINE_METHODS(CLAIMLINE_METHOD_ENUM)
+#undef CLAIMLINE_METHOD_ENUM
 };
 
 /* Why a function failed. Strings are NUL-terminated, truncated to fit (never
@@ -120,14 +112,15 @@ const char *claimline_role(const claimline_client *client);
  * the matching *__free_unpacked(*out, NULL)); else *out is NULL and the
  * return value is the status code, detailed in *err (which may be NULL).
  * The request must have been initialised with its *__INIT macro. */
-int claimline_escalate(claimline_client *client, const Claimline__V1__EscalateRequest *request, int timeout_ms,
-                       Claimline__V1__EscalateResponse **out, claimline_error *err);
-int claimline_retain(claimline_client *client, const Claimline__V1__RetainRequest *request, int timeout_ms,
-                     Claimline__V1__RetainResponse **out, claimline_error *err);
-int claimline_file_complaint(claimline_client *client, const Claimline__V1__FileComplaintRequest *request,
-                             int timeout_ms, Claimline__V1__FileComplaintResponse **out, claimline_error *err);
-int claimline_get_claim(claimline_client *client, const Claimline__V1__GetClaimRequest *request, int timeout_ms,
-                        Claimline__V1__GetClaimResponse **out, claimline_error *err);
+/* One per method, generated: claimline_escalate(), claimline_retain(), claimline_file_complaint(),
+ * claimline_get_claim(), claimline_list_claims(), ... claimline_get_contact():
+ *   int claimline_<name>(claimline_client *client, const <Request> *request, int timeout_ms,
+ *                        <Response> **out, claimline_error *err); */
+#define CLAIMLINE_METHOD_DECL(number, NAME, name, Req, req, Resp, resp, write)                                \
+    int claimline_##name(claimline_client *client, const Req *request, int timeout_ms, Resp **out,             \
+                         claimline_error *err);
+CLAIMLINE_METHODS(CLAIMLINE_METHOD_DECL)
+#undef CLAIMLINE_METHOD_DECL
 
 /* Method 13, any role: where the contact request->call_id stands. (*out)->contact
  * has its state, the escalate decision and rule, the retention failure reason and
@@ -136,8 +129,7 @@ int claimline_get_claim(claimline_client *client, const Claimline__V1__GetClaimR
  * and a fresh idempotency key (a shallow copy, as with Retain's draft). Returns
  * 5 NOT_FOUND, reason CONTACT_NOT_FOUND, when there is no live contact with that
  * call id. Free *out with claimline__v1__get_contact_response__free_unpacked(). */
-int claimline_get_contact(claimline_client *client, const Claimline__V1__GetContactRequest *request,
-                          int timeout_ms, Claimline__V1__GetContactResponse **out, claimline_error *err);
+/* (claimline_get_contact() is declared with the others above.) */
 
 /* Any method of PROTOCOL.md section 4 (CLAIMLINE_METHOD_*): request must be
  * that method's request message (e.g. a Claimline__V1__ListClaimsRequest's

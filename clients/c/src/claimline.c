@@ -470,41 +470,16 @@ static int call(claimline_client *c, uint16_t method, const ProtobufCMessage *re
 
 static const struct method_types {
     const ProtobufCMessageDescriptor *request, *response;
-} methods[] = {
-    [CLAIMLINE_METHOD_ESCALATE] = {&claimline__v1__escalate_request__descriptor,
-                                   &claimline__v1__escalate_response__descriptor},
-    [CLAIMLINE_METHOD_RETAIN] = {&claimline__v1__retain_request__descriptor,
-                                 &claimline__v1__retain_response__descriptor},
-    [CLAIMLINE_METHOD_FILE_COMPLAINT] = {&claimline__v1__file_complaint_request__descriptor,
-                                         &claimline__v1__file_complaint_response__descriptor},
-    [CLAIMLINE_METHOD_GET_CLAIM] = {&claimline__v1__get_claim_request__descriptor,
-                                    &claimline__v1__get_claim_response__descriptor},
-    [CLAIMLINE_METHOD_LIST_CLAIMS] = {&claimline__v1__list_claims_request__descriptor,
-                                      &claimline__v1__list_claims_response__descriptor},
-    [CLAIMLINE_METHOD_UPDATE_CLAIM_STATUS] = {&claimline__v1__update_claim_status_request__descriptor,
-                                              &claimline__v1__update_claim_status_response__descriptor},
-    [CLAIMLINE_METHOD_DECLARE_INCIDENT] = {&claimline__v1__declare_incident_request__descriptor,
-                                           &claimline__v1__declare_incident_response__descriptor},
-    [CLAIMLINE_METHOD_WITHDRAW_INCIDENT] = {&claimline__v1__withdraw_incident_request__descriptor,
-                                            &claimline__v1__withdraw_incident_response__descriptor},
-    [CLAIMLINE_METHOD_LIST_INCIDENTS] = {&claimline__v1__list_incidents_request__descriptor,
-                                         &claimline__v1__list_incidents_response__descriptor},
-    [CLAIMLINE_METHOD_GET_SECOND_LINE_MODE] = {&claimline__v1__get_second_line_mode_request__descriptor,
-                                               &claimline__v1__second_line_mode_response__descriptor},
-    [CLAIMLINE_METHOD_SET_SECOND_LINE_MODE] = {&claimline__v1__set_second_line_mode_request__descriptor,
-                                               &claimline__v1__second_line_mode_response__descriptor},
-    [CLAIMLINE_METHOD_GET_STATS] = {&claimline__v1__get_stats_request__descriptor,
-                                    &claimline__v1__get_stats_response__descriptor},
-    [CLAIMLINE_METHOD_GET_CONTACT] = {&claimline__v1__get_contact_request__descriptor,
-                                      &claimline__v1__get_contact_response__descriptor},
+} methods[CLAIMLINE_METHOD_LAST + 1] = {
+#define METHOD_TYPES(number, NAME, name, Req, req, Resp, resp, write) [number] = {&req##__descriptor, &resp##__descriptor},
+    CLAIMLINE_METHODS(METHOD_TYPES)
+#undef METHOD_TYPES
 };
-_Static_assert(sizeof methods / sizeof methods[0] == CLAIMLINE_METHOD_GET_CONTACT + 1,
-               "every method up to the last one has its message types");
 
 int claimline_call(claimline_client *client, int method, const ProtobufCMessage *request, int timeout_ms,
                    ProtobufCMessage **out, claimline_error *err)
 {
-    if (method < CLAIMLINE_METHOD_ESCALATE || method > CLAIMLINE_METHOD_GET_CONTACT) {
+    if (method < 1 || method > CLAIMLINE_METHOD_LAST || !methods[method].request) {
         if (out)
             *out = NULL;
         return fail(err, CLAIMLINE_INVALID_ARGUMENT, "CLIENT_INVALID_ARGUMENT", "unknown method %d", method);
@@ -524,15 +499,9 @@ int claimline_call(claimline_client *client, int method, const ProtobufCMessage 
         return r;                                                                                              \
     }
 
-TYPED_CALL(claimline_escalate, CLAIMLINE_METHOD_ESCALATE, Claimline__V1__EscalateRequest,
-           Claimline__V1__EscalateResponse)
-TYPED_CALL(claimline_retain, CLAIMLINE_METHOD_RETAIN, Claimline__V1__RetainRequest, Claimline__V1__RetainResponse)
-TYPED_CALL(claimline_file_complaint, CLAIMLINE_METHOD_FILE_COMPLAINT, Claimline__V1__FileComplaintRequest,
-           Claimline__V1__FileComplaintResponse)
-TYPED_CALL(claimline_get_claim, CLAIMLINE_METHOD_GET_CLAIM, Claimline__V1__GetClaimRequest,
-           Claimline__V1__GetClaimResponse)
-TYPED_CALL(claimline_get_contact, CLAIMLINE_METHOD_GET_CONTACT, Claimline__V1__GetContactRequest,
-           Claimline__V1__GetContactResponse)
+#define METHOD_CALL(number, NAME, name, Req, req, Resp, resp, write) TYPED_CALL(claimline_##name, number, Req, Resp)
+CLAIMLINE_METHODS(METHOD_CALL)
+#undef METHOD_CALL
 
 int claimline_ping(claimline_client *c, int timeout_ms, claimline_error *err)
 {

@@ -403,7 +403,7 @@ static void test_get_contact(void)
     /* Argument checks: nothing sent. */
     Claimline__V1__GetClaimRequest wrong = CLAIMLINE__V1__GET_CLAIM_REQUEST__INIT;
     CHECK(claimline_call(c, CLAIMLINE_METHOD_GET_CONTACT, &wrong.base, 1000, &any, &err) == 3 && any == NULL);
-    CHECK(claimline_call(c, CLAIMLINE_METHOD_GET_CONTACT + 1, &req.base, 1000, &any, &err) == 3);
+    CHECK(claimline_call(c, CLAIMLINE_METHOD_LAST + 1, &req.base, 1000, &any, &err) == 3);
     CHECK(claimline_get_contact(c, NULL, 1000, &resp, &err) == 3 && resp == NULL);
     CHECK(claimline_get_contact(c, &req, 1000, NULL, &err) == 3);
     claimline_close(c);

@@ -7,7 +7,7 @@
  *            row and packing it again gives the same bytes;
  *   rebuild: the library's encoder turns (type, method, stream, timeout,
  *            message or raw payload) back into exactly the row's frame bytes.
- * And over all rows: every method of claimline.h (1 .. CLAIMLINE_METHOD_GET_CONTACT)
+ * And over all rows: every method of claimline.h (1 .. CLAIMLINE_METHOD_LAST)
  * has a REQUEST and a RESPONSE vector, and no vector names a method beyond them.
  * Usage: vectors_test [path/to/v1.tsv]   (default ../../proto/vectors/v1.tsv) */
 #define _POSIX_C_SOURCE 200809L
@@ -124,7 +124,7 @@ static int same(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 }
 
 /* Which methods have a REQUEST (bit 0) and a RESPONSE (bit 1) vector. */
-static unsigned method_seen[CLAIMLINE_METHOD_GET_CONTACT + 1];
+static unsigned method_seen[CLAIMLINE_METHOD_LAST + 1];
 
 /* Checks one frame row; counts what it checked into *messages. */
 static void check_frame(char **col, int *messages)
@@ -149,7 +149,7 @@ static void check_frame(char **col, int *messages)
     check(h.length == frame_len - CLM_HEADER_LEN, row, "length");
     check(clm_header_well_formed(&h), row, "header not well formed");
     if (h.type == CLM_REQUEST || h.type == CLM_RESPONSE) {
-        if (h.method >= CLAIMLINE_METHOD_ESCALATE && h.method <= CLAIMLINE_METHOD_GET_CONTACT)
+        if (h.method >= CLAIMLINE_METHOD_ESCALATE && h.method <= CLAIMLINE_METHOD_LAST)
             method_seen[h.method] |= h.type == CLM_REQUEST ? 1u : 2u;
         else
             check(0, row, "a method claimline.h does not know");
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
     free(line);
     fclose(f);
     check(frames > 0, path, "no frames");
-    for (int m = CLAIMLINE_METHOD_ESCALATE; m <= CLAIMLINE_METHOD_GET_CONTACT; m++) {
+    for (int m = CLAIMLINE_METHOD_ESCALATE; m <= CLAIMLINE_METHOD_LAST; m++) {
         char what[64];
         snprintf(what, sizeof what, "no REQUEST and RESPONSE vectors for method %d", m);
         check(method_seen[m] == 3u, path, what);

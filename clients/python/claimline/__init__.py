@@ -11,7 +11,7 @@ from claimline.client import (
     code_name,
     new_idempotency_key,
 )
-from claimline.frames import Method
+from claimline.methods import Method
 
 __all__ = [
     "ClaimlineClient",

@@ -22,7 +22,8 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar, U
 from google.protobuf.message import DecodeError, Message
 
 from claimline import frames
-from claimline.frames import FrameError, FrameHeader, FrameType, Method
+from claimline.frames import FrameError, FrameHeader, FrameType
+from claimline.methods import DEFAULT_TIMEOUT, GeneratedCalls, Method
 from claimline.v1 import service_pb2, wire_pb2
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "new_idempotency_key",
 ]
 
-DEFAULT_TIMEOUT = 5.0
 _DEFAULT_MAX_FRAME_SIZE = 65536
 _CONTROL_WRITE_TIMEOUT = 1.0  # for CANCEL, PONG and GOAWAY written outside a call's deadline
 
@@ -145,7 +145,7 @@ def _remaining(deadline: Optional[float]) -> Optional[float]:
     return None if deadline is None else deadline - time.monotonic()
 
 
-class ClaimlineClient:
+class ClaimlineClient(GeneratedCalls):
     """One connection to claimlined. Calls are sequential (a lock serializes threads).
 
     Create it with :meth:`connect`. Not reusable after a connection-level failure
@@ -341,27 +341,8 @@ class ClaimlineClient:
         except ClaimlineError:
             pass  # the connection is gone; the deadline error is what the caller gets
 
-    # -- typed methods ------------------------------------------------------------------------
-
-    def escalate(
-        self, request: service_pb2.EscalateRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.EscalateResponse:
-        return self.call(Method.ESCALATE, request, service_pb2.EscalateResponse, timeout)
-
-    def retain(
-        self, request: service_pb2.RetainRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.RetainResponse:
-        return self.call(Method.RETAIN, request, service_pb2.RetainResponse, timeout)
-
-    def file_complaint(
-        self, request: service_pb2.FileComplaintRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.FileComplaintResponse:
-        return self.call(Method.FILE_COMPLAINT, request, service_pb2.FileComplaintResponse, timeout)
-
-    def get_claim(
-        self, request: service_pb2.GetClaimRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.GetClaimResponse:
-        return self.call(Method.GET_CLAIM, request, service_pb2.GetClaimResponse, timeout)
+    # -- typed methods: one per method from GeneratedCalls (claimline/methods.py, `make proto`);
+    # those below add conveniences ---------------------------------------------------------
 
     def list_claims(
         self, request: service_pb2.ListClaimsRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
@@ -369,41 +350,6 @@ class ClaimlineClient:
         """Filters: status, created range, `category` (a CategoryRef; a group with category
         UNSPECIFIED means the whole group) and `department` (as FileComplaintResponse names it)."""
         return self.call(Method.LIST_CLAIMS, request, service_pb2.ListClaimsResponse, timeout)
-
-    def update_claim_status(
-        self, request: service_pb2.UpdateClaimStatusRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.UpdateClaimStatusResponse:
-        return self.call(Method.UPDATE_CLAIM_STATUS, request, service_pb2.UpdateClaimStatusResponse, timeout)
-
-    def declare_incident(
-        self, request: service_pb2.DeclareIncidentRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.DeclareIncidentResponse:
-        return self.call(Method.DECLARE_INCIDENT, request, service_pb2.DeclareIncidentResponse, timeout)
-
-    def withdraw_incident(
-        self, request: service_pb2.WithdrawIncidentRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.WithdrawIncidentResponse:
-        return self.call(Method.WITHDRAW_INCIDENT, request, service_pb2.WithdrawIncidentResponse, timeout)
-
-    def list_incidents(
-        self, request: service_pb2.ListIncidentsRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.ListIncidentsResponse:
-        return self.call(Method.LIST_INCIDENTS, request, service_pb2.ListIncidentsResponse, timeout)
-
-    def get_second_line_mode(
-        self, request: service_pb2.GetSecondLineModeRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.SecondLineModeResponse:
-        return self.call(Method.GET_SECOND_LINE_MODE, request, service_pb2.SecondLineModeResponse, timeout)
-
-    def set_second_line_mode(
-        self, request: service_pb2.SetSecondLineModeRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.SecondLineModeResponse:
-        return self.call(Method.SET_SECOND_LINE_MODE, request, service_pb2.SecondLineModeResponse, timeout)
-
-    def get_stats(
-        self, request: service_pb2.GetStatsRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
-    ) -> service_pb2.GetStatsResponse:
-        return self.call(Method.GET_STATS, request, service_pb2.GetStatsResponse, timeout)
 
     def get_contact(
         self, request: Union[service_pb2.GetContactRequest, str], timeout: Optional[float] = DEFAULT_TIMEOUT

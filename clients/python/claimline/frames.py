@@ -49,24 +49,6 @@ class FrameType(IntEnum):
 CALL_FRAME_TYPES = frozenset({FrameType.REQUEST, FrameType.RESPONSE, FrameType.ERROR, FrameType.CANCEL})
 
 
-class Method(IntEnum):
-    """Method numbers (section 4)."""
-
-    ESCALATE = 1
-    RETAIN = 2
-    FILE_COMPLAINT = 3
-    GET_CLAIM = 4
-    LIST_CLAIMS = 5
-    UPDATE_CLAIM_STATUS = 6
-    DECLARE_INCIDENT = 7
-    WITHDRAW_INCIDENT = 8
-    LIST_INCIDENTS = 9
-    GET_SECOND_LINE_MODE = 10
-    SET_SECOND_LINE_MODE = 11
-    GET_STATS = 12
-    GET_CONTACT = 13
-
-
 class FrameError(ValueError):
     """Bytes that are not a valid preface, header or payload."""
 

@@ -9,7 +9,8 @@ from google.protobuf import text_format
 from google.protobuf.message import Message
 
 from claimline import frames
-from claimline.frames import FrameHeader, FrameType, Method
+from claimline.frames import FrameHeader, FrameType
+from claimline.methods import Method
 from claimline.v1 import service_pb2, types_pb2, wire_pb2
 
 from conftest import load_vectors

@@ -33,62 +33,24 @@ public final class ClaimlineClient: Sendable {
 
     // MARK: - Calls
 
-    public func escalate(_ request: EscalateRequest, timeout: Duration? = nil) async throws -> EscalateResponse {
-        try await self.write(.escalate, request, as: EscalateResponse.self, timeout: timeout)
-    }
-
-    public func retain(_ request: RetainRequest, timeout: Duration? = nil) async throws -> RetainResponse {
-        try await self.write(.retain, request, as: RetainResponse.self, timeout: timeout)
-    }
-
-    public func fileComplaint(_ request: FileComplaintRequest, timeout: Duration? = nil) async throws -> FileComplaintResponse {
-        try await self.write(.fileComplaint, request, as: FileComplaintResponse.self, timeout: timeout)
-    }
-
-    public func getClaim(_ request: GetClaimRequest, timeout: Duration? = nil) async throws -> GetClaimResponse {
-        try await self.call(.getClaim, request, as: GetClaimResponse.self, timeout: timeout)
-    }
-
-    public func listClaims(_ request: ListClaimsRequest, timeout: Duration? = nil) async throws -> ListClaimsResponse {
-        try await self.call(.listClaims, request, as: ListClaimsResponse.self, timeout: timeout)
-    }
-
-    public func updateClaimStatus(_ request: UpdateClaimStatusRequest, timeout: Duration? = nil) async throws -> UpdateClaimStatusResponse {
-        try await self.write(.updateClaimStatus, request, as: UpdateClaimStatusResponse.self, timeout: timeout)
-    }
-
-    public func declareIncident(_ request: DeclareIncidentRequest, timeout: Duration? = nil) async throws -> DeclareIncidentResponse {
-        try await self.write(.declareIncident, request, as: DeclareIncidentResponse.self, timeout: timeout)
-    }
-
-    public func withdrawIncident(_ request: WithdrawIncidentRequest, timeout: Duration? = nil) async throws -> WithdrawIncidentResponse {
-        try await self.write(.withdrawIncident, request, as: WithdrawIncidentResponse.self, timeout: timeout)
-    }
-
-    public func listIncidents(_ request: ListIncidentsRequest = .init(), timeout: Duration? = nil) async throws -> ListIncidentsResponse {
-        try await self.call(.listIncidents, request, as: ListIncidentsResponse.self, timeout: timeout)
-    }
+    // One function per method, generated from the `service` block:
+    // Generated/ClaimlineClient+Methods.swift. Conveniences:
 
     public func getSecondLineMode(timeout: Duration? = nil) async throws -> SecondLineModeResponse {
-        try await self.call(.getSecondLineMode, GetSecondLineModeRequest(), as: SecondLineModeResponse.self, timeout: timeout)
+        try await self.getSecondLineMode(GetSecondLineModeRequest(), timeout: timeout)
     }
 
-    public func setSecondLineMode(_ request: SetSecondLineModeRequest, timeout: Duration? = nil) async throws -> SecondLineModeResponse {
-        try await self.write(.setSecondLineMode, request, as: SecondLineModeResponse.self, timeout: timeout)
+    public func listIncidents(timeout: Duration? = nil) async throws -> ListIncidentsResponse {
+        try await self.listIncidents(ListIncidentsRequest(), timeout: timeout)
     }
 
-    public func getStats(_ request: GetStatsRequest = .init(), timeout: Duration? = nil) async throws -> GetStatsResponse {
-        try await self.call(.getStats, request, as: GetStatsResponse.self, timeout: timeout)
-    }
-
-    /// Where a contact stands and, when a claim is required, its draft (NOT_FOUND if none).
-    public func getContact(_ request: GetContactRequest, timeout: Duration? = nil) async throws -> GetContactResponse {
-        try await self.call(.getContact, request, as: GetContactResponse.self, timeout: timeout)
+    public func getStats(timeout: Duration? = nil) async throws -> GetStatsResponse {
+        try await self.getStats(GetStatsRequest(), timeout: timeout)
     }
 
     /// A write: its idempotency key, if the caller gave none, is made here once, so every
     /// attempt of this logical call carries the same one.
-    private func write<Request: ProtobufCMessage & IdempotentRequest, Response: ProtobufCMessage>(
+    func write<Request: ProtobufCMessage & IdempotentRequest, Response: ProtobufCMessage>(
         _ method: Method,
         _ request: Request,
         as: Response.Type,
@@ -145,16 +107,3 @@ public final class ClaimlineClient: Sendable {
         return self.slots[(index & Int.max) % self.slots.count]
     }
 }
-
-/// The requests of write methods: each carries an idempotency key.
-protocol IdempotentRequest {
-    var idempotencyKey: String { get set }
-}
-
-extension EscalateRequest: IdempotentRequest {}
-extension RetainRequest: IdempotentRequest {}
-extension FileComplaintRequest: IdempotentRequest {}
-extension UpdateClaimStatusRequest: IdempotentRequest {}
-extension DeclareIncidentRequest: IdempotentRequest {}
-extension WithdrawIncidentRequest: IdempotentRequest {}
-extension SetSecondLineModeRequest: IdempotentRequest {}

@@ -1154,6 +1154,135 @@ typedef void (*Claimline__V1__GetContactResponse_Closure)
 
 /* --- services --- */
 
+typedef struct Claimline__V1__Claimline_Service Claimline__V1__Claimline_Service;
+struct Claimline__V1__Claimline_Service
+{
+  ProtobufCService base;
+  void (*escalate)(Claimline__V1__Claimline_Service *service,
+                   const Claimline__V1__EscalateRequest *input,
+                   Claimline__V1__EscalateResponse_Closure closure,
+                   void *closure_data);
+  void (*retain)(Claimline__V1__Claimline_Service *service,
+                 const Claimline__V1__RetainRequest *input,
+                 Claimline__V1__RetainResponse_Closure closure,
+                 void *closure_data);
+  void (*file_complaint)(Claimline__V1__Claimline_Service *service,
+                         const Claimline__V1__FileComplaintRequest *input,
+                         Claimline__V1__FileComplaintResponse_Closure closure,
+                         void *closure_data);
+  void (*get_claim)(Claimline__V1__Claimline_Service *service,
+                    const Claimline__V1__GetClaimRequest *input,
+                    Claimline__V1__GetClaimResponse_Closure closure,
+                    void *closure_data);
+  void (*list_claims)(Claimline__V1__Claimline_Service *service,
+                      const Claimline__V1__ListClaimsRequest *input,
+                      Claimline__V1__ListClaimsResponse_Closure closure,
+                      void *closure_data);
+  void (*update_claim_status)(Claimline__V1__Claimline_Service *service,
+                              const Claimline__V1__UpdateClaimStatusRequest *input,
+                              Claimline__V1__UpdateClaimStatusResponse_Closure closure,
+                              void *closure_data);
+  void (*declare_incident)(Claimline__V1__Claimline_Service *service,
+                           const Claimline__V1__DeclareIncidentRequest *input,
+                           Claimline__V1__DeclareIncidentResponse_Closure closure,
+                           void *closure_data);
+  void (*withdraw_incident)(Claimline__V1__Claimline_Service *service,
+                            const Claimline__V1__WithdrawIncidentRequest *input,
+                            Claimline__V1__WithdrawIncidentResponse_Closure closure,
+                            void *closure_data);
+  void (*list_incidents)(Claimline__V1__Claimline_Service *service,
+                         const Claimline__V1__ListIncidentsRequest *input,
+                         Claimline__V1__ListIncidentsResponse_Closure closure,
+                         void *closure_data);
+  void (*get_second_line_mode)(Claimline__V1__Claimline_Service *service,
+                               const Claimline__V1__GetSecondLineModeRequest *input,
+                               Claimline__V1__SecondLineModeResponse_Closure closure,
+                               void *closure_data);
+  void (*set_second_line_mode)(Claimline__V1__Claimline_Service *service,
+                               const Claimline__V1__SetSecondLineModeRequest *input,
+                               Claimline__V1__SecondLineModeResponse_Closure closure,
+                               void *closure_data);
+  void (*get_stats)(Claimline__V1__Claimline_Service *service,
+                    const Claimline__V1__GetStatsRequest *input,
+                    Claimline__V1__GetStatsResponse_Closure closure,
+                    void *closure_data);
+  void (*get_contact)(Claimline__V1__Claimline_Service *service,
+                      const Claimline__V1__GetContactRequest *input,
+                      Claimline__V1__GetContactResponse_Closure closure,
+                      void *closure_data);
+};
+typedef void (*Claimline__V1__Claimline_ServiceDestroy)(Claimline__V1__Claimline_Service *);
+void claimline__v1__claimline__init (Claimline__V1__Claimline_Service *service,
+                                     Claimline__V1__Claimline_ServiceDestroy destroy);
+#define CLAIMLINE__V1__CLAIMLINE__BASE_INIT \
+    { &claimline__v1__claimline__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define CLAIMLINE__V1__CLAIMLINE__INIT(function_prefix__) \
+    { CLAIMLINE__V1__CLAIMLINE__BASE_INIT,\
+      function_prefix__ ## escalate,\
+      function_prefix__ ## retain,\
+      function_prefix__ ## file_complaint,\
+      function_prefix__ ## get_claim,\
+      function_prefix__ ## list_claims,\
+      function_prefix__ ## update_claim_status,\
+      function_prefix__ ## declare_incident,\
+      function_prefix__ ## withdraw_incident,\
+      function_prefix__ ## list_incidents,\
+      function_prefix__ ## get_second_line_mode,\
+      function_prefix__ ## set_second_line_mode,\
+      function_prefix__ ## get_stats,\
+      function_prefix__ ## get_contact  }
+void claimline__v1__claimline__escalate(ProtobufCService *service,
+                                        const Claimline__V1__EscalateRequest *input,
+                                        Claimline__V1__EscalateResponse_Closure closure,
+                                        void *closure_data);
+void claimline__v1__claimline__retain(ProtobufCService *service,
+                                      const Claimline__V1__RetainRequest *input,
+                                      Claimline__V1__RetainResponse_Closure closure,
+                                      void *closure_data);
+void claimline__v1__claimline__file_complaint(ProtobufCService *service,
+                                              const Claimline__V1__FileComplaintRequest *input,
+                                              Claimline__V1__FileComplaintResponse_Closure closure,
+                                              void *closure_data);
+void claimline__v1__claimline__get_claim(ProtobufCService *service,
+                                         const Claimline__V1__GetClaimRequest *input,
+                                         Claimline__V1__GetClaimResponse_Closure closure,
+                                         void *closure_data);
+void claimline__v1__claimline__list_claims(ProtobufCService *service,
+                                           const Claimline__V1__ListClaimsRequest *input,
+                                           Claimline__V1__ListClaimsResponse_Closure closure,
+                                           void *closure_data);
+void claimline__v1__claimline__update_claim_status(ProtobufCService *service,
+                                                   const Claimline__V1__UpdateClaimStatusRequest *input,
+                                                   Claimline__V1__UpdateClaimStatusResponse_Closure closure,
+                                                   void *closure_data);
+void claimline__v1__claimline__declare_incident(ProtobufCService *service,
+                                                const Claimline__V1__DeclareIncidentRequest *input,
+                                                Claimline__V1__DeclareIncidentResponse_Closure closure,
+                                                void *closure_data);
+void claimline__v1__claimline__withdraw_incident(ProtobufCService *service,
+                                                 const Claimline__V1__WithdrawIncidentRequest *input,
+                                                 Claimline__V1__WithdrawIncidentResponse_Closure closure,
+                                                 void *closure_data);
+void claimline__v1__claimline__list_incidents(ProtobufCService *service,
+                                              const Claimline__V1__ListIncidentsRequest *input,
+                                              Claimline__V1__ListIncidentsResponse_Closure closure,
+                                              void *closure_data);
+void claimline__v1__claimline__get_second_line_mode(ProtobufCService *service,
+                                                    const Claimline__V1__GetSecondLineModeRequest *input,
+                                                    Claimline__V1__SecondLineModeResponse_Closure closure,
+                                                    void *closure_data);
+void claimline__v1__claimline__set_second_line_mode(ProtobufCService *service,
+                                                    const Claimline__V1__SetSecondLineModeRequest *input,
+                                                    Claimline__V1__SecondLineModeResponse_Closure closure,
+                                                    void *closure_data);
+void claimline__v1__claimline__get_stats(ProtobufCService *service,
+                                         const Claimline__V1__GetStatsRequest *input,
+                                         Claimline__V1__GetStatsResponse_Closure closure,
+                                         void *closure_data);
+void claimline__v1__claimline__get_contact(ProtobufCService *service,
+                                           const Claimline__V1__GetContactRequest *input,
+                                           Claimline__V1__GetContactResponse_Closure closure,
+                                           void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1186,6 +1315,7 @@ extern const ProtobufCMessageDescriptor claimline__v1__decision_count__descripto
 extern const ProtobufCMessageDescriptor claimline__v1__get_stats_response__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__get_contact_request__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__get_contact_response__descriptor;
+extern const ProtobufCServiceDescriptor claimline__v1__claimline__descriptor;
 
 PROTOBUF_C__END_DECLS
 

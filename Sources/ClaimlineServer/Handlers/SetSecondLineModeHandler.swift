@@ -2,8 +2,10 @@ import ClaimlineCore
 
 /// SetSecondLineMode: supervisors switch the second line between normal, degraded and closed
 /// without a restart; escalations decide on the new mode from the next batch on.
-enum SecondLineModeHandler {
-    static func set(_ request: SetSecondLineModeRequest, _ ctx: WriteContext) throws -> WriteOutcome<SecondLineModeResponse> {
+enum SetSecondLineModeHandler: WriteMethodHandler {
+    static func validate(_ request: SetSecondLineModeRequest) -> [FieldViolation] { Validation.setSecondLineMode(request) }
+
+    static func apply(_ request: SetSecondLineModeRequest, _ ctx: WriteContext) throws -> WriteOutcome<SecondLineModeResponse> {
         let previous = ctx.state.secondLineMode.mode
         let mode = SecondLineModeResponse(
             mode: request.mode,

@@ -1,6 +1,8 @@
+import ClaimlineCodec
 import ClaimlineCore
 import ClaimlinePolicy
 import ClaimlineStore
+import NIOCore
 
 /// Everything a write handler may touch, for one request inside the writer's open batch.
 struct WriteContext {
@@ -55,4 +57,18 @@ struct WriteContext {
 struct WriteOutcome<Response: Sendable>: Sendable {
     var response: Response
     var audit: AuditRecord
+}
+
+/// A write's answer encoded once: the same bytes go to the caller now and to any retry later.
+struct EncodedWrite: Sendable {
+    var response: [UInt8]
+    var audit: AuditRecord
+}
+
+extension WriteOutcome where Response: ProtobufCMessage {
+    func encoded(_ arena: ProtoArena) throws -> EncodedWrite {
+        var buffer = ByteBuffer()
+        try self.response.encode(into: &buffer, arena: arena)
+        return EncodedWrite(response: Array(buffer.readableBytesView), audit: self.audit)
+    }
 }

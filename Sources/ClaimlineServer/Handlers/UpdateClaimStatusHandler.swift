@@ -1,10 +1,12 @@
 import ClaimlineCore
 
 /// UpdateClaimStatus: moves a claim along TMF621's lifecycle; illegal moves are refused.
-enum ClaimStatusHandler {
+enum UpdateClaimStatusHandler: WriteMethodHandler {
+    static func validate(_ request: UpdateClaimStatusRequest) -> [FieldViolation] { Validation.updateClaimStatus(request) }
+
     static func apply(_ request: UpdateClaimStatusRequest, _ ctx: WriteContext) throws -> WriteOutcome<UpdateClaimStatusResponse> {
         guard var claim = try ctx.store.claim(number: request.claimNumber) else {
-            throw RPCError(.notFound, "no claim \(request.claimNumber)", reason: "CLAIM_NOT_FOUND")
+            throw RPCError(.notFound, "no claim \(request.claimNumber)", reason: Reason.claimNotFound)
         }
         let previous = claim.status
         try previous.checkTransition(to: request.status)

@@ -3213,3 +3213,156 @@ const ProtobufCMessageDescriptor claimline__v1__get_contact_response__descriptor
   (ProtobufCMessageInit) claimline__v1__get_contact_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCMethodDescriptor claimline__v1__claimline__method_descriptors[13] =
+{
+  { "Escalate", &claimline__v1__escalate_request__descriptor, &claimline__v1__escalate_response__descriptor },
+  { "Retain", &claimline__v1__retain_request__descriptor, &claimline__v1__retain_response__descriptor },
+  { "FileComplaint", &claimline__v1__file_complaint_request__descriptor, &claimline__v1__file_complaint_response__descriptor },
+  { "GetClaim", &claimline__v1__get_claim_request__descriptor, &claimline__v1__get_claim_response__descriptor },
+  { "ListClaims", &claimline__v1__list_claims_request__descriptor, &claimline__v1__list_claims_response__descriptor },
+  { "UpdateClaimStatus", &claimline__v1__update_claim_status_request__descriptor, &claimline__v1__update_claim_status_response__descriptor },
+  { "DeclareIncident", &claimline__v1__declare_incident_request__descriptor, &claimline__v1__declare_incident_response__descriptor },
+  { "WithdrawIncident", &claimline__v1__withdraw_incident_request__descriptor, &claimline__v1__withdraw_incident_response__descriptor },
+  { "ListIncidents", &claimline__v1__list_incidents_request__descriptor, &claimline__v1__list_incidents_response__descriptor },
+  { "GetSecondLineMode", &claimline__v1__get_second_line_mode_request__descriptor, &claimline__v1__second_line_mode_response__descriptor },
+  { "SetSecondLineMode", &claimline__v1__set_second_line_mode_request__descriptor, &claimline__v1__second_line_mode_response__descriptor },
+  { "GetStats", &claimline__v1__get_stats_request__descriptor, &claimline__v1__get_stats_response__descriptor },
+  { "GetContact", &claimline__v1__get_contact_request__descriptor, &claimline__v1__get_contact_response__descriptor },
+};
+const unsigned claimline__v1__claimline__method_indices_by_name[] = {
+  6,        /* DeclareIncident */
+  0,        /* Escalate */
+  2,        /* FileComplaint */
+  3,        /* GetClaim */
+  12,        /* GetContact */
+  9,        /* GetSecondLineMode */
+  11,        /* GetStats */
+  4,        /* ListClaims */
+  8,        /* ListIncidents */
+  1,        /* Retain */
+  10,        /* SetSecondLineMode */
+  5,        /* UpdateClaimStatus */
+  7         /* WithdrawIncident */
+};
+const ProtobufCServiceDescriptor claimline__v1__claimline__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "claimline.v1.Claimline",
+  "Claimline",
+  "Claimline__V1__Claimline",
+  "claimline.v1",
+  13,
+  claimline__v1__claimline__method_descriptors,
+  claimline__v1__claimline__method_indices_by_name
+};
+void claimline__v1__claimline__escalate(ProtobufCService *service,
+                                        const Claimline__V1__EscalateRequest *input,
+                                        Claimline__V1__EscalateResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__retain(ProtobufCService *service,
+                                      const Claimline__V1__RetainRequest *input,
+                                      Claimline__V1__RetainResponse_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__file_complaint(ProtobufCService *service,
+                                              const Claimline__V1__FileComplaintRequest *input,
+                                              Claimline__V1__FileComplaintResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__get_claim(ProtobufCService *service,
+                                         const Claimline__V1__GetClaimRequest *input,
+                                         Claimline__V1__GetClaimResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__list_claims(ProtobufCService *service,
+                                           const Claimline__V1__ListClaimsRequest *input,
+                                           Claimline__V1__ListClaimsResponse_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__update_claim_status(ProtobufCService *service,
+                                                   const Claimline__V1__UpdateClaimStatusRequest *input,
+                                                   Claimline__V1__UpdateClaimStatusResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__declare_incident(ProtobufCService *service,
+                                                const Claimline__V1__DeclareIncidentRequest *input,
+                                                Claimline__V1__DeclareIncidentResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__withdraw_incident(ProtobufCService *service,
+                                                 const Claimline__V1__WithdrawIncidentRequest *input,
+                                                 Claimline__V1__WithdrawIncidentResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__list_incidents(ProtobufCService *service,
+                                              const Claimline__V1__ListIncidentsRequest *input,
+                                              Claimline__V1__ListIncidentsResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__get_second_line_mode(ProtobufCService *service,
+                                                    const Claimline__V1__GetSecondLineModeRequest *input,
+                                                    Claimline__V1__SecondLineModeResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__set_second_line_mode(ProtobufCService *service,
+                                                    const Claimline__V1__SetSecondLineModeRequest *input,
+                                                    Claimline__V1__SecondLineModeResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__get_stats(ProtobufCService *service,
+                                         const Claimline__V1__GetStatsRequest *input,
+                                         Claimline__V1__GetStatsResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__get_contact(ProtobufCService *service,
+                                           const Claimline__V1__GetContactRequest *input,
+                                           Claimline__V1__GetContactResponse_Closure closure,
+                                           void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__init (Claimline__V1__Claimline_Service *service,
+                                     Claimline__V1__Claimline_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &claimline__v1__claimline__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
