@@ -67,7 +67,8 @@ struct GoldenVectorTests {
             #expect(text == message.text, "\(vector.name) prints differently")
             checked += 1
         }
-        #expect(checked == 32)
+        // Every vector but the preface and the four control frames without a message.
+        #expect(checked == self.file.vectors.count - 4 && checked > 30)
     }
 
     @Test("The preface vector is what a client writes")

@@ -5,10 +5,17 @@
 #                             Sources/ClaimlineProtoC/include/claimline/v1/*.pb-c.h
 #                             (SwiftPM wants a C target's public headers under include/;
 #                             the .c files include "claimline/v1/<name>.pb-c.h")
-#   Swift value types         Sources/ClaimlineCore/Generated/
-#   Swift <-> C mapping       Sources/ClaimlineCodec/Generated/
-# `make check-proto` diffs these folders against the committed ones; clients/c compiles the
-# .c files (its PROTOC_C_DIR). Everything written here is marked generated in .gitattributes.
+#   Swift value types         Sources/ClaimlineCore/Generated/ (gen_swift.py)
+#   Swift <-> C mapping       Sources/ClaimlineCodec/Generated/ (gen_swift.py)
+#   method tables             Sources/ClaimlineCore/Generated/Methods.swift,
+#     (gen_methods.py, from   Sources/ClaimlineServer/Session/Generated/ (routes),
+#     the service block)      clients/swift/Sources/ClaimlineClient/Generated/,
+#                             clients/c/include/claimline_methods.h,
+#                             clients/python/claimline/methods.py,
+#                             proto/PROTOCOL.md between its methods:begin/end markers
+# `make check-proto` diffs these against the committed ones; clients/c compiles the .c files
+# (its PROTOC_C_DIR). Everything written here is marked generated in .gitattributes (whole
+# files only: not PROTOCOL.md). Add a new output to all three: here, check-proto, .gitattributes.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root}

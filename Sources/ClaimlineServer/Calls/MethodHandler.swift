@@ -1,6 +1,25 @@
 import ClaimlineCodec
 import ClaimlineCore
 
+/// How large a method's answer may be, reserved from its connection's buffer budget while the
+/// call is in flight (backpressure, PROTOCOL.md section 6).
+enum AnswerSize: Sendable {
+    /// About 1 KiB: a decision, a status, a mode.
+    case small
+    /// Up to this many bytes (a claim with its description: 20 KiB).
+    case bytes(Int)
+    /// A whole frame: lists.
+    case frame
+
+    func bytes(maxFrameSize: Int) -> Int {
+        switch self {
+        case .small: 1024
+        case .bytes(let count): min(count, maxFrameSize)
+        case .frame: maxFrameSize
+        }
+    }
+}
+
 /// A method that changes state. The router decodes its request, runs ``validate(_:)`` (no
 /// store, every violation at once) and queues it; the writer runs ``apply(_:_:)`` inside a
 /// batch. A method `X` of the `service` block is served by the type `XHandler`: the generated
@@ -10,6 +29,11 @@ protocol WriteMethodHandler: Sendable {
     associatedtype Response: ProtobufCMessage
     static func validate(_ request: Request) -> [FieldViolation]
     static func apply(_ request: Request, _ ctx: WriteContext) throws -> WriteOutcome<Response>
+    static var answerSize: AnswerSize { get }
+}
+
+extension WriteMethodHandler {
+    static var answerSize: AnswerSize { .small }
 }
 
 /// A method that only reads committed state, on a reader thread.
@@ -18,9 +42,11 @@ protocol ReadMethodHandler: Sendable {
     associatedtype Response: ProtobufCMessage
     static func validate(_ request: Request) -> [FieldViolation]
     static func read(_ request: Request, _ ctx: ReadContext) throws -> Response
+    static var answerSize: AnswerSize { get }
 }
 
 extension ReadMethodHandler {
     /// Most reads have nothing to check beyond what decoding checks.
     static func validate(_ request: Request) -> [FieldViolation] { [] }
+    static var answerSize: AnswerSize { .small }
 }

@@ -5,6 +5,8 @@ import ClaimlinePolicy
 /// a department with a due time. Exactly once: the idempotency key is checked before this runs
 /// and recorded in the same transaction as the claim.
 enum FileComplaintHandler: WriteMethodHandler {
+    static let answerSize = AnswerSize.bytes(20 * 1024)
+
     static func validate(_ request: FileComplaintRequest) -> [FieldViolation] { Validation.fileComplaint(request) }
 
     static func apply(_ request: FileComplaintRequest, _ ctx: WriteContext) throws -> WriteOutcome<FileComplaintResponse> {

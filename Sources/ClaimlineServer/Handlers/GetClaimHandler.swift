@@ -2,6 +2,8 @@ import ClaimlineCore
 
 /// GetClaim: one claim by the number an agent reads aloud.
 enum GetClaimHandler: ReadMethodHandler {
+    static let answerSize = AnswerSize.bytes(20 * 1024)
+
     static func validate(_ request: GetClaimRequest) -> [FieldViolation] {
         request.claimNumber.isEmpty ? [FieldViolation(field: "claim_number", description: "required")] : []
     }

@@ -3,6 +3,8 @@ import ClaimlineCore
 /// GetContact: where a call stands, what was decided for it and, when a claim is required,
 /// its draft — how a desktop recovers a lost draft.
 enum GetContactHandler: ReadMethodHandler {
+    static let answerSize = AnswerSize.bytes(4 * 1024)
+
     static func validate(_ request: GetContactRequest) -> [FieldViolation] { Validation.getContact(request) }
 
     /// A contact as committed; one past its expiry counts as gone, as it does for the writer.

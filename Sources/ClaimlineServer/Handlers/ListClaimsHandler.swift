@@ -5,6 +5,8 @@ import NIOCore
 
 /// ListClaims: claims newest first, filtered, in pages.
 enum ListClaimsHandler: ReadMethodHandler {
+    static let answerSize = AnswerSize.frame
+
     static let defaultPageSize = 50
 
     static func validate(_ request: ListClaimsRequest) -> [FieldViolation] { Validation.listClaims(request) }

@@ -2,6 +2,8 @@ import ClaimlineCore
 
 /// UpdateClaimStatus: moves a claim along TMF621's lifecycle; illegal moves are refused.
 enum UpdateClaimStatusHandler: WriteMethodHandler {
+    static let answerSize = AnswerSize.bytes(20 * 1024)
+
     static func validate(_ request: UpdateClaimStatusRequest) -> [FieldViolation] { Validation.updateClaimStatus(request) }
 
     static func apply(_ request: UpdateClaimStatusRequest, _ ctx: WriteContext) throws -> WriteOutcome<UpdateClaimStatusResponse> {

@@ -32,6 +32,16 @@ struct CallRouter: Sendable {
         case read(@Sendable (ReadContext) throws -> CallResult)
     }
 
+    /// Bytes of the connection's budget a call of `method` reserves for its answer.
+    static func answerReservation(_ method: Method, maxFrameSize: Int) -> Int {
+        let index = Int(method.rawValue)
+        guard index < Self.routes.count, let route = Self.routes[index] else { return 1024 }
+        switch route {
+        case .write(let handler): return handler.answerSize.bytes(maxFrameSize: maxFrameSize)
+        case .read(let handler): return handler.answerSize.bytes(maxFrameSize: maxFrameSize)
+        }
+    }
+
     /// Routes one call. Bad input throws, for the caller to answer.
     func route(_ call: Call, arena: ProtoArena) throws(RPCError) -> Routed {
         let index = Int(call.method.rawValue)

@@ -269,7 +269,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let maxFrame = self.settings.maxFrameSize
         let decision = self.machine.request(
             streamID: frame.streamID, method: frame.method, timeoutMs: frame.requestTimeoutMs, nowNanos: receivedNanos,
-            reserve: { Self.answerReservation($0, maxFrameSize: maxFrame) }
+            reserve: { CallRouter.answerReservation($0, maxFrameSize: maxFrame) }
         )
         switch decision {
         case .reject(let error):
@@ -297,18 +297,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
             } catch {
                 self.answer(streamID: streamID, method: method.rawValue, .failure(error))
             }
-        }
-    }
-
-    /// Bytes of the budget an answer of `method` is assumed to take until it arrives. Lists
-    /// may fill a frame; one claim with its description is at most about 17 KB; the rest are
-    /// small. (An answer larger than its reservation is still counted once it is queued.)
-    static func answerReservation(_ method: Method, maxFrameSize: Int) -> Int {
-        switch method {
-        case .listClaims, .listIncidents: maxFrameSize
-        case .getClaim, .fileComplaint, .updateClaimStatus: min(maxFrameSize, 20 * 1024)
-        case .getContact: 4 * 1024
-        case .escalate, .retain, .declareIncident, .withdrawIncident, .setSecondLineMode, .getSecondLineMode, .getStats: 1024
         }
     }
 

@@ -22,6 +22,8 @@
 enum { COL_NAME, COL_KIND, COL_HEX, COL_TYPE, COL_FLAGS, COL_METHOD, COL_STREAM, COL_TIMEOUT, COL_MSGTYPE,
        COL_MSGHEX, NCOLS };
 
+/* The messages that are no method's request or response; those come from the generated
+ * method list (claimline_methods.h), so a new method needs no line here. */
 static const ProtobufCMessageDescriptor *const descriptors[] = {
     &claimline__v1__hello__descriptor,
     &claimline__v1__hello_ack__descriptor,
@@ -32,36 +34,17 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     &claimline__v1__category_ref__descriptor,
     &claimline__v1__claim__descriptor,
     &claimline__v1__incident__descriptor,
-    &claimline__v1__escalate_request__descriptor,
-    &claimline__v1__escalate_response__descriptor,
-    &claimline__v1__retain_request__descriptor,
-    &claimline__v1__retain_response__descriptor,
-    &claimline__v1__file_complaint_request__descriptor,
-    &claimline__v1__file_complaint_response__descriptor,
-    &claimline__v1__get_claim_request__descriptor,
-    &claimline__v1__get_claim_response__descriptor,
-    &claimline__v1__list_claims_request__descriptor,
-    &claimline__v1__list_claims_response__descriptor,
-    &claimline__v1__update_claim_status_request__descriptor,
-    &claimline__v1__update_claim_status_response__descriptor,
-    &claimline__v1__declare_incident_request__descriptor,
-    &claimline__v1__declare_incident_response__descriptor,
-    &claimline__v1__withdraw_incident_request__descriptor,
-    &claimline__v1__withdraw_incident_response__descriptor,
-    &claimline__v1__list_incidents_request__descriptor,
-    &claimline__v1__list_incidents_response__descriptor,
-    &claimline__v1__get_second_line_mode_request__descriptor,
-    &claimline__v1__second_line_mode_response__descriptor,
-    &claimline__v1__set_second_line_mode_request__descriptor,
-    &claimline__v1__get_stats_request__descriptor,
-    &claimline__v1__get_stats_response__descriptor,
     &claimline__v1__category_count__descriptor,
     &claimline__v1__group_count__descriptor,
     &claimline__v1__failure_reason_count__descriptor,
     &claimline__v1__decision_count__descriptor,
     &claimline__v1__contact__descriptor,
-    &claimline__v1__get_contact_request__descriptor,
-    &claimline__v1__get_contact_response__descriptor,
+};
+
+static const ProtobufCMessageDescriptor *const method_descriptors[] = {
+#define METHOD_DESCRIPTORS(number, NAME, name, Req, req, Resp, resp, write) &req##__descriptor, &resp##__descriptor,
+    CLAIMLINE_METHODS(METHOD_DESCRIPTORS)
+#undef METHOD_DESCRIPTORS
 };
 
 /* The descriptor whose full name ("claimline.v1.EscalateRequest") is name, or NULL. */
@@ -70,6 +53,9 @@ static const ProtobufCMessageDescriptor *descriptor_named(const char *name)
     for (size_t i = 0; i < sizeof descriptors / sizeof descriptors[0]; i++)
         if (strcmp(descriptors[i]->name, name) == 0)
             return descriptors[i];
+    for (size_t i = 0; i < sizeof method_descriptors / sizeof method_descriptors[0]; i++)
+        if (strcmp(method_descriptors[i]->name, name) == 0)
+            return method_descriptors[i];
     return NULL;
 }
 
