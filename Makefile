@@ -15,7 +15,7 @@ DATA_DIR ?= ./.claimline
 DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release build-tests test test-swift test-python test-c check-generated check-layers check-proto check-vectors proto vectors bench run clean
+.PHONY: all deps build release build-tests test test-swift test-python test-c check-generated check-layers lint check-proto check-vectors proto vectors bench run clean
 
 all: build
 
@@ -34,7 +34,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
-test: deps check-generated check-layers test-swift check-vectors test-python test-c
+test: deps check-generated check-layers lint test-swift check-vectors test-python test-c
 
 # The clients in other languages, end to end against the claimlined that test-swift built.
 CLAIMLINED_DEBUG = $(shell $(SWIFT) build --show-bin-path $(SWIFT_FLAGS))/claimlined
@@ -67,6 +67,11 @@ check-proto: deps
 	         clients/python/claimline/methods.py proto/PROTOCOL.md; do \
 	  diff -r "$$tmp/$$d" "$$d" >/dev/null || { echo "stale generated code in $$d: run 'make proto'"; diff -r "$$tmp/$$d" "$$d" | head -20; exit 1; }; \
 	done && echo "generated code is current"
+
+# Every hand-written Swift file passes swift-format with the repository's .swift-format
+# (generated code is left as its generators write it).
+lint:
+	git ls-files '*.swift' | grep -v '/Generated/' | grep -v '^Package.swift$$' | xargs $(SWIFT) format lint --strict
 
 # The folders of ClaimlineServer depend on each other one way only (prints the graph).
 check-layers:

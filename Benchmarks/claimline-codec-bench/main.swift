@@ -14,7 +14,7 @@ import ClaimlineProtoC
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 var iterations = 1_000_000

@@ -60,7 +60,10 @@ func escalate(_ n: Int) throws {
         )
     )
     try store.insertIdempotencyRecord(IdempotencyRecord(key: key, method: 1, requestHash: UInt64(n), response: response, createdAtMs: 1))
-    try store.appendAudit(AuditRecord(atMs: 1, sessionID: "s-1", clientName: "bench", role: "admin", method: "Escalate", idempotencyKey: key, callID: call, rule: "second_line_normal", outcome: "ESCALATE_DECISION_TRANSFER_TO_SECOND_LINE"))
+    try store.appendAudit(
+        AuditRecord(
+            atMs: 1, sessionID: "s-1", clientName: "bench", role: "admin", method: "Escalate", idempotencyKey: key, callID: call,
+            rule: "second_line_normal", outcome: "ESCALATE_DECISION_TRANSFER_TO_SECOND_LINE"))
 }
 
 /// One direct FileComplaint's statements: the lookups, the claim, the session, idempotency, audit.
@@ -80,10 +83,14 @@ func fileComplaint(_ n: Int) throws {
         )
     )
     try store.upsertContactSession(
-        ContactSession(callID: call, state: .claimFiled, subscriber: subscriber, claimNumber: number, createdAtMs: 1, updatedAtMs: 1, expiresAtMs: .max)
+        ContactSession(
+            callID: call, state: .claimFiled, subscriber: subscriber, claimNumber: number, createdAtMs: 1, updatedAtMs: 1, expiresAtMs: .max)
     )
     try store.insertIdempotencyRecord(IdempotencyRecord(key: key, method: 3, requestHash: UInt64(n), response: response, createdAtMs: 1))
-    try store.appendAudit(AuditRecord(atMs: 1, sessionID: "s-1", clientName: "bench", role: "admin", method: "FileComplaint", idempotencyKey: key, callID: call, claimNumber: number))
+    try store.appendAudit(
+        AuditRecord(
+            atMs: 1, sessionID: "s-1", clientName: "bench", role: "admin", method: "FileComplaint", idempotencyKey: key, callID: call,
+            claimNumber: number))
 }
 
 @MainActor
@@ -106,7 +113,9 @@ func measure(_ name: String, _ body: @MainActor (Int) throws -> Void) throws {
     let cpu = Double(cpuNanos() - cpu0) / Double(n) / 1000
     let wall = Double(wallNanos() - wall0) / Double(n) / 1000
     let commit = Double(commitWall) / Double(batches) / 1_000_000
-    print("| \(name) | \(batches) x \(batchSize) | \(String(format: "%.2f", cpu)) | \(String(format: "%.2f", wall)) | \(String(format: "%.2f", commit)) |")
+    print(
+        "| \(name) | \(batches) x \(batchSize) | \(String(format: "%.2f", cpu)) | \(String(format: "%.2f", wall)) | \(String(format: "%.2f", commit)) |"
+    )
 }
 
 print("| writes | batches | CPU µs/write | wall µs/write | commit (fsync) ms/batch |")

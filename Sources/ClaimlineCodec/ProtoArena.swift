@@ -2,9 +2,9 @@ import CProtobufC
 import ClaimlineProtoC
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Scratch memory for one encode or one decode at a time (see `clm_arena.h`).
@@ -57,15 +57,17 @@ extension ProtoArena {
         let count = value.utf8.count
         if count == 0 { return nil }
         let dst = try self.allocate(CChar.self, count: count + 1)
-        var copied = value.utf8.withContiguousStorageIfAvailable { src in
-            UnsafeMutableRawPointer(dst).copyMemory(from: src.baseAddress!, byteCount: count)
-        } != nil
+        var copied =
+            value.utf8.withContiguousStorageIfAvailable { src in
+                UnsafeMutableRawPointer(dst).copyMemory(from: src.baseAddress!, byteCount: count)
+            } != nil
         if !copied {
             var contiguous = value
             contiguous.makeContiguousUTF8()
-            copied = contiguous.utf8.withContiguousStorageIfAvailable { src in
-                UnsafeMutableRawPointer(dst).copyMemory(from: src.baseAddress!, byteCount: count)
-            } != nil
+            copied =
+                contiguous.utf8.withContiguousStorageIfAvailable { src in
+                    UnsafeMutableRawPointer(dst).copyMemory(from: src.baseAddress!, byteCount: count)
+                } != nil
             precondition(copied, "a contiguous UTF-8 string has contiguous storage")
         }
         if memchr(dst, 0, count) != nil { throw CodecError(.embeddedNUL, field: "\(field)") }
@@ -81,7 +83,8 @@ extension ProtoArena {
         let array = try self.allocate(UnsafeMutablePointer<CChar>?.self, count: values.count)
         for (index, value) in values.enumerated() {
             do {
-                array[index] = try self.cString(value, field: field)
+                array[index] =
+                    try self.cString(value, field: field)
                     ?? UnsafeMutablePointer(mutating: clm_empty_string())
             } catch {
                 throw CodecError(error.kind, field: "\(field)[\(index)]")
@@ -152,7 +155,8 @@ extension ProtoArena {
         // but it repairs bad UTF-8 instead of failing: the bytes differ from the wire exactly
         // when it had to, so a compare turns repair into refusal.
         var value = String(decoding: bytes, as: UTF8.self)
-        let faithful = value.utf8.count == count
+        let faithful =
+            value.utf8.count == count
             && value.withUTF8 { memcmp($0.baseAddress!, pointer, count) == 0 }
         guard faithful else {
             throw CodecError(.invalidUTF8, field: "\(field)")

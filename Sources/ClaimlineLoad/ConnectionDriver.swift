@@ -143,8 +143,10 @@ public final class ConnectionDriver {
         self.send(ContactFlow.first(plan), plan: plan, intended: intended, contactIntended: intended, contactSent: now, now: now, into: &out)
     }
 
-    private func send(_ method: Method, plan: ContactPlan, intended: UInt64, contactIntended: UInt64, contactSent: UInt64,
-                      now: UInt64, into out: inout ByteBuffer) {
+    private func send(
+        _ method: Method, plan: ContactPlan, intended: UInt64, contactIntended: UInt64, contactSent: UInt64,
+        now: UInt64, into out: inout ByteBuffer
+    ) {
         if now >= self.end || self.lost { self.stop() }
         guard !self.stopped else { return }
         if case .closed(_, let quota?) = self.mode, now >= self.warmupEnd {
@@ -161,8 +163,9 @@ public final class ConnectionDriver {
         } catch {
             return  // the generator only makes valid messages; nothing to send
         }
-        self.pending[streamID] = Pending(method: method, plan: plan, intended: intended, sent: now,
-                                         contactIntended: contactIntended, contactSent: contactSent)
+        self.pending[streamID] = Pending(
+            method: method, plan: plan, intended: intended, sent: now,
+            contactIntended: contactIntended, contactSent: contactSent)
         self.recorder.sent(lag: now > intended ? now - intended : 0)
     }
 
@@ -170,8 +173,9 @@ public final class ConnectionDriver {
         self.recorder.completed(MetricKey(call.method), intended: call.intended, sent: call.sent, now: now, code: code)
         let next = code == 0 ? ContactFlow.next(after: call.method, decision: decision, plan: call.plan) : nil
         if let next, self.scenario == .contact, !self.stopped {
-            self.send(next, plan: call.plan, intended: now, contactIntended: call.contactIntended, contactSent: call.contactSent,
-                      now: now, into: &out)
+            self.send(
+                next, plan: call.plan, intended: now, contactIntended: call.contactIntended, contactSent: call.contactSent,
+                now: now, into: &out)
             return
         }
         if self.scenario == .contact {

@@ -16,8 +16,10 @@ public struct ContactPlan: Sendable, Hashable {
     /// Set when `retainOutcome` is IMPOSSIBLE.
     public var failureReason: RetentionFailureReason
 
-    public init(callId: String, subscriber: Subscriber, category: CategoryRef, placeId: String, agentId: String,
-                direct: Bool, retainOutcome: RetentionOutcome, failureReason: RetentionFailureReason) {
+    public init(
+        callId: String, subscriber: Subscriber, category: CategoryRef, placeId: String, agentId: String,
+        direct: Bool, retainOutcome: RetentionOutcome, failureReason: RetentionFailureReason
+    ) {
         self.callId = callId
         self.subscriber = subscriber
         self.category = category

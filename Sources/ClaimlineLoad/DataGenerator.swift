@@ -33,7 +33,9 @@ public struct DataGenerator: Sendable {
         let subscriber = self.subscriber()
         let placeId = Taxonomy.requiresPlace(category.group) ? self.placeId(category.group, region: subscriber.region) : ""
         let u = self.random.unit()
-        let outcome: RetentionOutcome = u < self.profile.retainImpossible ? .impossible
+        let outcome: RetentionOutcome =
+            u < self.profile.retainImpossible
+            ? .impossible
             : u < self.profile.retainImpossible + self.profile.retainDeclined ? .declined : .retained
         let reasons: [RetentionFailureReason] = [.laboriousRecalculation, .longReview, .causeUnknown, .exceedsAuthority]
         let reason = outcome == .impossible ? reasons[self.random.below(reasons.count)] : .unspecified

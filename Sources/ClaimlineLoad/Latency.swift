@@ -29,7 +29,6 @@ public enum Latency {
     }
 }
 
-
 /// The harness's histogram: microseconds, 1 µs to 60 s, three significant digits.
 ///
 /// One layout everywhere, so histograms of any connection, step or process add up exactly.

@@ -25,10 +25,12 @@ public struct LoadConfiguration: Sendable {
     /// Print the per-second line on stderr.
     public var live: Bool
 
-    public init(host: String = "127.0.0.1", port: Int = 7400, token: String = "dev-admin-token", clientName: String = "claimline-load",
-                scenario: Scenario = .escalate, connections: Int = 4, inFlight: Int? = 256, plan: RatePlan = .closedLoop(warmup: 2, duration: 30),
-                requests: Int? = nil, timeoutMs: UInt32 = 2000, seed: UInt64 = 1, runTag: String = "run", threads: Int = 1,
-                profile: SyntheticProfile = SyntheticProfile(), serverPID: Int32? = nil, live: Bool = true) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 7400, token: String = "dev-admin-token", clientName: String = "claimline-load",
+        scenario: Scenario = .escalate, connections: Int = 4, inFlight: Int? = 256, plan: RatePlan = .closedLoop(warmup: 2, duration: 30),
+        requests: Int? = nil, timeoutMs: UInt32 = 2000, seed: UInt64 = 1, runTag: String = "run", threads: Int = 1,
+        profile: SyntheticProfile = SyntheticProfile(), serverPID: Int32? = nil, live: Bool = true
+    ) {
         self.host = host
         self.port = port
         self.token = token
@@ -58,7 +60,8 @@ public struct LoadConfiguration: Sendable {
         }
         if self.isOpenLoop {
             guard self.plan.segments.allSatisfy({ $0.fromRate >= 0 && $0.toRate >= 0 }),
-                  self.plan.totalCalls > 0 else { throw LoadConfigurationError("an open loop needs a positive rate") }
+                self.plan.totalCalls > 0
+            else { throw LoadConfigurationError("an open loop needs a positive rate") }
         }
         guard self.timeoutMs > 0 else { throw LoadConfigurationError("--timeout must be positive") }
         try self.profile.validate()

@@ -8,20 +8,20 @@ extension LoadResult {
         let data = self.chartData()
         let json = (try? String(decoding: JSONEncoder().encode(data), as: UTF8.self)) ?? "{}"
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>claimline-load: \(Self.escape(self.run.scenario)) \(self.run.mode) loop</title>
-        <style>body{font-family:sans-serif;margin:24px;color:#222}pre{background:#f6f6f6;padding:12px;overflow:auto}
-        svg{background:#fff;border:1px solid #ddd}.axis{stroke:#888}.grid{stroke:#eee}text{font-size:11px;fill:#444}</style></head>
-        <body><h1>claimline-load</h1>
-        <h2>Latency over time (p50 and p99 of the calls answered each second, ms)</h2>
-        \(self.timeChart(data))
-        <h2>Percentile spectrum (corrected latency, ms)</h2>
-        \(self.spectrumChart(data))
-        <h2>Report</h2><pre>\(Self.escape(self.table()))</pre>
-        <script type="application/json" id="chart-data">\(json.replacingOccurrences(of: "</", with: "<\\/"))</script>
-        </body></html>
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>claimline-load: \(Self.escape(self.run.scenario)) \(self.run.mode) loop</title>
+            <style>body{font-family:sans-serif;margin:24px;color:#222}pre{background:#f6f6f6;padding:12px;overflow:auto}
+            svg{background:#fff;border:1px solid #ddd}.axis{stroke:#888}.grid{stroke:#eee}text{font-size:11px;fill:#444}</style></head>
+            <body><h1>claimline-load</h1>
+            <h2>Latency over time (p50 and p99 of the calls answered each second, ms)</h2>
+            \(self.timeChart(data))
+            <h2>Percentile spectrum (corrected latency, ms)</h2>
+            \(self.spectrumChart(data))
+            <h2>Report</h2><pre>\(Self.escape(self.table()))</pre>
+            <script type="application/json" id="chart-data">\(json.replacingOccurrences(of: "</", with: "<\\/"))</script>
+            </body></html>
 
-        """
+            """
     }
 
     struct ChartData: Codable {
@@ -61,7 +61,8 @@ extension LoadResult {
         var svg = "<svg id=\"latency-over-time\" width=\"\(Int(Self.width))\" height=\"\(Int(Self.height))\" xmlns=\"http://www.w3.org/2000/svg\">"
         let warmup = self.run.warmupSeconds
         if warmup > 0 {
-            svg += "<rect x=\"\(x(0))\" y=\"10\" width=\"\(x(warmup) - x(0))\" height=\"\(Self.height - Self.bottom - 10)\" fill=\"#f3f3f3\"/><text x=\"\(x(0) + 4)\" y=\"22\">warm-up</text>"
+            svg +=
+                "<rect x=\"\(x(0))\" y=\"10\" width=\"\(x(warmup) - x(0))\" height=\"\(Self.height - Self.bottom - 10)\" fill=\"#f3f3f3\"/><text x=\"\(x(0) + 4)\" y=\"22\">warm-up</text>"
         }
         svg += Self.yAxis(maxY, y)
         for tick in stride(from: 0.0, through: maxT, by: max(1, (maxT / 10).rounded(.up))) {

@@ -18,16 +18,20 @@ extension LoadResult {
             }
         }
         if !self.connectionEvents.isEmpty {
-            out += "\nconnection events: " + self.connectionEvents.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + "\n"
+            out +=
+                "\nconnection events: " + self.connectionEvents.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+                + "\n"
         }
-        out += String(format: "\nharness: %.2f CPU s, %.0f%% of one core (peak %.0f%%/s), %d thread(s), max in flight %d",
-                      self.harness.cpuSeconds, self.harness.cpuPercent, self.harness.maxCpuPercent, self.harness.threads, self.harness.maxInFlight)
+        out += String(
+            format: "\nharness: %.2f CPU s, %.0f%% of one core (peak %.0f%%/s), %d thread(s), max in flight %d",
+            self.harness.cpuSeconds, self.harness.cpuPercent, self.harness.maxCpuPercent, self.harness.threads, self.harness.maxInFlight)
         if self.run.mode == "open" { out += String(format: ", mean schedule lag %.1f µs", self.harness.meanScheduleLagUs) }
         out += "\n"
         if let server = self.server {
-            out += String(format: "server (pid %d): %.1f CPU µs per call (%.2f CPU s, %.0f%% of one core, %llu calls), RSS %.1f → %.1f MB (max %.1f MB)\n",
-                          server.pid, server.cpuMicrosPerCall, server.cpuSeconds, server.cpuPercent, server.calls,
-                          Double(server.rssStartKB) / 1024, Double(server.rssEndKB) / 1024, Double(server.rssMaxKB) / 1024)
+            out += String(
+                format: "server (pid %d): %.1f CPU µs per call (%.2f CPU s, %.0f%% of one core, %llu calls), RSS %.1f → %.1f MB (max %.1f MB)\n",
+                server.pid, server.cpuMicrosPerCall, server.cpuSeconds, server.cpuPercent, server.calls,
+                Double(server.rssStartKB) / 1024, Double(server.rssEndKB) / 1024, Double(server.rssMaxKB) / 1024)
         }
         for warning in self.warnings { out += "WARNING: \(warning)\n" }
         return out

@@ -22,8 +22,10 @@ public struct LoadResult: Codable, Sendable {
     public var connectionEvents: [String: UInt64]
     public var warnings: [String]
 
-    public init(run: RunDescription, steps: [StepResult], timeline: [TimelinePoint], harness: HarnessStats,
-                server: ServerStats?, connectionEvents: [String: UInt64], warnings: [String]) {
+    public init(
+        run: RunDescription, steps: [StepResult], timeline: [TimelinePoint], harness: HarnessStats,
+        server: ServerStats?, connectionEvents: [String: UInt64], warnings: [String]
+    ) {
         self.run = run
         self.steps = steps
         self.total = StepResult.total(of: steps)
@@ -50,8 +52,10 @@ public struct RunDescription: Codable, Sendable, Equatable {
     public var startedAtUnixMs: Int64
     public var plan: RatePlan
 
-    public init(scenario: String, mode: String, target: String, connections: Int, inFlight: Int?, threads: Int,
-                seed: UInt64, timeoutMs: UInt32, warmupSeconds: Double, startedAtUnixMs: Int64, plan: RatePlan) {
+    public init(
+        scenario: String, mode: String, target: String, connections: Int, inFlight: Int?, threads: Int,
+        seed: UInt64, timeoutMs: UInt32, warmupSeconds: Double, startedAtUnixMs: Int64, plan: RatePlan
+    ) {
         self.scenario = scenario
         self.mode = mode
         self.target = target
@@ -146,7 +150,10 @@ public struct TimelinePoint: Codable, Sendable, Equatable {
     public var serverCpuPercent: Double?
     public var serverRssKB: UInt64?
 
-    public init(second: Int, phase: String, sent: UInt64, completed: UInt64, errors: UInt64, p50Us: UInt64, p99Us: UInt64, maxUs: UInt64, inFlight: Int, scheduleLagUs: Double, harnessCpuPercent: Double, serverCpuPercent: Double?, serverRssKB: UInt64?) {
+    public init(
+        second: Int, phase: String, sent: UInt64, completed: UInt64, errors: UInt64, p50Us: UInt64, p99Us: UInt64, maxUs: UInt64, inFlight: Int,
+        scheduleLagUs: Double, harnessCpuPercent: Double, serverCpuPercent: Double?, serverRssKB: UInt64?
+    ) {
         self.second = second
         self.phase = phase
         self.sent = sent
@@ -177,7 +184,9 @@ public struct HarnessStats: Codable, Sendable {
     public var maxInFlight: Int
     public var saturated: Bool
 
-    public init(threads: Int, cpuSeconds: Double, cpuPercent: Double, maxCpuPercent: Double, meanScheduleLagUs: Double, maxInFlight: Int, saturated: Bool) {
+    public init(
+        threads: Int, cpuSeconds: Double, cpuPercent: Double, maxCpuPercent: Double, meanScheduleLagUs: Double, maxInFlight: Int, saturated: Bool
+    ) {
         self.threads = threads
         self.cpuSeconds = cpuSeconds
         self.cpuPercent = cpuPercent
@@ -200,7 +209,10 @@ public struct ServerStats: Codable, Sendable {
     public var rssEndKB: UInt64
     public var rssMaxKB: UInt64
 
-    public init(pid: Int32, cpuSeconds: Double, calls: UInt64, cpuMicrosPerCall: Double, cpuPercent: Double, rssStartKB: UInt64, rssEndKB: UInt64, rssMaxKB: UInt64) {
+    public init(
+        pid: Int32, cpuSeconds: Double, calls: UInt64, cpuMicrosPerCall: Double, cpuPercent: Double, rssStartKB: UInt64, rssEndKB: UInt64,
+        rssMaxKB: UInt64
+    ) {
         self.pid = pid
         self.cpuSeconds = cpuSeconds
         self.calls = calls

@@ -79,7 +79,9 @@ public final class LoadRunner: Sendable {
         var steps: [[MethodStats]]? = nil
         for recorder in recorders {
             let loopSteps = try await recorder.eventLoop.submit { recorder.value.finalSteps() }.get()
-            if steps == nil { steps = loopSteps } else {
+            if steps == nil {
+                steps = loopSteps
+            } else {
                 for index in loopSteps.indices { steps![index] = Self.add(steps![index], loopSteps[index]) }
             }
         }
@@ -101,8 +103,9 @@ public final class LoadRunner: Sendable {
             connections: config.connections, inFlight: config.inFlight, threads: config.threads, seed: config.seed,
             timeoutMs: config.timeoutMs, warmupSeconds: config.plan.warmup, startedAtUnixMs: startedAt, plan: config.plan
         )
-        return LoadResult(run: run, steps: stepResults, timeline: sampling.timeline, harness: harness, server: server,
-                          connectionEvents: events, warnings: notes)
+        return LoadResult(
+            run: run, steps: stepResults, timeline: sampling.timeline, harness: harness, server: server,
+            connectionEvents: events, warnings: notes)
     }
 
     // MARK: Connecting
@@ -155,7 +158,8 @@ public final class LoadRunner: Sendable {
                 throw error
             }
             if let inFlight = config.inFlight, ack.maxConcurrentStreams > 0, inFlight > Int(ack.maxConcurrentStreams), index == 0 {
-                warnings.append("--in-flight \(inFlight) exceeds the server's max_concurrent_streams \(ack.maxConcurrentStreams): expect RESOURCE_EXHAUSTED")
+                warnings.append(
+                    "--in-flight \(inFlight) exceeds the server's max_concurrent_streams \(ack.maxConcurrentStreams): expect RESOURCE_EXHAUSTED")
             }
         }
         return (connections, warnings)

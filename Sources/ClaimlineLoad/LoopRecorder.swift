@@ -45,8 +45,9 @@ public final class LoopRecorder {
 
     /// A whole contact ended: from its first call's intended start to its last answer.
     public func contactEnded(intended: UInt64, sent: UInt64, now: UInt64, code: UInt32) {
-        self.store(.contact, intended: intended, corrected: Latency.corrected(intended: intended, completed: now),
-                   uncorrected: Latency.uncorrected(sent: sent, completed: now), code: code)
+        self.store(
+            .contact, intended: intended, corrected: Latency.corrected(intended: intended, completed: now),
+            uncorrected: Latency.uncorrected(sent: sent, completed: now), code: code)
     }
 
     private func store(_ key: MetricKey, intended: UInt64, corrected: UInt64, uncorrected: UInt64, code: UInt32) {

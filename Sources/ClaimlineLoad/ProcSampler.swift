@@ -16,7 +16,8 @@ public enum ProcSampler {
     public static func sample(pid: Int32? = nil) -> Sample? {
         let base = pid.map { "/proc/\($0)" } ?? "/proc/self"
         guard let stat = try? String(contentsOfFile: base + "/stat", encoding: .utf8),
-              let cpu = Self.cpuSeconds(statLine: stat) else { return nil }
+            let cpu = Self.cpuSeconds(statLine: stat)
+        else { return nil }
         let status = (try? String(contentsOfFile: base + "/status", encoding: .utf8)) ?? ""
         return Sample(cpuSeconds: cpu, rssKB: Self.rssKB(status: status) ?? 0, at: Double(DispatchTime.now().uptimeNanoseconds) / 1e9)
     }

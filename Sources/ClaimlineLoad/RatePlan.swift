@@ -76,7 +76,8 @@ public struct RatePlan: Hashable, Sendable, Codable {
             start = warmup
         }
         for rate in rates {
-            segments.append(Segment(label: "\(Self.format(rate))/s", start: start, duration: stepDuration, fromRate: rate, toRate: rate, measured: true))
+            segments.append(
+                Segment(label: "\(Self.format(rate))/s", start: start, duration: stepDuration, fromRate: rate, toRate: rate, measured: true))
             start += stepDuration
         }
         return RatePlan(segments: segments)
@@ -95,8 +96,10 @@ public struct RatePlan: Hashable, Sendable, Codable {
             let b = min(duration, Double(k + 1) * pieceDuration)
             let ra = from + (to - from) * a / duration
             let rb = from + (to - from) * b / duration
-            segments.append(Segment(label: "\(Self.format(ra))→\(Self.format(rb))/s", start: warmup + a, duration: b - a,
-                                    fromRate: ra, toRate: rb, measured: true))
+            segments.append(
+                Segment(
+                    label: "\(Self.format(ra))→\(Self.format(rb))/s", start: warmup + a, duration: b - a,
+                    fromRate: ra, toRate: rb, measured: true))
         }
         return RatePlan(segments: segments)
     }

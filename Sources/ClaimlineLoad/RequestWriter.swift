@@ -14,7 +14,9 @@ public final class RequestWriter {
     public init(timeoutMs: UInt32) { self.timeoutMs = timeoutMs }
 
     /// Appends the REQUEST for `method` of `plan` on `streamID`, drawing fields from `data`.
-    public func write(_ method: Method, plan: ContactPlan, streamID: UInt32, data: inout DataGenerator, into buffer: inout ByteBuffer) throws(CodecError) {
+    public func write(
+        _ method: Method, plan: ContactPlan, streamID: UInt32, data: inout DataGenerator, into buffer: inout ByteBuffer
+    ) throws(CodecError) {
         switch method {
         case .escalate: try self.write(data.escalateRequest(plan), method: method, streamID: streamID, into: &buffer)
         case .retain: try self.write(data.retainRequest(plan), method: method, streamID: streamID, into: &buffer)

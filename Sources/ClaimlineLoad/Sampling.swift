@@ -99,20 +99,27 @@ struct Sampling {
         var warnings: [String] = []
         let limit = 90.0 * Double(threads)
         if percent > limit || self.maxCpuPercent > limit {
-            warnings.append(String(format: "harness saturated: %.0f%% CPU (peak %.0f%%) with %d event-loop thread(s); the numbers may describe the harness, not the server: add --threads or a second process", percent, self.maxCpuPercent, threads))
+            warnings.append(
+                String(
+                    format:
+                        "harness saturated: %.0f%% CPU (peak %.0f%%) with %d event-loop thread(s); the numbers may describe the harness, not the server: add --threads or a second process",
+                    percent, self.maxCpuPercent, threads))
         }
         if self.configuration.isOpenLoop && lagUs > 1000 {
-            warnings.append(String(format: "open-loop scheduler behind its timeline by %.2f ms on average: the harness cannot keep this rate", lagUs / 1000))
+            warnings.append(
+                String(format: "open-loop scheduler behind its timeline by %.2f ms on average: the harness cannot keep this rate", lagUs / 1000))
         }
-        let harness = HarnessStats(threads: threads, cpuSeconds: cpu, cpuPercent: percent, maxCpuPercent: self.maxCpuPercent,
-                                   meanScheduleLagUs: lagUs, maxInFlight: self.maxInFlight, saturated: !warnings.isEmpty)
+        let harness = HarnessStats(
+            threads: threads, cpuSeconds: cpu, cpuPercent: percent, maxCpuPercent: self.maxCpuPercent,
+            meanScheduleLagUs: lagUs, maxInFlight: self.maxInFlight, saturated: !warnings.isEmpty)
         var server: ServerStats?
         if let pid = self.configuration.serverPID, let start = self.serverAtStart, let end = self.serverAtEnd {
             let serverCpu = end.cpuSeconds - start.cpuSeconds
-            server = ServerStats(pid: pid, cpuSeconds: serverCpu, calls: calls,
-                                 cpuMicrosPerCall: calls > 0 ? serverCpu * 1e6 / Double(calls) : 0,
-                                 cpuPercent: wall > 0 ? serverCpu / wall * 100 : 0,
-                                 rssStartKB: start.rssKB, rssEndKB: end.rssKB, rssMaxKB: max(self.serverRssMax, end.rssKB))
+            server = ServerStats(
+                pid: pid, cpuSeconds: serverCpu, calls: calls,
+                cpuMicrosPerCall: calls > 0 ? serverCpu * 1e6 / Double(calls) : 0,
+                cpuPercent: wall > 0 ? serverCpu / wall * 100 : 0,
+                rssStartKB: start.rssKB, rssEndKB: end.rssKB, rssMaxKB: max(self.serverRssMax, end.rssKB))
         } else if let pid = self.configuration.serverPID {
             warnings.append("cannot read /proc/\(pid): no server figures")
         }

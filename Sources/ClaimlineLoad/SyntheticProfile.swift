@@ -58,7 +58,9 @@ public struct SyntheticProfile: Sendable, Hashable {
 
     /// Checks the rates; the tables check themselves when built.
     public func validate() throws(LoadConfigurationError) {
-        for (name, value) in [("retain-impossible", self.retainImpossible), ("retain-declined", self.retainDeclined), ("direct-file", self.directFile)] {
+        for (name, value) in [
+            ("retain-impossible", self.retainImpossible), ("retain-declined", self.retainDeclined), ("direct-file", self.directFile),
+        ] {
             guard value >= 0, value <= 1 else { throw LoadConfigurationError("--\(name) must be within 0...1, got \(value)") }
         }
         guard self.retainImpossible + self.retainDeclined <= 1 else {
@@ -66,7 +68,8 @@ public struct SyntheticProfile: Sendable, Hashable {
         }
         guard self.placesPerGroup > 0 else { throw LoadConfigurationError("places per group must be positive") }
         guard !self.countryCode.isEmpty, self.countryCode.count <= 3, self.countryCode.first != "0",
-              self.countryCode.allSatisfy(\.isASCII), self.countryCode.allSatisfy(\.isNumber) else {
+            self.countryCode.allSatisfy(\.isASCII), self.countryCode.allSatisfy(\.isNumber)
+        else {
             throw LoadConfigurationError("country code must be 1 to 3 digits, not starting with 0")
         }
     }

@@ -15,7 +15,9 @@ public struct WeightedTable<Value: Sendable & Hashable>: Sendable, Hashable {
         }
         self.values = kept.map(\.0)
         var sum = 0.0
-        self.thresholds = kept.map { sum += $0.1; return sum / total }
+        self.thresholds = kept.map {
+            sum += $0.1; return sum / total
+        }
         self.thresholds[self.thresholds.count - 1] = 1
     }
 

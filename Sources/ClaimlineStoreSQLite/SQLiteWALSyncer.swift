@@ -2,7 +2,7 @@ import ClaimlineStore
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Makes committed batches durable off the writer thread: the writer commits with

@@ -81,7 +81,8 @@ struct AttackCommand: AsyncParsableCommand {
         ]
         print(
             "\(attack.rawValue): RSS \(rssBefore / 1024) → peak \(peak / 1024) → after \(rssAfter / 1024) MiB; probe p50/p99 "
-                + String(format: "%.2f/%.2f ms before, %.2f/%.2f ms during (%d failures)", before.p50, before.p99, during.p50, during.p99, during.failures)
+                + String(
+                    format: "%.2f/%.2f ms before, %.2f/%.2f ms during (%d failures)", before.p50, before.p99, during.p50, during.p99, during.failures)
         )
         if let json = self.json {
             try JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))

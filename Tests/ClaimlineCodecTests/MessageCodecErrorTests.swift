@@ -133,6 +133,8 @@ struct MessageCodecErrorTests {
     @Test("A wrong wire type for a known field is malformed")
     func wrongWireType() {
         // claim_number (string) sent as a varint
-        #expect(throws: CodecError(.malformed, messageName: "claimline.v1.GetClaimRequest", field: "claim_number")) { try GetClaimRequest.decode(from: [0x08, 0x01]) }
+        #expect(throws: CodecError(.malformed, messageName: "claimline.v1.GetClaimRequest", field: "claim_number")) {
+            try GetClaimRequest.decode(from: [0x08, 0x01])
+        }
     }
 }

@@ -21,10 +21,12 @@ struct DomainTests {
         for pair in Taxonomy.allPairs { #expect(Taxonomy.ref(key: Taxonomy.key(pair)) == pair) }
     }
 
-    @Test("E.164 numbers", arguments: [
-        ("+79161234567", true), ("+12025550123", true), ("+4930123456", true), ("79161234567", false), ("+0916123456", false),
-        ("+7916", false), ("+7916123456789012", false), ("+7916-123-45", false), ("", false), ("+７９１６１２３４５６７", false),
-    ])
+    @Test(
+        "E.164 numbers",
+        arguments: [
+            ("+79161234567", true), ("+12025550123", true), ("+4930123456", true), ("79161234567", false), ("+0916123456", false),
+            ("+7916", false), ("+7916123456789012", false), ("+7916-123-45", false), ("", false), ("+７９１６１２３４５６７", false),
+        ])
     func e164(msisdn: String, valid: Bool) {
         #expect(Validation.isE164(msisdn) == valid)
     }
@@ -77,9 +79,10 @@ struct DomainTests {
             subscriber: Subscriber(msisdn: "123", valueTier: .unrecognized(9)),
             category: CategoryRef(group: .other, category: .migration)
         )
-        #expect(Validation.escalate(request).map(\.field) == [
-            "idempotency_key", "call_id", "subscriber.msisdn", "subscriber.value_tier", "category.category",
-        ])
+        #expect(
+            Validation.escalate(request).map(\.field) == [
+                "idempotency_key", "call_id", "subscriber.msisdn", "subscriber.value_tier", "category.category",
+            ])
         let incident = DeclareIncidentRequest(idempotencyKey: "k", title: "t")
         #expect(Set(Validation.declareIncident(incident).map(\.field)) == ["regions", "playbook_text"])
         var control = FileComplaintRequest(idempotencyKey: "k", callId: "c", category: CategoryRef(group: .other, category: .migration))

@@ -69,7 +69,10 @@ struct CLITests {
         let server = try await TestServer.start()
         let port = server.port
         let escalate = try Self.run(
-            ["escalate", "--call-id", "UCID-CLI-1", "--msisdn", Self.msisdn, "--tier", "2", "--region", "77", "--category", "billing/balance_desync"],
+            [
+                "escalate", "--call-id", "UCID-CLI-1", "--msisdn", Self.msisdn, "--tier", "2", "--region", "77", "--category",
+                "billing/balance_desync",
+            ],
             port: port
         )
         #expect(escalate.status == 0, "\(escalate.stderr)")
@@ -85,8 +88,10 @@ struct CLITests {
         )
 
         let file = try Self.run(
-            ["file", "--call-id", "UCID-CLI-1", "--category", "billing/balance_desync", "--msisdn", Self.msisdn,
-             "--description", "Баланс не совпадает с начислениями", "--reason", "long_review", "--key", "cli-key-1", "--json"],
+            [
+                "file", "--call-id", "UCID-CLI-1", "--category", "billing/balance_desync", "--msisdn", Self.msisdn,
+                "--description", "Баланс не совпадает с начислениями", "--reason", "long_review", "--key", "cli-key-1", "--json",
+            ],
             port: port
         )
         #expect(file.status == 0, "\(file.stderr)")
@@ -94,8 +99,10 @@ struct CLITests {
         #expect(number.hasPrefix("20"))
 
         let again = try Self.run(
-            ["file", "--call-id", "UCID-CLI-1", "--category", "billing/balance_desync", "--msisdn", Self.msisdn,
-             "--description", "Баланс не совпадает с начислениями", "--reason", "long_review", "--key", "cli-key-1", "--json"],
+            [
+                "file", "--call-id", "UCID-CLI-1", "--category", "billing/balance_desync", "--msisdn", Self.msisdn,
+                "--description", "Баланс не совпадает с начислениями", "--reason", "long_review", "--key", "cli-key-1", "--json",
+            ],
             port: port
         )
         #expect(again.json?["claimNumber"] as? String == number)
@@ -131,8 +138,10 @@ struct CLITests {
         let port = server.port
 
         let place = try Self.run(
-            ["file", "--call-id", "UCID-CLI-PLACE", "--category", "contact_centre/improper_service", "--msisdn", Self.msisdn,
-             "--description", "Оператор прервал разговор"],
+            [
+                "file", "--call-id", "UCID-CLI-PLACE", "--category", "contact_centre/improper_service", "--msisdn", Self.msisdn,
+                "--description", "Оператор прервал разговор",
+            ],
             port: port
         )
         #expect(place.status == 3)
@@ -140,8 +149,10 @@ struct CLITests {
         #expect(place.stdout.isEmpty)
 
         let several = try Self.run(
-            ["file", "--call-id", "UCID-CLI-SEVERAL", "--category", "contact_centre/improper_service", "--msisdn", "12345",
-             "--description", ""],
+            [
+                "file", "--call-id", "UCID-CLI-SEVERAL", "--category", "contact_centre/improper_service", "--msisdn", "12345",
+                "--description", "",
+            ],
             port: port
         )
         #expect(several.status == 3)
@@ -151,8 +162,10 @@ struct CLITests {
         )
 
         let identifiers = try Self.run(
-            ["escalate", "--call-id", "UCID\u{7}BELL", "--msisdn", Self.msisdn, "--tier", "2", "--category", "billing/migration",
-             "--agent", String(repeating: "a", count: 129), "--key", "key\u{1}"],
+            [
+                "escalate", "--call-id", "UCID\u{7}BELL", "--msisdn", Self.msisdn, "--tier", "2", "--category", "billing/migration",
+                "--agent", String(repeating: "a", count: 129), "--key", "key\u{1}",
+            ],
             port: port
         )
         #expect(identifiers.status == 3)
@@ -182,8 +195,10 @@ struct CLITests {
         // What the contact recorded: conflicting values name --tier, --region, --category, --reason.
         try Self.contactRequiringClaim("UCID-CLI-CONFLICT", port: port, tier: "2", region: "77")
         let conflict = try Self.run(
-            ["file", "--call-id", "UCID-CLI-CONFLICT", "--category", "other/self_service_malfunction", "--msisdn", Self.msisdn,
-             "--tier", "3", "--region", "50", "--reason", "cause_unknown", "--description", "x"],
+            [
+                "file", "--call-id", "UCID-CLI-CONFLICT", "--category", "other/self_service_malfunction", "--msisdn", Self.msisdn,
+                "--tier", "3", "--region", "50", "--reason", "cause_unknown", "--description", "x",
+            ],
             port: port
         )
         #expect(conflict.status == 3)
@@ -203,33 +218,53 @@ struct CLITests {
     func badValuesNameTheirFlag() async throws {
         let port = 1  // nothing is sent: the arguments are refused first
         let cases: [([String], String, String)] = [
-            (["retain", "--call-id", "X", "--outcome", "maybe"],
-             "error: --outcome: unknown value 'maybe'; one of: retained, declined, impossible", "Usage: claimline retain "),
-            (["retain", "--call-id", "X", "--outcome", "impossible", "--reason", "foo"],
-             "error: --reason: unknown value 'foo'; one of: laborious_recalculation, long_review, cause_unknown, exceeds_authority",
-             "Usage: claimline retain "),
-            (["escalate", "--call-id", "X", "--msisdn", Self.msisdn, "--tier", "2", "--category", "billing/nope"],
-             "error: --category: 'nope' is not a billing category; one of: billing/slow_service, billing/migration, billing/balance_desync, "
-                + "billing/blocked_with_positive_balance, billing/not_blocked_with_negative_balance, billing/charged_while_blocked",
-             "Usage: claimline escalate "),
-            (["escalate", "--call-id", "X", "--msisdn", Self.msisdn, "--tier", "2", "--category", "nope/nope"],
-             "error: --category: unknown group 'nope'; one of: shop, contact_centre, dealer, billing, other", "Usage: claimline escalate "),
-            (["escalate", "--call-id", "X", "--msisdn", Self.msisdn, "--tier", "7", "--category", "billing/migration"],
-             "error: --tier: '7' is not a value tier; one of: 1, 2, 3, 4", "Usage: claimline escalate "),
-            (["file", "--call-id", "X", "--msisdn", Self.msisdn, "--tier", "0", "--category", "billing/migration", "--description", "x"],
-             "error: --tier: '0' is not a value tier; one of: 1, 2, 3, 4", "Usage: claimline file "),
-            (["claim", "status", "2026-000001", "--status", "done"],
-             "error: --status: unknown value 'done'; one of: acknowledged, rejected, pending, held, in_progress, cancelled, closed, resolved",
-             "Usage: claimline claim status "),
-            (["claim", "list", "--category", "billing/nope"],
-             "error: --category: 'nope' is not a billing category; one of: billing/slow_service, billing/migration, billing/balance_desync, "
-                + "billing/blocked_with_positive_balance, billing/not_blocked_with_negative_balance, billing/charged_while_blocked",
-             "Usage: claimline claim list "),
-            (["claim", "list", "--until", "yesterday"],
-             "error: --until: 'yesterday' is not a time; Unix milliseconds or a UTC date such as 2026-03-01 or 2026-03-01T14:30",
-             "Usage: claimline claim list "),
-            (["second-line", "set", "sometimes"],
-             "error: <mode>: unknown value 'sometimes'; one of: normal, degraded, closed", "Usage: claimline second-line set "),
+            (
+                ["retain", "--call-id", "X", "--outcome", "maybe"],
+                "error: --outcome: unknown value 'maybe'; one of: retained, declined, impossible", "Usage: claimline retain "
+            ),
+            (
+                ["retain", "--call-id", "X", "--outcome", "impossible", "--reason", "foo"],
+                "error: --reason: unknown value 'foo'; one of: laborious_recalculation, long_review, cause_unknown, exceeds_authority",
+                "Usage: claimline retain "
+            ),
+            (
+                ["escalate", "--call-id", "X", "--msisdn", Self.msisdn, "--tier", "2", "--category", "billing/nope"],
+                "error: --category: 'nope' is not a billing category; one of: billing/slow_service, billing/migration, billing/balance_desync, "
+                    + "billing/blocked_with_positive_balance, billing/not_blocked_with_negative_balance, billing/charged_while_blocked",
+                "Usage: claimline escalate "
+            ),
+            (
+                ["escalate", "--call-id", "X", "--msisdn", Self.msisdn, "--tier", "2", "--category", "nope/nope"],
+                "error: --category: unknown group 'nope'; one of: shop, contact_centre, dealer, billing, other", "Usage: claimline escalate "
+            ),
+            (
+                ["escalate", "--call-id", "X", "--msisdn", Self.msisdn, "--tier", "7", "--category", "billing/migration"],
+                "error: --tier: '7' is not a value tier; one of: 1, 2, 3, 4", "Usage: claimline escalate "
+            ),
+            (
+                ["file", "--call-id", "X", "--msisdn", Self.msisdn, "--tier", "0", "--category", "billing/migration", "--description", "x"],
+                "error: --tier: '0' is not a value tier; one of: 1, 2, 3, 4", "Usage: claimline file "
+            ),
+            (
+                ["claim", "status", "2026-000001", "--status", "done"],
+                "error: --status: unknown value 'done'; one of: acknowledged, rejected, pending, held, in_progress, cancelled, closed, resolved",
+                "Usage: claimline claim status "
+            ),
+            (
+                ["claim", "list", "--category", "billing/nope"],
+                "error: --category: 'nope' is not a billing category; one of: billing/slow_service, billing/migration, billing/balance_desync, "
+                    + "billing/blocked_with_positive_balance, billing/not_blocked_with_negative_balance, billing/charged_while_blocked",
+                "Usage: claimline claim list "
+            ),
+            (
+                ["claim", "list", "--until", "yesterday"],
+                "error: --until: 'yesterday' is not a time; Unix milliseconds or a UTC date such as 2026-03-01 or 2026-03-01T14:30",
+                "Usage: claimline claim list "
+            ),
+            (
+                ["second-line", "set", "sometimes"],
+                "error: <mode>: unknown value 'sometimes'; one of: normal, degraded, closed", "Usage: claimline second-line set "
+            ),
         ]
         for (arguments, line, usage) in cases {
             let run = try Self.run(arguments, port: port)
@@ -247,8 +282,10 @@ struct CLITests {
         let server = try await TestServer.start()
         let port = server.port
         let place = try Self.run(
-            ["file", "--call-id", "UCID-CLI-JSON", "--category", "contact_centre/improper_service", "--msisdn", Self.msisdn,
-             "--description", "x", "--json"],
+            [
+                "file", "--call-id", "UCID-CLI-JSON", "--category", "contact_centre/improper_service", "--msisdn", Self.msisdn,
+                "--description", "x", "--json",
+            ],
             port: port
         )
         #expect(place.status == 3)
@@ -356,7 +393,8 @@ struct CLITests {
         )
         #expect(twice.status == 9)
         #expect(
-            twice.stderr == "error: FAILED_PRECONDITION: file: a claim is not required for this contact; claim \(number) was already filed for \(callID)\n"
+            twice.stderr
+                == "error: FAILED_PRECONDITION: file: a claim is not required for this contact; claim \(number) was already filed for \(callID)\n"
         )
 
         let retain = try Self.run(["retain", "--call-id", callID, "--outcome", "retained"], port: port)
@@ -425,7 +463,11 @@ struct CLITests {
         let json = try #require(try Self.run(["stats", "--json"], port: port).json)
         let byDecision = try #require(json["escalationsByDecision"] as? [[String: Any]])
         #expect(byDecision.count == 3)
-        #expect(byDecision.contains { $0["decision"] as? String == "ESCALATE_DECISION_FILE_CLAIM" && $0["rule"] as? String == "quality_of_service" && $0["escalations"] as? String == "1" })
+        #expect(
+            byDecision.contains {
+                $0["decision"] as? String == "ESCALATE_DECISION_FILE_CLAIM" && $0["rule"] as? String == "quality_of_service"
+                    && $0["escalations"] as? String == "1"
+            })
         try await server.stop()
     }
 
@@ -436,8 +478,10 @@ struct CLITests {
         let server = try await TestServer.start()
         let port = server.port
         let file = try Self.run(
-            ["file", "--call-id", "UCID-CLI-ST", "--category", "contact_centre/improper_service", "--msisdn", Self.msisdn, "--place", "MRKC-1",
-             "--description", "x", "--json"],
+            [
+                "file", "--call-id", "UCID-CLI-ST", "--category", "contact_centre/improper_service", "--msisdn", Self.msisdn, "--place", "MRKC-1",
+                "--description", "x", "--json",
+            ],
             port: port
         )
         let number = try #require(file.json?["claimNumber"] as? String, "\(file.stderr)")
@@ -486,8 +530,10 @@ struct CLITests {
         // Tier 1, region 50: a CLI that still sent tier 2 or an empty region would be refused.
         try Self.contactRequiringClaim("UCID-CLI-DEF", port: port, tier: "1", region: "50")
         let file = try Self.run(
-            ["file", "--call-id", "UCID-CLI-DEF", "--category", "billing/charged_while_blocked", "--msisdn", Self.msisdn, "--description", "x",
-             "--json"],
+            [
+                "file", "--call-id", "UCID-CLI-DEF", "--category", "billing/charged_while_blocked", "--msisdn", Self.msisdn, "--description", "x",
+                "--json",
+            ],
             port: port
         )
         #expect(file.status == 0, "\(file.stderr)")
@@ -501,8 +547,10 @@ struct CLITests {
         // Given and different: refused, naming the flag.
         try Self.contactRequiringClaim("UCID-CLI-DEF2", port: port, tier: "1", region: "50")
         let tier = try Self.run(
-            ["file", "--call-id", "UCID-CLI-DEF2", "--category", "billing/balance_desync", "--msisdn", Self.msisdn, "--tier", "2",
-             "--description", "x"],
+            [
+                "file", "--call-id", "UCID-CLI-DEF2", "--category", "billing/balance_desync", "--msisdn", Self.msisdn, "--tier", "2",
+                "--description", "x",
+            ],
             port: port
         )
         #expect(tier.status == 3)
@@ -529,10 +577,11 @@ struct CLITests {
         #expect(rows["claim"] == "-")
         #expect(rows["subscriber"] == "+79161234567, tier 2, region 77")
         #expect(rows["category"] == "billing/balance_desync")
-        #expect(Array(required.lines.suffix(2)) == [
-            "a claim is required; file it with:",
-            "  claimline file --call-id \(callID) --category billing/balance_desync --msisdn +79161234567 --description '<what happened>'",
-        ])
+        #expect(
+            Array(required.lines.suffix(2)) == [
+                "a claim is required; file it with:",
+                "  claimline file --call-id \(callID) --category billing/balance_desync --msisdn +79161234567 --description '<what happened>'",
+            ])
 
         let json = try #require(try Self.run(["contact", "get", callID, "--json"], port: port).json)
         #expect((json["contact"] as? [String: Any])?["state"] as? String == "CONTACT_STATE_CLAIM_REQUIRED")
@@ -560,13 +609,14 @@ struct CLITests {
             ["escalate", "--call-id", "UCID-CLI-INC", "--msisdn", Self.msisdn, "--tier", "2", "--region", "99", "--category", "billing/migration"],
             port: port
         )
-        #expect(playbook.lines == [
-            "decision: FOLLOW_INCIDENT_PLAYBOOK (rule mass_incident); contact: FOLLOWING_PLAYBOOK",
-            "incident INC-000001: Сбой АСР",
-            "  playbook: https://portal/7",
-            "if a claim is needed, file it with:",
-            "  claimline file --call-id UCID-CLI-INC --category billing/migration --msisdn +79161234567 --description '<what happened>'",
-        ])
+        #expect(
+            playbook.lines == [
+                "decision: FOLLOW_INCIDENT_PLAYBOOK (rule mass_incident); contact: FOLLOWING_PLAYBOOK",
+                "incident INC-000001: Сбой АСР",
+                "  playbook: https://portal/7",
+                "if a claim is needed, file it with:",
+                "  claimline file --call-id UCID-CLI-INC --category billing/migration --msisdn +79161234567 --description '<what happened>'",
+            ])
         let following = try Self.run(["contact", "get", "UCID-CLI-INC"], port: port)
         rows = Self.rows(following)
         #expect(rows["incident"] == "INC-000001")

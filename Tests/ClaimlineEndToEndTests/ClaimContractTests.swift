@@ -62,7 +62,8 @@ struct ClaimContractTests {
         let server = try await TestServer.start()
         let admin = try await server.connect(.admin)
         let call = Requests.callID()
-        let escalated = try await admin.escalate(Requests.escalate(callID: call, group: .billing, category: .balanceDesync, tier: .tier2, region: "77"))
+        let escalated = try await admin.escalate(
+            Requests.escalate(callID: call, group: .billing, category: .balanceDesync, tier: .tier2, region: "77"))
         #expect(escalated.decision == .transferToSecondLine)
         _ = try await admin.retain(Requests.retain(callID: call, .impossible, reason: .longReview))
 
@@ -226,7 +227,8 @@ struct OperatorQueryTests {
             #expect(shop.department != centre.department)
             #expect(try await list(ListClaimsRequest(department: "no such department")).isEmpty)
             let bad = await rpcError {
-                _ = try await admin.call(.listClaims, ListClaimsRequest(category: CategoryRef(group: .shop, category: .balanceDesync)), as: ListClaimsResponse.self)
+                _ = try await admin.call(
+                    .listClaims, ListClaimsRequest(category: CategoryRef(group: .shop, category: .balanceDesync)), as: ListClaimsResponse.self)
             }
             #expect(bad?.fieldViolations.map(\.field) == ["category.category"])
             await admin.close()

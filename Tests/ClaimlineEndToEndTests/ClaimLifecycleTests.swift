@@ -79,7 +79,10 @@ struct ClaimLifecycleTests {
     func stats() async throws {
         let server = try await TestServer.start()
         let admin = try await server.connect(.admin)
-        for (outcome, reason) in [(RetentionOutcome.retained, RetentionFailureReason.unspecified), (.retained, .unspecified), (.declined, .unspecified), (.impossible, .exceedsAuthority)] {
+        for (outcome, reason) in [
+            (RetentionOutcome.retained, RetentionFailureReason.unspecified), (.retained, .unspecified), (.declined, .unspecified),
+            (.impossible, .exceedsAuthority),
+        ] {
             let call = Requests.callID()
             _ = try await admin.escalate(Requests.escalate(callID: call))
             _ = try await admin.retain(Requests.retain(callID: call, outcome, reason: reason))

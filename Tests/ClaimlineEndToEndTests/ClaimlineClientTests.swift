@@ -1,4 +1,3 @@
-@testable import ClaimlineClient
 import ClaimlineCodec
 import ClaimlineCore
 import ClaimlineStore
@@ -9,6 +8,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import Testing
+
+@testable import ClaimlineClient
 
 @Suite("Swift client", .serialized)
 struct ClaimlineClientTests {
@@ -41,7 +42,10 @@ struct ClaimlineClientTests {
     func keys() {
         let keys = (0..<1000).map { _ in ClaimlineClient.newIdempotencyKey() }
         #expect(Set(keys).count == 1000)
-        #expect(keys.allSatisfy { $0.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"#, options: .regularExpression) != nil })
+        #expect(
+            keys.allSatisfy {
+                $0.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"#, options: .regularExpression) != nil
+            })
     }
 
     @Test("Many concurrent callers share the pool; every call is answered")
@@ -143,7 +147,8 @@ struct ClaimlineClientTests {
 
     @Test("The bytes the client writes are the golden vectors: preface, HELLO, a REQUEST")
     func goldenBytes() throws {
-        let vectors = try JSONDecoder().decode(VectorFile.self, from: Data(contentsOf: URL(fileURLWithPath: GoldenPaths.repositoryRoot + "/proto/vectors/v1.json")))
+        let vectors = try JSONDecoder().decode(
+            VectorFile.self, from: Data(contentsOf: URL(fileURLWithPath: GoldenPaths.repositoryRoot + "/proto/vectors/v1.json")))
         func hex(_ name: String) -> String { vectors.vectors.first { $0.name == name }!.hex }
         let channel = EmbeddedChannel()
         let hello = channel.eventLoop.makePromise(of: HelloAck.self)
@@ -161,7 +166,9 @@ struct ClaimlineClientTests {
         )
         let waiter = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let arena = ProtoArena()
-        let stream = handler.send(method: Method.escalate.rawValue, timeoutMs: 2000, body: { buffer throws(CodecError) in try escalate.encode(into: &buffer, arena: arena) }, waiter: waiter)
+        let stream = handler.send(
+            method: Method.escalate.rawValue, timeoutMs: 2000,
+            body: { buffer throws(CodecError) in try escalate.encode(into: &buffer, arena: arena) }, waiter: waiter)
         #expect(stream == 1)
         let request = try #require(try channel.readOutbound(as: ByteBuffer.self))
         #expect(Self.hex(request) == hex("escalate.request"))

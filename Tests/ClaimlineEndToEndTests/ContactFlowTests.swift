@@ -37,7 +37,9 @@ struct ContactFlowTests {
         #expect(fetched == filed.claim)
 
         // The contact is over: neither a second claim nor another retain.
-        let second = await rpcError { _ = try await agent.file(Requests.file(callID: call, group: .billing, category: .chargedWhileBlocked, place: "")) }
+        let second = await rpcError {
+            _ = try await agent.file(Requests.file(callID: call, group: .billing, category: .chargedWhileBlocked, place: ""))
+        }
         #expect(second?.code == .failedPrecondition)
         #expect(second?.currentState == "CONTACT_STATE_CLAIM_FILED")
         let retainAgain = await rpcError { _ = try await agent.retain(Requests.retain(callID: call, .retained)) }
@@ -97,7 +99,9 @@ struct ContactFlowTests {
         // Filing while the contact is with the second line (retention not reported yet).
         let withSecond = Requests.callID()
         _ = try await ivr.escalate(Requests.escalate(callID: withSecond))
-        let tooSoon = await rpcError { _ = try await agent.file(Requests.file(callID: withSecond, group: .billing, category: .balanceDesync, place: "")) }
+        let tooSoon = await rpcError {
+            _ = try await agent.file(Requests.file(callID: withSecond, group: .billing, category: .balanceDesync, place: ""))
+        }
         #expect(tooSoon?.currentState == "CONTACT_STATE_WITH_SECOND_LINE")
 
         // Retain impossible without a reason is INVALID_ARGUMENT, and the state is unchanged.
@@ -138,7 +142,8 @@ struct ContactFlowTests {
             as: DeclareIncidentResponse.self
         ).incident!
         let call = Requests.callID()
-        #expect(try await admin.escalate(Requests.escalate(callID: call, group: .other, category: .selfServiceMalfunction)).state == .followingPlaybook)
+        #expect(
+            try await admin.escalate(Requests.escalate(callID: call, group: .other, category: .selfServiceMalfunction)).state == .followingPlaybook)
         let filed = try await admin.file(Requests.file(callID: call, group: .other, category: .selfServiceMalfunction, place: ""))
         #expect(filed.claim?.incidentId == incident.incidentId)
         await admin.close()

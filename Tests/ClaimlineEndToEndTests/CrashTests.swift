@@ -1,9 +1,9 @@
 import ClaimlineClient
 import ClaimlineCore
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import NIOConcurrencyHelpers
 import Testing
 
 /// The promise that matters most: every acknowledged claim survives a SIGKILL, exactly once.

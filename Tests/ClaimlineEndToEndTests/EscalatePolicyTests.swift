@@ -96,7 +96,9 @@ struct EscalatePolicyTests {
         #expect(shop.decision == .followIncidentPlaybook)
         // Another region, or a category it does not name: the usual rules.
         #expect(try await ivr.escalate(Requests.escalate(group: .billing, category: .migration, region: "50")).decision == .transferToSecondLine)
-        #expect(try await ivr.escalate(Requests.escalate(group: .other, category: .selfServiceMalfunction, region: "77")).decision == .transferToSecondLine)
+        #expect(
+            try await ivr.escalate(Requests.escalate(group: .other, category: .selfServiceMalfunction, region: "77")).decision
+                == .transferToSecondLine)
 
         let listed = try await ivr.call(.listIncidents, ListIncidentsRequest(), as: ListIncidentsResponse.self).incidents
         #expect(listed.map(\.incidentId) == [incident.incidentId])

@@ -115,7 +115,9 @@ struct HostilePeerTests {
         try await Task.sleep(for: .milliseconds(500))
         let probe = try await HostileProbe(port: server.port, token: Self.token, claimNumber: numbers[0]).measure(for: .seconds(4))
         let outcome = try await attack.value
-        print("read-flood: GetClaim p50 \(probe.p50) ms, p99 \(probe.p99) ms, max \(probe.max) ms over \(probe.calls) calls; flood answered \(outcome.answersRead)")
+        print(
+            "read-flood: GetClaim p50 \(probe.p50) ms, p99 \(probe.p99) ms, max \(probe.max) ms over \(probe.calls) calls; flood answered \(outcome.answersRead)"
+        )
         #expect(outcome.answersRead > 10, "the flood did not run")
         #expect(probe.failures == 0)
         #expect(probe.calls > 20)

@@ -12,10 +12,11 @@ struct ProtocolDocumentTests {
     func reasonTable() throws {
         let protocolText = try String(contentsOfFile: Self.root + "/proto/PROTOCOL.md", encoding: .utf8)
         let table = protocolText.components(separatedBy: "### 9.7 Reasons").last ?? ""
-        let documented = Set(table.split(separator: "\n").compactMap { line -> String? in
-            guard line.hasPrefix("| `") else { return nil }
-            return line.dropFirst(3).split(separator: "`").first.map(String.init)
-        })
+        let documented = Set(
+            table.split(separator: "\n").compactMap { line -> String? in
+                guard line.hasPrefix("| `") else { return nil }
+                return line.dropFirst(3).split(separator: "`").first.map(String.init)
+            })
         // NOT_APPLIED answers a stream nobody waits for any more: it never reaches the wire.
         let sent = Set(Reason.all).subtracting([Reason.notApplied])
         #expect(sent.subtracting(documented).isEmpty, "sent but not in PROTOCOL.md 9.7: \(sent.subtracting(documented).sorted())")

@@ -60,10 +60,11 @@ struct ProtocolTests {
 
     @Test("HELLO_ACK advertises the limits, the role and a session id")
     func helloAck() async throws {
-        let server = try await TestServer.start(configuration: TestServer.configuration {
-            $0.limits.maxFrameSize = 32768
-            $0.limits.maxConcurrentStreams = 77
-        })
+        let server = try await TestServer.start(
+            configuration: TestServer.configuration {
+                $0.limits.maxFrameSize = 32768
+                $0.limits.maxConcurrentStreams = 77
+            })
         let connection = try await server.connect(.agent)
         #expect(connection.helloAck.maxFrameSize == 32768)
         #expect(connection.helloAck.maxConcurrentStreams == 77)
@@ -89,23 +90,30 @@ struct ProtocolTests {
         let server = try await TestServer.start()
         let connection = try await server.connect()
         let malformed = await rpcError {
-            _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in buffer.writeBytes([0x0A, 0x50, 0x41]) }
+            _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in
+                buffer.writeBytes([0x0A, 0x50, 0x41])
+            }
         }
         #expect(malformed?.code == .invalidArgument)
         #expect(malformed?.fieldViolations.map(\.field) == ["idempotency_key"], "the length runs past the end of that field")
+        // Field number 0: no field to blame.
         let badTag = await rpcError {
-            _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in buffer.writeBytes([0x00, 0x01]) }  // field number 0: no field to blame
+            _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in buffer.writeBytes([0x00, 0x01]) }
         }
         #expect(badTag?.code == .invalidArgument)
         #expect(badTag?.reason == "MALFORMED_MESSAGE")
         // description (field 6) with an invalid UTF-8 byte
         let badUTF8 = await rpcError {
-            _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in buffer.writeBytes([0x32, 2, 0xD0, 0x41]) }
+            _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in
+                buffer.writeBytes([0x32, 2, 0xD0, 0x41])
+            }
         }
         #expect(badUTF8?.code == .invalidArgument)
         #expect(badUTF8?.fieldViolations.first?.field == "description")
         let nul = await rpcError {
-            _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in buffer.writeBytes([0x32, 3, 0x41, 0x00, 0x42]) }
+            _ = try await connection.callRaw(Method.fileComplaint.rawValue, timeout: .seconds(2)) { buffer, _ in
+                buffer.writeBytes([0x32, 3, 0x41, 0x00, 0x42])
+            }
         }
         #expect(nul?.fieldViolations.first?.field == "description")
         #expect(nul?.message.contains("NUL") == true)
@@ -261,10 +269,11 @@ struct ProtocolTests {
 
     @Test("An idle connection is closed with GOAWAY IDLE_TIMEOUT")
     func idle() async throws {
-        let server = try await TestServer.start(configuration: TestServer.configuration {
-            $0.limits.idleTimeoutMs = 200
-            $0.limits.keepaliveIntervalMs = 100
-        })
+        let server = try await TestServer.start(
+            configuration: TestServer.configuration {
+                $0.limits.idleTimeoutMs = 200
+                $0.limits.keepaliveIntervalMs = 100
+            })
         let client = try await RawClient.handshake(port: server.port, token: TestServer.tokens[.ivr]!)
         let goAway = try await client.goAway()
         #expect(goAway.reason == "IDLE_TIMEOUT")
@@ -291,10 +300,11 @@ struct ProtocolTests {
 
     @Test("A client that never answers PING is closed with GOAWAY KEEPALIVE_TIMEOUT")
     func keepaliveTimeout() async throws {
-        let server = try await TestServer.start(configuration: TestServer.configuration {
-            $0.limits.keepaliveIntervalMs = 100
-            $0.limits.idleTimeoutMs = 60_000
-        })
+        let server = try await TestServer.start(
+            configuration: TestServer.configuration {
+                $0.limits.keepaliveIntervalMs = 100
+                $0.limits.idleTimeoutMs = 60_000
+            })
         // RawClient records PINGs but never answers them.
         let client = try await RawClient.handshake(port: server.port, token: TestServer.tokens[.ivr]!)
         _ = try await client.waitFor { $0.type == .ping }

@@ -66,8 +66,9 @@ final class FakeServer: Sendable {
             let frame = self.unwrapInboundIn(data)
             switch frame.type {
             case .hello:
-                let ack = HelloAck(sessionId: "s-fake", serverName: "fake", maxFrameSize: 65536, maxConcurrentStreams: 100_000,
-                                   keepaliveIntervalMs: 30000, idleTimeoutMs: 300_000, role: "admin")
+                let ack = HelloAck(
+                    sessionId: "s-fake", serverName: "fake", maxFrameSize: 65536, maxConcurrentStreams: 100_000,
+                    keepaliveIntervalMs: 30000, idleTimeoutMs: 300_000, role: "admin")
                 context.writeAndFlush(self.wrapOutboundOut(self.frame(.helloAck, method: 0, streamID: 0, ack)), promise: nil)
             case .request:
                 let number = self.server.counters.withLock { counters in
@@ -77,8 +78,9 @@ final class FakeServer: Sendable {
                     return counters.requests
                 }
                 if number == self.server.behaviour.stallAtRequest {
-                    Thread.sleep(forTimeInterval: Double(self.server.behaviour.stall.components.seconds)
-                        + Double(self.server.behaviour.stall.components.attoseconds) / 1e18)
+                    Thread.sleep(
+                        forTimeInterval: Double(self.server.behaviour.stall.components.seconds)
+                            + Double(self.server.behaviour.stall.components.attoseconds) / 1e18)
                 }
                 let response = self.response(frame)
                 let delay = self.server.behaviour.answerDelay
@@ -105,8 +107,9 @@ final class FakeServer: Sendable {
 
         private func response(_ request: Frame) -> ByteBuffer {
             if request.method == Method.escalate.rawValue {
-                return self.frame(.response, method: request.method, streamID: request.streamID,
-                                  EscalateResponse(decision: .firstLineConsultation, state: .firstLineConsultation))
+                return self.frame(
+                    .response, method: request.method, streamID: request.streamID,
+                    EscalateResponse(decision: .firstLineConsultation, state: .firstLineConsultation))
             }
             return self.frame(.response, method: request.method, streamID: request.streamID, FileComplaintResponse(claimNumber: "2026-1"))
         }

@@ -10,16 +10,20 @@ import Testing
         for value in values { stats.record(corrected: value, uncorrected: max(1, value / 2), code: 0) }
         for _ in 0..<errors { stats.record(corrected: 2_000_000, uncorrected: 2_000_000, code: 4) }
         let plan = RatePlan.steps([1000], stepDuration: 10, warmup: 2)
-        let run = RunDescription(scenario: "escalate", mode: "open", target: "127.0.0.1:7400", connections: 2, inFlight: nil, threads: 1,
-                                 seed: 1, timeoutMs: 2000, warmupSeconds: 2, startedAtUnixMs: 0, plan: plan)
+        let run = RunDescription(
+            scenario: "escalate", mode: "open", target: "127.0.0.1:7400", connections: 2, inFlight: nil, threads: 1,
+            seed: 1, timeoutMs: 2000, warmupSeconds: 2, startedAtUnixMs: 0, plan: plan)
         let timeline = (1...12).map { second in
-            TimelinePoint(second: second, phase: second <= 2 ? "warmup" : "1000/s", sent: 1000, completed: 1000, errors: 0,
-                          p50Us: 400 + UInt64(second), p99Us: 1900 + UInt64(second) * 10, maxUs: 5000, inFlight: 3,
-                          scheduleLagUs: 12, harnessCpuPercent: 20, serverCpuPercent: 50, serverRssKB: 100_000)
+            TimelinePoint(
+                second: second, phase: second <= 2 ? "warmup" : "1000/s", sent: 1000, completed: 1000, errors: 0,
+                p50Us: 400 + UInt64(second), p99Us: 1900 + UInt64(second) * 10, maxUs: 5000, inFlight: 3,
+                scheduleLagUs: 12, harnessCpuPercent: 20, serverCpuPercent: 50, serverRssKB: 100_000)
         }
-        let harness = HarnessStats(threads: 1, cpuSeconds: 2, cpuPercent: 20, maxCpuPercent: 25, meanScheduleLagUs: 12, maxInFlight: 7, saturated: false)
-        let server = ServerStats(pid: pid, cpuSeconds: serverCpu, calls: UInt64(values.count + errors), cpuMicrosPerCall: 0, cpuPercent: 10,
-                                 rssStartKB: 1000, rssEndKB: 2000, rssMaxKB: 2500)
+        let harness = HarnessStats(
+            threads: 1, cpuSeconds: 2, cpuPercent: 20, maxCpuPercent: 25, meanScheduleLagUs: 12, maxInFlight: 7, saturated: false)
+        let server = ServerStats(
+            pid: pid, cpuSeconds: serverCpu, calls: UInt64(values.count + errors), cpuMicrosPerCall: 0, cpuPercent: 10,
+            rssStartKB: 1000, rssEndKB: 2000, rssMaxKB: 2500)
         let step = StepResult(label: "1000/s", targetRate: 1000, duration: 10, methods: [stats])
         return LoadResult(run: run, steps: [step], timeline: timeline, harness: harness, server: server, connectionEvents: [:], warnings: [])
     }
@@ -68,7 +72,8 @@ import Testing
         let result = Self.result(values: (1...10_000).map { UInt64($0) })
         let text = result.hgrm()
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines[0].contains("Value") && lines[0].contains("Percentile") && lines[0].contains("TotalCount") && lines[0].contains("1/(1-Percentile)"))
+        #expect(
+            lines[0].contains("Value") && lines[0].contains("Percentile") && lines[0].contains("TotalCount") && lines[0].contains("1/(1-Percentile)"))
         #expect(lines[1].isEmpty)
         // Percentile lines: value (ms), percentile, total count, 1/(1-p).
         let first = lines[2].split(separator: " ")

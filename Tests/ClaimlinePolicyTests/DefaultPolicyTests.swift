@@ -3,9 +3,9 @@ import ClaimlinePolicy
 import Testing
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 @Suite("The default policy (DOMAIN.md)")
@@ -24,9 +24,10 @@ struct DefaultPolicyTests {
         }
         #expect(fromFile == Policy.default)
         #expect(fromFile.name == "default")
-        #expect(fromFile.rules.map(\.name) == [
-            "mass_incident", "quality_of_service", "value_tier_consultation", "second_line_normal", "second_line_unavailable",
-        ])
+        #expect(
+            fromFile.rules.map(\.name) == [
+                "mass_incident", "quality_of_service", "value_tier_consultation", "second_line_normal", "second_line_unavailable",
+            ])
     }
 
     @Test func massIncidentOverridesQualityOfServiceAndTier() {
@@ -103,12 +104,15 @@ struct DefaultPolicyTests {
 
     @Test func routesByCategoryThenGroup() {
         let hour: Int64 = 3_600_000
-        #expect(policy.routing(for: CategoryRef(group: .billing, category: .balanceDesync))
-            == ClaimRouting(department: "Отдел биллинга (АСР)", dueAfterMs: 48 * hour))
-        #expect(policy.routing(for: CategoryRef(group: .billing, category: .migration))
-            == ClaimRouting(department: "Отдел биллинга (АСР)", dueAfterMs: 72 * hour))
-        #expect(policy.routing(for: CategoryRef(group: .contactCentre, category: .improperService)).department
-            == "Отдел качества обслуживания (МРКЦ)")
+        #expect(
+            policy.routing(for: CategoryRef(group: .billing, category: .balanceDesync))
+                == ClaimRouting(department: "Отдел биллинга (АСР)", dueAfterMs: 48 * hour))
+        #expect(
+            policy.routing(for: CategoryRef(group: .billing, category: .migration))
+                == ClaimRouting(department: "Отдел биллинга (АСР)", dueAfterMs: 72 * hour))
+        #expect(
+            policy.routing(for: CategoryRef(group: .contactCentre, category: .improperService)).department
+                == "Отдел качества обслуживания (МРКЦ)")
         #expect(policy.routing(for: CategoryRef(group: .unspecified)) == policy.routingTable.fallback)
     }
 }

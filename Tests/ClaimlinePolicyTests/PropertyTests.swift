@@ -50,7 +50,8 @@ private func randomFacts(_ rng: inout SplitMix64) -> EscalationFacts {
         )
     }
     return EscalationFacts(
-        subscriber: Subscriber(msisdn: "+7916\(rng.below(10_000_000))", valueTier: rng.pick(allTiers + [.unrecognized(7)]), region: rng.pick(regions)),
+        subscriber: Subscriber(
+            msisdn: "+7916\(rng.below(10_000_000))", valueTier: rng.pick(allTiers + [.unrecognized(7)]), region: rng.pick(regions)),
         category: rng.chance(90) ? rng.pick(Taxonomy.allPairs) : rng.pick(oddRefs),
         activeIncidents: incidents,
         secondLineMode: rng.pick(allModes + [.unrecognized(5)])
@@ -61,9 +62,10 @@ private func randomFacts(_ rng: inout SplitMix64) -> EscalationFacts {
 private func domainDefault(_ facts: EscalationFacts) -> (EscalateDecision, String) {
     let incidentApplies = facts.activeIncidents.contains { incident in
         incident.active && (incident.regions.isEmpty || incident.regions.contains(facts.subscriber.region))
-            && (incident.categories.isEmpty || incident.categories.contains { ref in
-                ref.group == facts.category.group && (ref.category == .unspecified || ref.category == facts.category.category)
-            })
+            && (incident.categories.isEmpty
+                || incident.categories.contains { ref in
+                    ref.group == facts.category.group && (ref.category == .unspecified || ref.category == facts.category.category)
+                })
     }
     if incidentApplies { return (.followIncidentPlaybook, "mass_incident") }
     if qualityGroups.contains(facts.category.group) { return (.fileClaim, "quality_of_service") }

@@ -14,7 +14,9 @@ func facts(
     )
 }
 
-func facts(_ ref: CategoryRef, tier: ValueTier = .tier1, mode: SecondLineMode = .normal, region: String = "77", incidents: [Incident] = [])
+func facts(
+    _ ref: CategoryRef, tier: ValueTier = .tier1, mode: SecondLineMode = .normal, region: String = "77", incidents: [Incident] = []
+)
     -> EscalationFacts
 {
     facts(ref.group, ref.category, tier: tier, mode: mode, region: region, incidents: incidents)

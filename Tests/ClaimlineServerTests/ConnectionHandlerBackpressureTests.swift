@@ -37,7 +37,9 @@ struct ConnectionHandlerBackpressureTests {
             authenticator: Authenticator(configuration.clients),
             router: CallRouter(writer: writer, readers: ReaderPool(backend: backend, threads: 1)),
             registry: ConnectionRegistry(
-                limits: .init(maxConnections: 10, maxPendingHandshakes: 10, maxPendingHandshakesPerAddress: 10, maxConnectionsPerAddress: 0, maxConnectionsPerClient: 0)
+                limits: .init(
+                    maxConnections: 10, maxPendingHandshakes: 10, maxPendingHandshakesPerAddress: 10, maxConnectionsPerAddress: 0,
+                    maxConnectionsPerClient: 0)
             ),
             failureLog: LogRateLimiter(),
             logger: logger

@@ -1,6 +1,7 @@
 import ClaimlineCore
-@testable import ClaimlineServer
 import Testing
+
+@testable import ClaimlineServer
 
 /// The session rules without a socket.
 @Suite("Connection state machine")
@@ -48,11 +49,23 @@ struct ConnectionStateMachineTests {
     @Test("Limits, roles and unknown methods are stream-level rejections")
     func rejections() {
         var machine = self.open()
-        if case .reject(let e) = machine.request(streamID: 1, method: 1, timeoutMs: 0, nowNanos: 0) { #expect(e.code == .permissionDenied) } else { Issue.record("agent escalated") }
-        if case .reject(let e) = machine.request(streamID: 3, method: 77, timeoutMs: 0, nowNanos: 0) { #expect(e.code == .unimplemented) } else { Issue.record("unknown method") }
+        if case .reject(let e) = machine.request(streamID: 1, method: 1, timeoutMs: 0, nowNanos: 0) {
+            #expect(e.code == .permissionDenied)
+        } else {
+            Issue.record("agent escalated")
+        }
+        if case .reject(let e) = machine.request(streamID: 3, method: 77, timeoutMs: 0, nowNanos: 0) {
+            #expect(e.code == .unimplemented)
+        } else {
+            Issue.record("unknown method")
+        }
         _ = machine.request(streamID: 5, method: 3, timeoutMs: 0, nowNanos: 0)
         _ = machine.request(streamID: 7, method: 3, timeoutMs: 0, nowNanos: 0)
-        if case .reject(let e) = machine.request(streamID: 9, method: 3, timeoutMs: 0, nowNanos: 0) { #expect(e.code == .resourceExhausted) } else { Issue.record("over the limit") }
+        if case .reject(let e) = machine.request(streamID: 9, method: 3, timeoutMs: 0, nowNanos: 0) {
+            #expect(e.code == .resourceExhausted)
+        } else {
+            Issue.record("over the limit")
+        }
         let cancelled = machine.cancel(streamID: 5)
         #expect(cancelled)
         let answeredAfterCancel = machine.complete(streamID: 5)
@@ -70,7 +83,11 @@ struct ConnectionStateMachineTests {
         let goAway = machine.drain()
         #expect(goAway?.lastStreamId == 4)
         #expect(machine.drain() == nil)
-        if case .reject(let e) = machine.request(streamID: 6, method: 3, timeoutMs: 0, nowNanos: 0) { #expect(e.code == .unavailable) } else { Issue.record("accepted while draining") }
+        if case .reject(let e) = machine.request(streamID: 6, method: 3, timeoutMs: 0, nowNanos: 0) {
+            #expect(e.code == .unavailable)
+        } else {
+            Issue.record("accepted while draining")
+        }
         #expect(!machine.mayClose)
         let finished = machine.complete(streamID: 4)
         #expect(finished)

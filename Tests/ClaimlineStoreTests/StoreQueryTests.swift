@@ -64,16 +64,25 @@ struct StoreQueryTests {
             let cases: [(ClaimQuery, (Claim) -> Bool)] = [
                 (ClaimQuery(msisdn: Self.alice, limit: 4), { $0.subscriber?.msisdn == Self.alice }),
                 (ClaimQuery(status: .pending, limit: 2), { $0.status == .pending }),
-                (ClaimQuery(msisdn: Self.bob, status: .pending, limit: 1), {
-                    $0.subscriber?.msisdn == Self.bob && $0.status == .pending
-                }),
-                (ClaimQuery(createdFromMs: 1_020, createdToMs: 1_050, limit: 3), {
-                    $0.createdAtMs >= 1_020 && $0.createdAtMs < 1_050
-                }),
-                (ClaimQuery(msisdn: Self.alice, status: .acknowledged, createdFromMs: 1_010, createdToMs: 1_070, limit: 2), {
-                    $0.subscriber?.msisdn == Self.alice && $0.status == .acknowledged && $0.createdAtMs >= 1_010
-                        && $0.createdAtMs < 1_070
-                }),
+                (
+                    ClaimQuery(msisdn: Self.bob, status: .pending, limit: 1),
+                    {
+                        $0.subscriber?.msisdn == Self.bob && $0.status == .pending
+                    }
+                ),
+                (
+                    ClaimQuery(createdFromMs: 1_020, createdToMs: 1_050, limit: 3),
+                    {
+                        $0.createdAtMs >= 1_020 && $0.createdAtMs < 1_050
+                    }
+                ),
+                (
+                    ClaimQuery(msisdn: Self.alice, status: .acknowledged, createdFromMs: 1_010, createdToMs: 1_070, limit: 2),
+                    {
+                        $0.subscriber?.msisdn == Self.alice && $0.status == .acknowledged && $0.createdAtMs >= 1_010
+                            && $0.createdAtMs < 1_070
+                    }
+                ),
                 (ClaimQuery(msisdn: "+70000000000", limit: 5), { _ in false }),
                 (ClaimQuery(status: .closed, limit: 5), { _ in false }),
             ]
@@ -134,21 +143,24 @@ struct StoreQueryTests {
             defer { reader.close() }
             let stats = try reader.stats(fromMs: 1_000, toMs: 5_000)
             #expect(stats.claimsTotal == 5)
-            #expect(stats.claimsByGroup == [
-                GroupCount(group: .shop, claims: 3), GroupCount(group: .billing, claims: 1),
-                GroupCount(group: .other, claims: 1),
-            ])
-            #expect(stats.claimsByCategory == [
-                CategoryCount(category: shopIncompetence, claims: 2), CategoryCount(category: shopRude, claims: 1),
-                CategoryCount(category: balance, claims: 1), CategoryCount(category: tariff, claims: 1),
-            ])
+            #expect(
+                stats.claimsByGroup == [
+                    GroupCount(group: .shop, claims: 3), GroupCount(group: .billing, claims: 1),
+                    GroupCount(group: .other, claims: 1),
+                ])
+            #expect(
+                stats.claimsByCategory == [
+                    CategoryCount(category: shopIncompetence, claims: 2), CategoryCount(category: shopRude, claims: 1),
+                    CategoryCount(category: balance, claims: 1), CategoryCount(category: tariff, claims: 1),
+                ])
             #expect(stats.escalations == 3)
             #expect(stats.retained == 2)
             #expect(stats.declined == 1)
-            #expect(stats.impossibleByReason == [
-                FailureReasonCount(reason: .laboriousRecalculation, count: 2),
-                FailureReasonCount(reason: .causeUnknown, count: 1),
-            ])
+            #expect(
+                stats.impossibleByReason == [
+                    FailureReasonCount(reason: .laboriousRecalculation, count: 2),
+                    FailureReasonCount(reason: .causeUnknown, count: 1),
+                ])
 
             let everything = try reader.stats(fromMs: 0, toMs: 0)
             #expect(everything.claimsTotal == 7)

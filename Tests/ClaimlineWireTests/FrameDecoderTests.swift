@@ -140,24 +140,31 @@ struct FrameDecoderTests {
     @Test("Payload lengths the frame type forbids are connection errors")
     func payloadLengths() {
         let base = self.bytes("preface", "hello")
-        #expect(Self.decodeAll(base + Self.header(length: 4, type: 0x07, stream: 0) + [1, 2, 3, 4]).1
-            == FramingError(.invalidPayloadLength(type: .ping, length: 4)))
-        #expect(Self.decodeAll(base + Self.header(length: 1, type: 0x06, stream: 3) + [0]).1
-            == FramingError(.invalidPayloadLength(type: .cancel, length: 1)))
-        #expect(Self.decodeAll(base + Self.header(length: 3, type: 0x03, method: 1, stream: 1) + [0, 0, 0]).1
-            == FramingError(.invalidPayloadLength(type: .request, length: 3)))
+        #expect(
+            Self.decodeAll(base + Self.header(length: 4, type: 0x07, stream: 0) + [1, 2, 3, 4]).1
+                == FramingError(.invalidPayloadLength(type: .ping, length: 4)))
+        #expect(
+            Self.decodeAll(base + Self.header(length: 1, type: 0x06, stream: 3) + [0]).1
+                == FramingError(.invalidPayloadLength(type: .cancel, length: 1)))
+        #expect(
+            Self.decodeAll(base + Self.header(length: 3, type: 0x03, method: 1, stream: 1) + [0, 0, 0]).1
+                == FramingError(.invalidPayloadLength(type: .request, length: 3)))
     }
 
     @Test("HELLO order and frame direction are enforced")
     func order() {
-        #expect(Self.decodeAll(self.bytes("preface", "escalate.request")).1
-            == FramingError(.unexpectedFrame(type: .request, expected: "HELLO")))
-        #expect(Self.decodeAll(self.bytes("preface", "hello", "hello")).1
-            == FramingError(.unexpectedFrame(type: .hello, expected: "no second HELLO")))
-        #expect(Self.decodeAll(self.bytes("preface", "hello", "escalate.response")).1
-            == FramingError(.unexpectedFrame(type: .response, expected: "a frame a client may send")))
-        #expect(Self.decodeAll(self.bytes("escalate.response"), role: .client).1
-            == FramingError(.unexpectedFrame(type: .response, expected: "HELLO_ACK")))
+        #expect(
+            Self.decodeAll(self.bytes("preface", "escalate.request")).1
+                == FramingError(.unexpectedFrame(type: .request, expected: "HELLO")))
+        #expect(
+            Self.decodeAll(self.bytes("preface", "hello", "hello")).1
+                == FramingError(.unexpectedFrame(type: .hello, expected: "no second HELLO")))
+        #expect(
+            Self.decodeAll(self.bytes("preface", "hello", "escalate.response")).1
+                == FramingError(.unexpectedFrame(type: .response, expected: "a frame a client may send")))
+        #expect(
+            Self.decodeAll(self.bytes("escalate.response"), role: .client).1
+                == FramingError(.unexpectedFrame(type: .response, expected: "HELLO_ACK")))
         // A server may refuse a client with GOAWAY instead of HELLO_ACK.
         #expect(Self.decodeAll(self.bytes("goaway.protocol_error"), role: .client).0.count == 1)
         #expect(Self.decodeAll(self.bytes("hello_ack", "escalate.response", "ping"), role: .client).0.count == 3)

@@ -244,7 +244,9 @@ struct Violations {
         let count = value.unicodeScalars.count
         if count > max { self.add(field, "at most \(max) characters, got \(count)") }
         // Line breaks and tabs are text; every other control (C0, DEL, C1) is not.
-        if value.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\n" && $0 != "\r" && $0 != "\t") || ($0.value >= 0x7F && $0.value < 0xA0) }) {
+        if value.unicodeScalars.contains(where: {
+            ($0.value < 0x20 && $0 != "\n" && $0 != "\r" && $0 != "\t") || ($0.value >= 0x7F && $0.value < 0xA0)
+        }) {
             self.add(field, "control characters are not allowed")
         }
     }

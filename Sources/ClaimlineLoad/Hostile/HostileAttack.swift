@@ -25,7 +25,10 @@ public enum HostileAttack: String, CaseIterable, Sendable {
         /// Local addresses to connect from, in turn (loopback only: 127.0.0.0/8).
         public var sources: [String]
 
-        public init(host: String = "127.0.0.1", port: Int, token: String, duration: Duration = .seconds(10), count: Int = 1024, sources: [String] = ["127.0.0.1"]) {
+        public init(
+            host: String = "127.0.0.1", port: Int, token: String, duration: Duration = .seconds(10), count: Int = 1024,
+            sources: [String] = ["127.0.0.1"]
+        ) {
             self.host = host
             self.port = port
             self.token = token

@@ -57,7 +57,9 @@ public final class HostilePeer: Sendable {
 
         func channelInactive(context: ChannelHandlerContext) {
             self.seen.withLockedValue { $0.closed = true }
-            for waiter in self.waiters.withLockedValue({ w in defer { w.removeAll() }; return Array(w.values) }) {
+            for waiter in self.waiters.withLockedValue({ w in
+                defer { w.removeAll() }; return Array(w.values)
+            }) {
                 waiter.resume(returning: nil)
             }
         }

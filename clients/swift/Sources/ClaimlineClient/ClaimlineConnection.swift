@@ -100,12 +100,16 @@ public final class ClaimlineConnection: Sendable {
         loop.execute {
             // The connection's own arena: this runs on its event loop, so no arena per call.
             let arena = handler.value.arena
-            guard let streamID = handler.value.send(method: method, timeoutMs: timeoutMs, body: { buffer throws(CodecError) in try body(&buffer, arena) }, waiter: promise) else {
+            guard
+                let streamID = handler.value.send(
+                    method: method, timeoutMs: timeoutMs, body: { buffer throws(CodecError) in try body(&buffer, arena) }, waiter: promise)
+            else {
                 return
             }
             // The client's own deadline, a little after the server's, in case the server is gone.
             let timer = loop.scheduleTask(in: .milliseconds(Int64(timeoutMs) + 250)) {
-                handler.value.cancel(streamID: streamID, error: RPCError(.deadlineExceeded, "no answer within \(timeoutMs) ms", reason: "CLIENT_DEADLINE"))
+                handler.value.cancel(
+                    streamID: streamID, error: RPCError(.deadlineExceeded, "no answer within \(timeoutMs) ms", reason: "CLIENT_DEADLINE"))
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
         }

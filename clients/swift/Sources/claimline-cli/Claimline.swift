@@ -179,7 +179,9 @@ enum Parse {
         guard parts.count == 2, let category = Taxonomy.category(key: String(parts[1])),
             Taxonomy.isValid(CategoryRef(group: group, category: category))
         else {
-            throw ValidationError("\(flag): '\(parts.dropFirst().joined(separator: "/"))' is not a \(Taxonomy.groupKey(group)) category; one of: " + choices.joined(separator: ", "))
+            throw ValidationError(
+                "\(flag): '\(parts.dropFirst().joined(separator: "/"))' is not a \(Taxonomy.groupKey(group)) category; one of: "
+                    + choices.joined(separator: ", "))
         }
         return CategoryRef(group: group, category: category)
     }
