@@ -80,24 +80,8 @@ server_pid=""
 # Optional: the same escalate closed loop against another build (BENCH_BASELINE_BIN, a folder
 # holding its claimlined), then this build again, alternating, to tell a change from noise.
 if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
-  for round in 1 2; do
-    for which in baseline current; do
-      dir=$bin
-      [ "$which" = baseline ] && dir=$BENCH_BASELINE_BIN
-      rm -rf "$work/data-$which"
-      "$dir/claimlined" --listen "127.0.0.1:$port" --data-dir "$work/data-$which" --config config/claimline.json \
-        --log-level warning 2>> "$work/claimlined.log" &
-      server_pid=$!
-      for _ in $(seq 1 100); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
-        sleep 0.1
-      done
-      load "compare-$which-$round" --scenario escalate --connections 4 --in-flight 256 --duration "${seconds}s"
-      kill -TERM "$server_pid"
-      wait "$server_pid" || true
-      server_pid=""
-    done
-  done
+  echo "comparing with $BENCH_BASELINE_BIN ..." >&2
+  tools/bench/compare.sh "$BENCH_BASELINE_BIN" 2 "$seconds" > "$work/compare.md"
 fi
 
 echo "running the codec benchmark..." >&2
@@ -172,21 +156,7 @@ PY
     echo "Baseline: \`\$BENCH_BASELINE_BIN/claimlined\` (${BENCH_BASELINE_NAME:-another build}); each run on a fresh data dir,"
     echo "same harness command as the escalate closed loop above, in the order listed."
     echo
-    echo "| run | calls/s | server CPU µs/call | errors |"
-    echo "|---|---:|---:|---:|"
-    for round in 1 2; do
-      for which in baseline current; do
-        python3 - "$results/compare-$which-$round.json" "$which $round" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-s = d["steps"][0]
-calls = sum(m["count"] for m in s["methods"])
-errors = sum(m["count"] - m["ok"] for m in s["methods"])
-cpu = (d.get("server") or {}).get("cpuMicrosPerCall", float("nan"))
-print(f"| {sys.argv[2]} | {calls / s['duration']:,.0f} | {cpu:.1f} | {errors} |")
-PY
-      done
-    done
+    cat "$work/compare.md"
     echo
   fi
   echo "## Codec: libprotobuf-c with the Swift mapping"

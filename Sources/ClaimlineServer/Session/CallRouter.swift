@@ -42,6 +42,13 @@ struct CallRouter: Sendable {
         }
     }
 
+    /// ``answerReservation(_:maxFrameSize:)`` of every method, by method number.
+    static func reservations(maxFrameSize: Int) -> [Int] {
+        (0..<Self.routes.count).map { index in
+            Method(rawValue: UInt16(index)).map { Self.answerReservation($0, maxFrameSize: maxFrameSize) } ?? 1024
+        }
+    }
+
     /// Routes one call. Bad input throws, for the caller to answer.
     func route(_ call: Call, arena: ProtoArena) throws(RPCError) -> Routed {
         let index = Int(call.method.rawValue)

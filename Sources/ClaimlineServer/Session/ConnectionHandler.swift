@@ -57,6 +57,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private let settings: Settings
     private let shared: Shared
+    /// Bytes reserved for the answer of each method, by method number (the handlers' declared
+    /// answer sizes): looked up per call, computed once per connection.
+    private let reservations: [Int]
     private let sessionID: String
     private var logger: Logger
 
@@ -87,6 +90,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     init(settings: Settings, shared: Shared, sessionID: String) {
         self.settings = settings
         self.shared = shared
+        self.reservations = CallRouter.reservations(maxFrameSize: settings.maxFrameSize)
         self.sessionID = sessionID
         self.logger = shared.logger
         self.logger[metadataKey: "session.id"] = "\(sessionID)"
@@ -267,9 +271,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func request(_ frame: Frame, receivedNanos: Int64) {
         let maxFrame = self.settings.maxFrameSize
+        let reservations = self.reservations
         let decision = self.machine.request(
             streamID: frame.streamID, method: frame.method, timeoutMs: frame.requestTimeoutMs, nowNanos: receivedNanos,
-            reserve: { CallRouter.answerReservation($0, maxFrameSize: maxFrame) }
+            reserve: { method in
+                let index = Int(method.rawValue)
+                return index < reservations.count ? reservations[index] : CallRouter.answerReservation(method, maxFrameSize: maxFrame)
+            }
         )
         switch decision {
         case .reject(let error):
