@@ -15,25 +15,9 @@ seconds=${BENCH_SECONDS:-30}
 soak=${BENCH_SOAK_SECONDS:-300}
 warmup=${BENCH_WARMUP:-5s}
 open_rate=${BENCH_OPEN_RATE:-50000}
-results=bench-results
-mkdir -p "$results"
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. tools/bench/lib.sh
 echo "starting claimlined on 127.0.0.1:$port ..." >&2
-"$bin/claimlined" --listen "127.0.0.1:$port" --data-dir "$work/data" --config config/claimline.json --log-level warning \
-  2> "$work/claimlined.log" &
-server_pid=$!
-for _ in $(seq 1 100); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
-  sleep 0.1
-done
+start_claimlined "$bin" "$work/data"
 
 # load NAME ARGS...: one harness run; its report goes to $work/NAME.txt and bench-results/.
 load() {
@@ -73,9 +57,7 @@ attack silent-sockets --duration 10s --count 1024 --sources 127.0.0.2,127.0.0.1
 attack read-flood --duration 10s --count 1024
 attack bad-hellos --duration 10s --count 4000
 
-kill -TERM "$server_pid"
-wait "$server_pid" || true
-server_pid=""
+stop_claimlined
 
 # Optional: the same escalate closed loop against another build (BENCH_BASELINE_BIN, a folder
 # holding its claimlined), then this build again, alternating, to tell a change from noise.
