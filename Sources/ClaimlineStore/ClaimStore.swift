@@ -41,8 +41,8 @@ public protocol ClaimStore: AnyObject {
     /// The highest sequence used in incident ids (`INC-000042` is 42), 0 if none.
     func lastIncidentSequence() throws(StoreError) -> Int
 
-    func secondLineMode() throws(StoreError) -> SecondLineModeResponse?
-    func setSecondLineMode(_ mode: SecondLineModeResponse) throws(StoreError)
+    func secondLineMode() throws(StoreError) -> SecondLineModeRecord?
+    func setSecondLineMode(_ mode: SecondLineModeRecord) throws(StoreError)
 
     func appendAudit(_ record: AuditRecord) throws(StoreError)
 
@@ -62,7 +62,7 @@ public protocol ClaimStoreReader: AnyObject {
     /// The contact session of `callID` as committed, expired or not (the caller checks).
     func contactSession(callID: String) throws(StoreError) -> ContactSession?
     func incidents(includeWithdrawn: Bool) throws(StoreError) -> [Incident]
-    func secondLineMode() throws(StoreError) -> SecondLineModeResponse?
+    func secondLineMode() throws(StoreError) -> SecondLineModeRecord?
     /// Claims by group and category (created in the range), and the audited escalations and
     /// retention outcomes in the range; `toMs` 0 means no upper bound. From the audit:
     /// `escalations` counts records with method `Escalate`; `retained` and `declined` those
@@ -70,7 +70,7 @@ public protocol ClaimStoreReader: AnyObject {
     /// `impossible_by_reason` those with outcome `RETENTION_OUTCOME_IMPOSSIBLE`, by `reason`
     /// (a `RetentionFailureReason` proto name). Groups and categories with no claims are left
     /// out; lists are ordered by group then category number.
-    func stats(fromMs: Int64, toMs: Int64) throws(StoreError) -> GetStatsResponse
+    func stats(fromMs: Int64, toMs: Int64) throws(StoreError) -> ClaimStats
     func close()
 }
 

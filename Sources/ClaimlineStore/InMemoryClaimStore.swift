@@ -135,11 +135,11 @@ public final class InMemoryClaimStore: ClaimStore {
         try self.read("lastIncidentSequence") { $0.lastIncidentSequence() }
     }
 
-    public func secondLineMode() throws(StoreError) -> SecondLineModeResponse? {
+    public func secondLineMode() throws(StoreError) -> SecondLineModeRecord? {
         try self.read("secondLineMode") { $0.secondLineMode }
     }
 
-    public func setSecondLineMode(_ mode: SecondLineModeResponse) throws(StoreError) {
+    public func setSecondLineMode(_ mode: SecondLineModeRecord) throws(StoreError) {
         try self.write("setSecondLineMode") { $0.secondLineMode = mode }
     }
 

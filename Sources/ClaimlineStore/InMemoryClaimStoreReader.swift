@@ -30,11 +30,11 @@ public final class InMemoryClaimStoreReader: ClaimStoreReader {
         try self.state("incidents").incidents(includeWithdrawn: includeWithdrawn)
     }
 
-    public func secondLineMode() throws(StoreError) -> SecondLineModeResponse? {
+    public func secondLineMode() throws(StoreError) -> SecondLineModeRecord? {
         try self.state("secondLineMode").secondLineMode
     }
 
-    public func stats(fromMs: Int64, toMs: Int64) throws(StoreError) -> GetStatsResponse {
+    public func stats(fromMs: Int64, toMs: Int64) throws(StoreError) -> ClaimStats {
         try self.state("stats").stats(fromMs: fromMs, toMs: toMs)
     }
 

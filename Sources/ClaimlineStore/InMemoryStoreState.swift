@@ -10,7 +10,7 @@ struct InMemoryStoreState: Sendable {
     var contactSessions: [String: ContactSession] = [:]
     var idempotency: [String: IdempotencyRecord] = [:]
     var incidents: [String: Incident] = [:]
-    var secondLineMode: SecondLineModeResponse?
+    var secondLineMode: SecondLineModeRecord?
     var audit: [AuditRecord] = []
 
     func lastClaimSequence(year: Int) -> Int {
@@ -56,7 +56,7 @@ struct InMemoryStoreState: Sendable {
         return ClaimPage(claims: page, next: ClaimCursor(createdAtMs: last.createdAtMs, claimNumber: last.claimNumber))
     }
 
-    func stats(fromMs: Int64, toMs: Int64) -> GetStatsResponse {
+    func stats(fromMs: Int64, toMs: Int64) -> ClaimStats {
         let range = StoreTimeRange(fromMs: fromMs, toMs: toMs)
         var tally = StatsTally()
         for claim in self.claims.values where range.contains(claim.createdAtMs) {
@@ -65,7 +65,7 @@ struct InMemoryStoreState: Sendable {
         for record in self.audit where range.contains(record.atMs) {
             tally.addAudit(method: record.method, outcome: record.outcome, reason: record.reason, rule: record.rule)
         }
-        return tally.response
+        return tally.stats
     }
 
     /// Returns how many rows went.

@@ -1,6 +1,6 @@
 import ClaimlineCore
 
-/// Builds a ``GetStatsResponse`` from raw counts, so every backend orders, groups and names
+/// Builds ``ClaimStats`` from raw counts, so every backend orders, groups and names
 /// them the same way (the rules are on ``ClaimStoreReader/stats(fromMs:toMs:)``).
 ///
 /// Backends feed it aggregated rows (SQL `GROUP BY`) or single records (in memory); adding the
@@ -66,33 +66,24 @@ public struct StatsTally: Sendable {
         self.escalations += count
     }
 
-    public var response: GetStatsResponse {
-        var groups: [Int32: UInt64] = [:]
-        var total: UInt64 = 0
-        for (key, count) in self.byCategory {
-            groups[key.group, default: 0] += count
-            total += count
+    public var stats: ClaimStats {
+        var stats = ClaimStats()
+        stats.claimsByCategory = self.byCategory.keys.sorted { ($0.group, $0.category) < ($1.group, $1.category) }.map { key in
+            ClaimStats.CategoryClaims(
+                category: CategoryRef(group: ClaimGroup(rawValue: key.group), category: Category(rawValue: key.category)),
+                claims: self.byCategory[key] ?? 0
+            )
         }
-        let categoryKeys = self.byCategory.keys.sorted { ($0.group, $0.category) < ($1.group, $1.category) }
-        return GetStatsResponse(
-            claimsByGroup: groups.keys.sorted().map { GroupCount(group: ClaimGroup(rawValue: $0), claims: groups[$0] ?? 0) },
-            claimsByCategory: categoryKeys.map { key in
-                CategoryCount(
-                    category: CategoryRef(group: ClaimGroup(rawValue: key.group), category: Category(rawValue: key.category)),
-                    claims: self.byCategory[key] ?? 0
-                )
-            },
-            retained: self.retained,
-            declined: self.declined,
-            impossibleByReason: self.byReason.keys.sorted().map {
-                FailureReasonCount(reason: RetentionFailureReason(rawValue: $0), count: self.byReason[$0] ?? 0)
-            },
-            escalations: self.escalations,
-            claimsTotal: total,
-            escalationsByDecision: self.byDecision.keys.sorted { ($0.decision, $0.rule) < ($1.decision, $1.rule) }.map {
-                DecisionCount(decision: EscalateDecision(rawValue: $0.decision), rule: $0.rule, escalations: self.byDecision[$0] ?? 0)
-            }
-        )
+        stats.retained = self.retained
+        stats.declined = self.declined
+        stats.impossibleByReason = self.byReason.keys.sorted().map {
+            ClaimStats.ReasonCount(reason: RetentionFailureReason(rawValue: $0), count: self.byReason[$0] ?? 0)
+        }
+        stats.escalations = self.escalations
+        stats.escalationsByDecision = self.byDecision.keys.sorted { ($0.decision, $0.rule) < ($1.decision, $1.rule) }.map {
+            ClaimStats.DecisionEscalations(decision: EscalateDecision(rawValue: $0.decision), rule: $0.rule, escalations: self.byDecision[$0] ?? 0)
+        }
+        return stats
     }
 
     /// The reason a proto name stands for; a number (how an unrecognized reason prints) is

@@ -27,11 +27,11 @@ extension SQLiteClaimStore {
         return try statement.step() ? statement.int(0) : 0
     }
 
-    public func secondLineMode() throws(StoreError) -> SecondLineModeResponse? {
+    public func secondLineMode() throws(StoreError) -> SecondLineModeRecord? {
         try self.statements("secondLineMode").reads.secondLineMode()
     }
 
-    public func setSecondLineMode(_ mode: SecondLineModeResponse) throws(StoreError) {
+    public func setSecondLineMode(_ mode: SecondLineModeRecord) throws(StoreError) {
         let statement = try self.statements("setSecondLineMode").upsertSecondLineMode
         defer { statement.reset() }
         statement.bindSecondLineMode(mode)

@@ -12,14 +12,14 @@ import ClaimlineStore
 /// Not `Sendable`.
 public final class SQLiteClaimStoreReader: ClaimStoreReader {
     let connection: SQLiteConnection
-    private var prepared: SQLiteReaderStatements?
+    private var prepared: SQLiteQueryStatements?
 
     init(connection: SQLiteConnection) throws(StoreError) {
         self.connection = connection
-        self.prepared = try SQLiteReaderStatements(connection)
+        self.prepared = try SQLiteQueryStatements(connection)
     }
 
-    func statements(_ operation: String) throws(StoreError) -> SQLiteReaderStatements {
+    func statements(_ operation: String) throws(StoreError) -> SQLiteQueryStatements {
         guard let prepared = self.prepared else { throw StoreError(operation, "reader is closed") }
         return prepared
     }
@@ -39,7 +39,7 @@ public final class SQLiteClaimStoreReader: ClaimStoreReader {
         try self.statements("incidents").reads.incidents(includeWithdrawn: includeWithdrawn)
     }
 
-    public func secondLineMode() throws(StoreError) -> SecondLineModeResponse? {
+    public func secondLineMode() throws(StoreError) -> SecondLineModeRecord? {
         try self.statements("secondLineMode").reads.secondLineMode()
     }
 
@@ -50,7 +50,7 @@ public final class SQLiteClaimStoreReader: ClaimStoreReader {
         let range = query.createdRange
         guard !range.isEmpty else { return ClaimPage(claims: [], next: nil) }
         let limit = query.effectiveLimit
-        let variant = SQLiteReaderStatements.listVariant(
+        let variant = SQLiteQueryStatements.listVariant(
             msisdn: !query.msisdn.isEmpty, status: query.status != .unspecified, cursor: query.after != nil,
             group: query.group != .unspecified, category: query.category != .unspecified, department: !query.department.isEmpty)
         let statement = try statements.listClaims(variant: variant)
@@ -89,10 +89,10 @@ public final class SQLiteClaimStoreReader: ClaimStoreReader {
 
     /// See ``ClaimStoreReader/stats(fromMs:toMs:)``: claims by category from `claims`, the
     /// Escalate and Retain outcomes from `audit`, both in one read transaction.
-    public func stats(fromMs: Int64, toMs: Int64) throws(StoreError) -> GetStatsResponse {
+    public func stats(fromMs: Int64, toMs: Int64) throws(StoreError) -> ClaimStats {
         let statements = try self.statements("stats")
         let range = StoreTimeRange(fromMs: fromMs, toMs: toMs)
-        guard !range.isEmpty else { return GetStatsResponse() }
+        guard !range.isEmpty else { return ClaimStats() }
         var tally = StatsTally()
         try self.run(statements.beginSnapshot)
         do throws(StoreError) {
@@ -103,7 +103,7 @@ public final class SQLiteClaimStoreReader: ClaimStoreReader {
             if self.connection.inTransaction { try? self.connection.execute("ROLLBACK", operation: "stats") }
             throw error
         }
-        return tally.response
+        return tally.stats
     }
 
     private static func tallyClaims(

@@ -124,15 +124,15 @@ extension SQLiteStatement {
     }
 
     /// ?1...?4.
-    func bindSecondLineMode(_ mode: SecondLineModeResponse) {
+    func bindSecondLineMode(_ mode: SecondLineModeRecord) {
         self.bind(1, mode.mode.rawValue)
         self.bind(2, mode.changedAtMs)
         self.bind(3, mode.changedBy)
         self.bind(4, mode.reason)
     }
 
-    func readSecondLineMode() -> SecondLineModeResponse {
-        SecondLineModeResponse(
+    func readSecondLineMode() -> SecondLineModeRecord {
+        SecondLineModeRecord(
             mode: SecondLineMode(rawValue: self.int32(0)),
             changedAtMs: self.int64(1),
             changedBy: self.text(2),

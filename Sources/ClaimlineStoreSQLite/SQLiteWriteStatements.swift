@@ -4,7 +4,7 @@ import ClaimlineStore
 ///
 /// SQL text appears only here and in the schema: the hot path binds and steps these.
 final class SQLiteWriteStatements {
-    let reads: SQLiteReadStatements
+    let reads: SQLiteLookupStatements
     let begin: SQLiteStatement
     let commit: SQLiteStatement
     let rollback: SQLiteStatement
@@ -24,7 +24,7 @@ final class SQLiteWriteStatements {
     let purgeIdempotency: SQLiteStatement
 
     init(_ connection: SQLiteConnection) throws(StoreError) {
-        self.reads = try SQLiteReadStatements(connection)
+        self.reads = try SQLiteLookupStatements(connection)
         // IMMEDIATE: the batch holds the write lock from its first statement, so a write in
         // the middle of it can never fail with SQLITE_BUSY after reads were answered.
         self.begin = try connection.prepare("BEGIN IMMEDIATE", name: "begin")

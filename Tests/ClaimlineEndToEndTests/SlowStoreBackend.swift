@@ -49,8 +49,8 @@ private final class SlowStore: ClaimStore {
     func incident(id: String) throws(StoreError) -> Incident? { try self.base.incident(id: id) }
     func incidents(includeWithdrawn: Bool) throws(StoreError) -> [Incident] { try self.base.incidents(includeWithdrawn: includeWithdrawn) }
     func lastIncidentSequence() throws(StoreError) -> Int { try self.base.lastIncidentSequence() }
-    func secondLineMode() throws(StoreError) -> SecondLineModeResponse? { try self.base.secondLineMode() }
-    func setSecondLineMode(_ mode: SecondLineModeResponse) throws(StoreError) { try self.base.setSecondLineMode(mode) }
+    func secondLineMode() throws(StoreError) -> SecondLineModeRecord? { try self.base.secondLineMode() }
+    func setSecondLineMode(_ mode: SecondLineModeRecord) throws(StoreError) { try self.base.setSecondLineMode(mode) }
     func appendAudit(_ record: AuditRecord) throws(StoreError) { try self.base.appendAudit(record) }
     func purge(nowMs: Int64, idempotencyBeforeMs: Int64) throws(StoreError) -> Int {
         try self.base.purge(nowMs: nowMs, idempotencyBeforeMs: idempotencyBeforeMs)

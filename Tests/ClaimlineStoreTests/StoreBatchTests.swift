@@ -21,7 +21,7 @@ struct StoreBatchTests {
             try writer.insertIdempotencyRecord(Fixtures.idempotency("k"))
             try writer.upsertContactSession(Fixtures.session("c"))
             try writer.upsertIncident(Fixtures.incident(1))
-            try writer.setSecondLineMode(SecondLineModeResponse(mode: .closed))
+            try writer.setSecondLineMode(SecondLineModeRecord(mode: .closed))
             try writer.appendAudit(Fixtures.audit(.escalate, atMs: 5))
             // The batch reads its own writes.
             #expect(try writer.claim(number: "2026-000002") != nil)
@@ -55,7 +55,7 @@ struct StoreBatchTests {
             defer { reader.close() }
             try writer.begin()
             try writer.insertClaim(Fixtures.claim(1))
-            try writer.setSecondLineMode(SecondLineModeResponse(mode: .degraded))
+            try writer.setSecondLineMode(SecondLineModeRecord(mode: .degraded))
             try writer.upsertIncident(Fixtures.incident(1))
             #expect(try reader.claim(number: "2026-000001") == nil)
             #expect(try reader.listClaims(ClaimQuery()).claims.isEmpty)

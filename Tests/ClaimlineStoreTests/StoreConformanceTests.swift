@@ -157,10 +157,10 @@ struct StoreConformanceTests {
             defer { reader.close() }
             #expect(try writer.secondLineMode() == nil)
             #expect(try reader.secondLineMode() == nil)
-            let degraded = SecondLineModeResponse(mode: .degraded, changedAtMs: 10, changedBy: "sup", reason: "перегрузка")
+            let degraded = SecondLineModeRecord(mode: .degraded, changedAtMs: 10, changedBy: "sup", reason: "перегрузка")
             try writer.setSecondLineMode(degraded)
             #expect(try writer.secondLineMode() == degraded)
-            let normal = SecondLineModeResponse(mode: .normal, changedAtMs: 20, changedBy: "sup2", reason: "")
+            let normal = SecondLineModeRecord(mode: .normal, changedAtMs: 20, changedBy: "sup2", reason: "")
             try writer.setSecondLineMode(normal)
             #expect(try writer.secondLineMode() == normal)
             #expect(try reader.secondLineMode() == normal)

@@ -7,7 +7,7 @@ import ClaimlineStore
 /// Loaded from the store at start; changed only by the writer thread, in step with the store.
 final class WriterState {
     var activeIncidents: [String: Incident]
-    var secondLineMode: SecondLineModeResponse
+    var secondLineMode: SecondLineModeRecord
     private var claimSequences: [Int: Int] = [:]
     private var incidentSequence: Int
 
@@ -15,7 +15,7 @@ final class WriterState {
         var incidents: [String: Incident] = [:]
         for incident in try store.incidents(includeWithdrawn: false) { incidents[incident.incidentId] = incident }
         self.activeIncidents = incidents
-        self.secondLineMode = try store.secondLineMode() ?? SecondLineModeResponse(mode: .normal)
+        self.secondLineMode = try store.secondLineMode() ?? .initial
         self.incidentSequence = try store.lastIncidentSequence()
     }
 

@@ -1,4 +1,5 @@
 import ClaimlineCore
+import ClaimlineStore
 
 /// GetStats: claims by group and category, retention outcomes, escalations by decision and rule.
 enum GetStatsHandler: ReadMethodHandler {
@@ -7,6 +8,6 @@ enum GetStatsHandler: ReadMethodHandler {
     }
 
     static func read(_ request: GetStatsRequest, _ ctx: ReadContext) throws -> GetStatsResponse {
-        try ctx.reader.stats(fromMs: request.fromMs, toMs: request.toMs)
+        try ctx.reader.stats(fromMs: request.fromMs, toMs: request.toMs).response
     }
 }

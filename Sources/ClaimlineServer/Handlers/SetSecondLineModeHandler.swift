@@ -1,4 +1,5 @@
 import ClaimlineCore
+import ClaimlineStore
 
 /// SetSecondLineMode: supervisors switch the second line between normal, degraded and closed
 /// without a restart; escalations decide on the new mode from the next batch on.
@@ -7,7 +8,7 @@ enum SetSecondLineModeHandler: WriteMethodHandler {
 
     static func apply(_ request: SetSecondLineModeRequest, _ ctx: WriteContext) throws -> WriteOutcome<SecondLineModeResponse> {
         let previous = ctx.state.secondLineMode.mode
-        let mode = SecondLineModeResponse(
+        let mode = SecondLineModeRecord(
             mode: request.mode,
             changedAtMs: ctx.nowMs,
             changedBy: ctx.call.identity.clientName,
@@ -16,7 +17,7 @@ enum SetSecondLineModeHandler: WriteMethodHandler {
         try ctx.store.setSecondLineMode(mode)
         ctx.state.secondLineMode = mode
         return WriteOutcome(
-            response: mode,
+            response: mode.response,
             audit: ctx.audit(.setSecondLineMode, outcome: request.mode.protoName, detail: "from=\(previous.protoName)")
         )
     }

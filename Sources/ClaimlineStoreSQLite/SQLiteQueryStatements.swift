@@ -6,8 +6,8 @@ import ClaimlineStore
 /// category, department), each prepared the first time it is used, so each is planned for its
 /// own index (msisdn, status or created time, each ending in `created_at_ms, claim_number`)
 /// and no SQL is assembled per call.
-final class SQLiteReaderStatements {
-    let reads: SQLiteReadStatements
+final class SQLiteQueryStatements {
+    let reads: SQLiteLookupStatements
     private let connection: SQLiteConnection
     /// By ``listVariant(msisdn:status:cursor:group:category:department:)``.
     private var listClaims: [Int: SQLiteStatement] = [:]
@@ -18,7 +18,7 @@ final class SQLiteReaderStatements {
     let auditOutcomes: SQLiteStatement
 
     init(_ connection: SQLiteConnection) throws(StoreError) {
-        self.reads = try SQLiteReadStatements(connection)
+        self.reads = try SQLiteLookupStatements(connection)
         self.connection = connection
         self.selectContactSession = try connection.prepare(
             "SELECT \(contactSessionColumns) FROM contact_sessions WHERE call_id = ?1", name: "contactSession")
@@ -76,4 +76,4 @@ final class SQLiteReaderStatements {
 }
 
 @available(*, unavailable)
-extension SQLiteReaderStatements: Sendable {}
+extension SQLiteQueryStatements: Sendable {}

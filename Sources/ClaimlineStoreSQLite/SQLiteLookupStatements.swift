@@ -5,7 +5,7 @@ import ClaimlineStore
 /// prepared once on the owning connection.
 ///
 /// Every method resets its statement before returning, on success and on error alike.
-final class SQLiteReadStatements {
+final class SQLiteLookupStatements {
     private let selectClaim: SQLiteStatement
     private let selectAllIncidents: SQLiteStatement
     private let selectActiveIncidents: SQLiteStatement
@@ -41,7 +41,7 @@ final class SQLiteReadStatements {
         return incidents
     }
 
-    func secondLineMode() throws(StoreError) -> SecondLineModeResponse? {
+    func secondLineMode() throws(StoreError) -> SecondLineModeRecord? {
         let statement = self.selectSecondLineMode
         defer { statement.reset() }
         return try statement.step() ? statement.readSecondLineMode() : nil
@@ -49,4 +49,4 @@ final class SQLiteReadStatements {
 }
 
 @available(*, unavailable)
-extension SQLiteReadStatements: Sendable {}
+extension SQLiteLookupStatements: Sendable {}
