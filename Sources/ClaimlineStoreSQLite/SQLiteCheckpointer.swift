@@ -13,47 +13,34 @@ import Foundation
 final class SQLiteCheckpointer: @unchecked Sendable {
     private let connection: SQLiteConnection
     private let interval: TimeInterval
-    private let condition = NSCondition()
-    private var stopping = false
-    private var stopped = false
+    /// Guarded by the loop's lock.
+    private var lastRun = Date()
+    private var loop: SQLiteBackgroundLoop!
 
     init(connection: SQLiteConnection, intervalMs: Int) {
         self.connection = connection
         self.interval = Double(intervalMs) / 1000
+        self.loop = SQLiteBackgroundLoop(
+            name: "claimline-checkpoint", interval: self.interval,
+            take: { [unowned self] stopping in
+                guard !stopping, Date().timeIntervalSince(self.lastRun) >= self.interval else { return nil }
+                self.lastRun = Date()
+                return { self.checkpoint() }
+            },
+            finish: { [unowned self] in self.connection.close() }
+        )
     }
 
-    func start() {
-        let thread = Thread { [self] in self.run() }
-        thread.name = "claimline-checkpoint"
-        thread.start()
-    }
+    func start() { self.loop.start() }
 
     /// Stops the thread and closes its connection; returns once both are done.
-    func stop() {
-        self.condition.lock()
-        self.stopping = true
-        self.condition.broadcast()
-        while !self.stopped { self.condition.wait() }
-        self.condition.unlock()
-    }
+    func stop() { self.loop.stop() }
 
-    private func run() {
-        self.condition.lock()
-        while !self.stopping {
-            _ = self.condition.wait(until: Date(timeIntervalSinceNow: self.interval))
-            if self.stopping { break }
-            self.condition.unlock()
-            if let db = self.connection.db {
-                var logFrames: Int32 = 0
-                var checkpointed: Int32 = 0
-                // Busy results are normal (a reader holds old frames): the next round retries.
-                _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed)
-            }
-            self.condition.lock()
-        }
-        self.connection.close()
-        self.stopped = true
-        self.condition.broadcast()
-        self.condition.unlock()
+    private func checkpoint() {
+        guard let db = self.connection.db else { return }
+        var logFrames: Int32 = 0
+        var checkpointed: Int32 = 0
+        // Busy results are normal (a reader holds old frames): the next round retries.
+        _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed)
     }
 }

@@ -16,62 +16,57 @@ import Foundation
 /// database after, and the WAL header when the WAL starts over.
 final class SQLiteWALSyncer: @unchecked Sendable {
     private let walPath: String
-    private let condition = NSCondition()
+    // Guarded by the loop's lock.
     private var waiting: [@Sendable (StoreError?) -> Void] = []
     private var failure: StoreError?
-    private var stopping = false
-    private var stopped = false
+    /// Used by the loop's thread only.
     private var descriptor: Int32 = -1
+    private var loop: SQLiteBackgroundLoop!
 
     init(databasePath: String) {
         self.walPath = databasePath + "-wal"
+        self.loop = SQLiteBackgroundLoop(
+            name: "claimline-walsync",
+            take: { [unowned self] _ in
+                // Pending batches are synced even when stopping: nobody is left unanswered.
+                guard !self.waiting.isEmpty else { return nil }
+                let batch = self.waiting
+                self.waiting.removeAll(keepingCapacity: true)
+                return { self.syncAndAnswer(batch) }
+            },
+            finish: { [unowned self] in
+                if self.descriptor >= 0 { close(self.descriptor) }
+            }
+        )
     }
 
-    func start() {
-        let thread = Thread { [self] in self.run() }
-        thread.name = "claimline-walsync"
-        thread.start()
-    }
+    func start() { self.loop.start() }
 
     /// Called by the writer right after a commit returned.
     func enqueue(_ durable: @escaping @Sendable (StoreError?) -> Void) {
-        self.condition.lock()
+        self.loop.condition.lock()
         if let failure = self.failure {
-            self.condition.unlock()
+            self.loop.condition.unlock()
             durable(failure)
             return
         }
         self.waiting.append(durable)
-        self.condition.signal()
-        self.condition.unlock()
+        self.loop.wake()
+        self.loop.condition.unlock()
     }
 
     /// Syncs what is pending, then stops the thread.
-    func stop() {
-        self.condition.lock()
-        self.stopping = true
-        self.condition.broadcast()
-        while !self.stopped { self.condition.wait() }
-        self.condition.unlock()
-    }
+    func stop() { self.loop.stop() }
 
-    private func run() {
-        self.condition.lock()
-        while true {
-            while self.waiting.isEmpty && !self.stopping { self.condition.wait() }
-            if self.waiting.isEmpty && self.stopping { break }
-            let batch = self.waiting
-            self.waiting.removeAll(keepingCapacity: true)
-            self.condition.unlock()
-            let error = self.sync()
-            for durable in batch { durable(error) }
-            self.condition.lock()
-            if let error, self.failure == nil { self.failure = error }
+    /// One fdatasync for every batch committed before it; then their answers.
+    private func syncAndAnswer(_ batch: [@Sendable (StoreError?) -> Void]) {
+        let error = self.sync()
+        for durable in batch { durable(error) }
+        if let error {
+            self.loop.condition.lock()
+            if self.failure == nil { self.failure = error }
+            self.loop.condition.unlock()
         }
-        if self.descriptor >= 0 { close(self.descriptor) }
-        self.stopped = true
-        self.condition.broadcast()
-        self.condition.unlock()
     }
 
     /// fdatasync of the WAL through a descriptor of our own: it syncs the file, whoever wrote it.
