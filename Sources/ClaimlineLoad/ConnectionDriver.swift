@@ -31,8 +31,9 @@ public final class ConnectionDriver {
     var data: DataGenerator
     let recorder: LoopRecorder
     let timeoutNanos: UInt64
-    private var pending: [UInt32: Pending] = [:]
-    private var nextStreamID: UInt32 = 1
+    /// Stream ids, the calls out and their deadlines: the client connection machine the Swift
+    /// client uses too.
+    private var machine = ClientConnectionMachine<Pending>()
     private var t0: UInt64 = 0
     private var end: UInt64 = 0
     private var warmupEnd: UInt64 = 0
@@ -50,8 +51,8 @@ public final class ConnectionDriver {
         self.timeoutNanos = UInt64(max(timeoutMs, 1)) * 1_000_000
     }
 
-    public var inFlight: Int { self.pending.count }
-    public var isFinished: Bool { (self.stopped || self.lost) && self.pending.isEmpty }
+    public var inFlight: Int { self.machine.inFlight }
+    public var isFinished: Bool { (self.stopped || self.lost) && self.machine.inFlight == 0 }
 
     /// Starts the run at `t0` (uptime ns); closed loop fills its window at once.
     public func start(t0: UInt64, now: UInt64, into out: inout ByteBuffer) {
@@ -80,7 +81,7 @@ public final class ConnectionDriver {
 
     /// A RESPONSE or ERROR frame; may append the contact's next call (or, closed loop, a new one).
     public func answer(_ frame: Frame, now: UInt64, into out: inout ByteBuffer) {
-        guard let call = self.pending.removeValue(forKey: frame.streamID) else { return }  // expired: discard
+        guard case .answered(_, let call, _) = self.machine.receive(frame) else { return }  // expired: discard
         var code: UInt32 = 0
         var decision = EscalateDecision.unspecified
         if frame.type == .error {
@@ -96,21 +97,18 @@ public final class ConnectionDriver {
     /// Gives up on calls unanswered past their timeout (plus a grace for the server's own
     /// DEADLINE_EXCEEDED to arrive): CANCEL, count DEADLINE_EXCEEDED, and move on.
     public func expire(now: UInt64, into out: inout ByteBuffer) {
-        let grace: UInt64 = 100_000_000
-        let late = self.pending.filter { now > $0.value.sent + self.timeoutNanos + grace }
-        for (streamID, call) in late {
-            self.pending.removeValue(forKey: streamID)
+        for (streamID, call) in self.machine.expire(now: now) {
             out.writeFrame(Frame.cancel(streamID: streamID))
             self.finish(call, now: now, code: StatusCode.deadlineExceeded.rawValue, decision: .unspecified, into: &out)
         }
     }
 
     /// GOAWAY: no new calls; calls above `lastStreamId` were never processed (UNAVAILABLE).
-    public func goAway(lastStreamID: UInt32, now: UInt64) {
+    public func goAway(_ frame: Frame, lastStreamID: UInt32, now: UInt64) {
         self.stop()
         var scratch = ByteBuffer()
-        for (streamID, call) in self.pending where streamID > lastStreamID {
-            self.pending.removeValue(forKey: streamID)
+        guard case .goingAway(let unprocessed) = self.machine.receive(frame, goAwayLastStreamID: lastStreamID) else { return }
+        for (_, call) in unprocessed {
             self.finish(call, now: now, code: StatusCode.unavailable.rawValue, decision: .unspecified, into: &scratch)
         }
     }
@@ -121,9 +119,7 @@ public final class ConnectionDriver {
         self.stop()
         self.lost = true
         var scratch = ByteBuffer()
-        let calls = self.pending
-        self.pending.removeAll()
-        for (_, call) in calls.sorted(by: { $0.key < $1.key }) {
+        for (_, call) in self.machine.closed() {
             self.finish(call, now: now, code: StatusCode.unavailable.rawValue, decision: .unspecified, into: &scratch)
         }
     }
@@ -156,16 +152,16 @@ public final class ConnectionDriver {
             }
             self.measuredSends += 1
         }
-        let streamID = self.nextStreamID
-        self.nextStreamID &+= 1
+        let call = Pending(
+            method: method, plan: plan, intended: intended, sent: now, contactIntended: contactIntended, contactSent: contactSent)
+        // Given up past its timeout plus a grace for the server's own DEADLINE_EXCEEDED.
+        guard let streamID = self.machine.start(call, deadline: now + self.timeoutNanos + 100_000_000) else { return }
         do {
             try self.writer.write(method, plan: plan, streamID: streamID, data: &self.data, into: &out)
         } catch {
+            _ = self.machine.cancel(streamID: streamID)
             return  // the generator only makes valid messages; nothing to send
         }
-        self.pending[streamID] = Pending(
-            method: method, plan: plan, intended: intended, sent: now,
-            contactIntended: contactIntended, contactSent: contactSent)
         self.recorder.sent(lag: now > intended ? now - intended : 0)
     }
 

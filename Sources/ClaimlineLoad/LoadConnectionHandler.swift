@@ -63,7 +63,7 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
             if !self.handshakeDone {
                 self.ready.fail(LoadConfigurationError("server refused the connection: \(name) \(goAway.message)"))
             }
-            self.driver.goAway(lastStreamID: goAway.lastStreamId, now: now)
+            self.driver.goAway(frame, lastStreamID: goAway.lastStreamId, now: now)
         default:
             break
         }

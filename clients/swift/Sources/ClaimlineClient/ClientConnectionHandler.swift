@@ -21,8 +21,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Encodes requests and decodes control frames; used only on the channel's event loop.
     let arena = ProtoArena()
     private var context: ChannelHandlerContext?
-    private var waiters: [UInt32: Waiter] = [:]
-    private var nextStreamID: UInt32 = 1
+    /// Stream ids and the calls waiting for answers: the client connection machine the load
+    /// harness uses too.
+    private var machine = ClientConnectionMachine<Waiter>()
     private var goAway: GoAway?
     private var helloDone = false
     /// Set once the connection can take no more calls.
@@ -37,7 +38,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.health = health
     }
 
-    var inFlight: Int { self.waiters.count }
+    var inFlight: Int { self.machine.inFlight }
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
@@ -55,12 +56,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             do {
                 let ack = try HelloAck.decode(from: frame.payload, arena: self.arena)
                 self.helloDone = true
+                _ = self.machine.receive(frame)
                 self.helloPromise.succeed(ack)
             } catch {
                 self.fail(RPCError(.internal, "bad HELLO_ACK: \(error)", reason: "PROTOCOL_ERROR"), context: context)
             }
         case .response:
-            self.waiters.removeValue(forKey: frame.streamID)?.succeed(frame.payload)
+            if case .answered(_, let waiter, _) = self.machine.receive(frame) { waiter.succeed(frame.payload) }
         case .error:
             let error: RPCError
             do {
@@ -69,14 +71,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 self.fail(RPCError(.internal, "bad ERROR frame: \(error)", reason: "PROTOCOL_ERROR"), context: context)
                 return
             }
-            self.waiters.removeValue(forKey: frame.streamID)?.fail(error)
+            if case .answered(_, let waiter, _) = self.machine.receive(frame) { waiter.fail(error) }
         case .ping:
             var buffer = context.channel.allocator.buffer(capacity: 20)
             buffer.writeFrame(Frame.pong(answering: frame))
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
         case .goAway:
             let goAway = (try? GoAway.decode(from: frame.payload, arena: self.arena)) ?? GoAway(reason: "PROTOCOL_ERROR")
-            self.received(goAway)
+            self.received(goAway, frame: frame)
         case .pong, .hello, .request, .cancel:
             break  // the client-role decoder lets only PONG of these through; nothing to do
         }
@@ -108,8 +110,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             waiter.fail(RPCError(.unavailable, error.message, reason: "NOT_SENT"))
             return nil
         }
-        let streamID = self.nextStreamID
-        self.nextStreamID += 1
+        // The client's own timer gives up on the call (ClaimlineConnection): no machine deadline.
+        guard let streamID = self.machine.start(waiter, deadline: .max) else {
+            waiter.fail(RPCError(.unavailable, "the connection is closing", reason: "NOT_SENT"))
+            return nil
+        }
         var buffer = context.channel.allocator.buffer(capacity: 256)
         do {
             try buffer.writeFrame(type: .request, method: method, streamID: streamID) { (buffer: inout ByteBuffer) throws(CodecError) -> Int in
@@ -117,10 +122,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 return 4 + (try body(&buffer))
             }
         } catch {
+            _ = self.machine.cancel(streamID: streamID)
             waiter.fail(RPCError.invalidArgument(field: error.field, "\(error)"))
             return nil
         }
-        self.waiters[streamID] = waiter
         // Respect the server's backpressure: nothing piles up in NIO's buffer past its
         // watermark; the call waits here, its deadline running.
         if context.channel.isWritable && self.held.isEmpty {
@@ -143,7 +148,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Gives up on a call: CANCEL on the wire, the waiter fails with `error`.
     func cancel(streamID: UInt32, error: RPCError) {
-        guard let waiter = self.waiters.removeValue(forKey: streamID) else { return }
+        guard let waiter = self.machine.cancel(streamID: streamID) else { return }
         waiter.fail(error)
         // Still held here: never sent, so it is simply dropped; nothing to cancel on the wire.
         if let index = self.held.firstIndex(where: { $0.streamID == streamID }) {
@@ -158,15 +163,18 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Calls above the server's last stream id were never processed: they fail UNAVAILABLE
     /// with reason GOAWAY so the caller knows a retry is safe.
-    private func received(_ goAway: GoAway) {
+    private func received(_ goAway: GoAway, frame: Frame) {
         self.goAway = goAway
         self.health.markUnusable()
-        let unprocessed = self.waiters.keys.filter { $0 > goAway.lastStreamId }
-        for streamID in unprocessed {
-            self.waiters.removeValue(forKey: streamID)?.fail(
-                RPCError(.unavailable, "not processed before the server's GOAWAY (\(goAway.reason))", reason: "GOAWAY_UNPROCESSED")
-            )
+        if case .goingAway(let unprocessed) = self.machine.receive(frame, goAwayLastStreamID: goAway.lastStreamId) {
+            for (_, waiter) in unprocessed {
+                waiter.fail(
+                    RPCError(.unavailable, "not processed before the server's GOAWAY (\(goAway.reason))", reason: "GOAWAY_UNPROCESSED")
+                )
+            }
         }
+        // Requests still held for a full socket were never sent: they are among the failed.
+        self.held.removeAll()
         if !self.helloDone {
             self.helloDone = true
             let code = StatusCode(rawValue: goAway.code == 0 ? StatusCode.unavailable.rawValue : goAway.code)
@@ -181,10 +189,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             self.helloDone = true
             self.helloPromise.fail(error)
         }
-        let waiters = self.waiters
-        self.waiters.removeAll()
+        let waiters = self.machine.closed().map(\.call)
         self.held.removeAll()
-        for waiter in waiters.values { waiter.fail(error) }
+        for waiter in waiters { waiter.fail(error) }
         context?.close(promise: nil)
     }
 }
