@@ -44,7 +44,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.context = context
         var buffer = context.channel.allocator.buffer(capacity: 128)
         Preface().write(to: &buffer)
-        buffer.writeFrame(type: .hello, streamID: 0) { (try? self.hello.encode(into: &$0, arena: self.arena)) ?? 0 }
+        do {
+            try buffer.writeFrame(type: .hello, streamID: 0) { (out: inout ByteBuffer) throws(CodecError) -> Int in
+                try self.hello.encode(into: &out, arena: self.arena)
+            }
+        } catch {
+            // A client name or token that cannot be encoded (a NUL in it): say so, never send
+            // an empty HELLO.
+            self.fail(RPCError.invalidArgument(field: error.field, "HELLO: \(error)"), context: context)
+            return
+        }
         context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
         context.fireChannelActive()
     }
