@@ -1,5 +1,6 @@
 import ClaimlineClient
 import ClaimlineCore
+import ClaimlineLoad
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -167,11 +168,8 @@ final class Daemon: Sendable {
 
     /// The daemon's resident set size in bytes, from /proc.
     func residentBytes() -> Int {
-        guard let pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { return 0 }
-        return kb * 1024
+        guard let pid, let sample = ProcSampler.sample(pid: pid) else { return 0 }
+        return Int(sample.rssKB) * 1024
     }
 
     func kill() {

@@ -1,5 +1,6 @@
 import ClaimlineCodec
 import ClaimlineCore
+import NIOCore
 
 /// How large a method's answer may be, reserved from its connection's buffer budget while the
 /// call is in flight (backpressure, PROTOCOL.md section 6).
@@ -42,6 +43,7 @@ protocol ReadMethodHandler: Sendable {
     associatedtype Response: ProtobufCMessage
     static func validate(_ request: Request) -> [FieldViolation]
     static func read(_ request: Request, _ ctx: ReadContext) throws -> Response
+    static func answer(_ request: Request, _ ctx: ReadContext) throws -> [UInt8]
     static var answerSize: AnswerSize { get }
 }
 
@@ -49,4 +51,12 @@ extension ReadMethodHandler {
     /// Most reads have nothing to check beyond what decoding checks.
     static func validate(_ request: Request) -> [FieldViolation] { [] }
     static var answerSize: AnswerSize { .small }
+
+    /// The encoded answer. A handler that encodes while it reads (ListClaims measures its page)
+    /// returns those bytes instead of encoding twice.
+    static func answer(_ request: Request, _ ctx: ReadContext) throws -> [UInt8] {
+        var buffer = ByteBuffer()
+        try self.read(request, ctx).encode(into: &buffer, arena: ctx.arena)
+        return Array(buffer.readableBytesView)
+    }
 }

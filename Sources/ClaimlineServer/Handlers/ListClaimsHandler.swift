@@ -14,6 +14,11 @@ enum ListClaimsHandler: ReadMethodHandler {
     /// A page holds at most `page_size` claims and at most `maxAnswerBytes` encoded: where the
     /// bytes run out first, the page ends early and its token continues from its last claim.
     static func read(_ request: ListClaimsRequest, _ ctx: ReadContext) throws -> ListClaimsResponse {
+        try ListClaimsResponse.decode(from: try self.answer(request, ctx))
+    }
+
+    /// The page, encoded: the encoding that measured it is the answer (no second encode).
+    static func answer(_ request: ListClaimsRequest, _ ctx: ReadContext) throws -> [UInt8] {
         var after: ClaimCursor? = nil
         if !request.pageToken.isEmpty {
             guard let cursor = PageToken.decode(request.pageToken) else {
@@ -53,7 +58,7 @@ enum ListClaimsHandler: ReadMethodHandler {
             buffer.clear()
             try response.encode(into: &buffer, arena: ctx.arena)
         }
-        return response
+        return Array(buffer.readableBytesView)
     }
 }
 

@@ -81,11 +81,7 @@ struct CallRouter: Sendable {
     private static func read<H: ReadMethodHandler>(_: H.Type, _ call: Call, _ arena: ProtoArena) throws(RPCError) -> Routed {
         let request = try Self.decode(H.Request.self, call.message, arena)
         try Self.check(H.validate(request))
-        return .read { ctx in
-            var buffer = ByteBuffer()
-            try H.read(request, ctx).encode(into: &buffer, arena: ctx.arena)
-            return .response(Array(buffer.readableBytesView))
-        }
+        return .read { ctx in .response(try H.answer(request, ctx)) }
     }
 
     /// A request that libprotobuf-c or the UTF-8 checks refuse is the caller's fault:

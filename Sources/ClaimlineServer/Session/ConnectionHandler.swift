@@ -270,14 +270,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     private func request(_ frame: Frame, receivedNanos: Int64) {
-        let maxFrame = self.settings.maxFrameSize
         let reservations = self.reservations
         let decision = self.machine.request(
             streamID: frame.streamID, method: frame.method, timeoutMs: frame.requestTimeoutMs, nowNanos: receivedNanos,
-            reserve: { method in
-                let index = Int(method.rawValue)
-                return index < reservations.count ? reservations[index] : CallRouter.answerReservation(method, maxFrameSize: maxFrame)
-            }
+            reserve: { reservations[Int($0.rawValue)] }
         )
         switch decision {
         case .reject(let error):
@@ -514,17 +510,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func writeMessage<M: ProtobufCMessage>(_ message: M, type: FrameType, method: UInt16, streamID: UInt32) {
         guard self.context != nil else { return }
-        // Encode aside first: a message that fails to encode must not leave half a frame.
-        var body = ByteBuffer()
+        // Straight into the pending buffer: writeFrame moves the writer index back when the body
+        // throws, so a message that fails to encode leaves no half frame.
         do {
-            try message.encode(into: &body, arena: self.arena)
+            try self.pending.writeFrame(type: type, method: method, streamID: streamID) { (out: inout ByteBuffer) throws(CodecError) -> Int in
+                try message.encode(into: &out, arena: self.arena)
+            }
         } catch {
             self.logger.error("cannot encode an answer; closing", metadata: ["message.type": "\(M.protoName)", "error": "\(error)"])
             self.machine.closed()
             self.context?.close(promise: nil)
             return
         }
-        self.pending.writeFrame(type: type, method: method, streamID: streamID) { $0.writeBuffer(&body) }
     }
 
     private func write(_ frame: Frame) {
