@@ -1,5 +1,6 @@
 # Claimline: build, test, run and benchmark from a fresh clone.
 #   make run     start claimlined with the dev config (see README)
+#   make run-cluster  two claimlined (127.0.0.1:7401, :7402) on one local PostgreSQL (docs/SCALING.md)
 #   make test    every test (CI runs this through .ci/run)
 #   make bench   release build, benchmarks, BENCHMARKS.md
 #   make proto   regenerate code from proto/ (committed; `make test` checks it is current)
@@ -12,10 +13,10 @@ SWIFT_FLAGS ?=
 LISTEN ?= 127.0.0.1:7400
 DATA_DIR ?= ./.claimline
 # Debian packages the build and the tests need; installed only when missing.
-DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind
+DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release build-tests test test-swift test-python test-c check-generated check-layers lint check-proto check-vectors proto vectors bench run clean
+.PHONY: all deps build release build-tests test test-swift test-python test-c check-generated check-layers lint check-proto check-vectors proto vectors bench run run-cluster clean
 
 all: build
 
@@ -48,10 +49,13 @@ test-c: build-tests
 build-tests: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 
-# The hostile-peer suite loads both cores on purpose: it runs on its own, after the rest, so
-# it cannot slow the timing-sensitive tests of other suites.
+# The Swift suites run against a real PostgreSQL: tools/pg/with-cluster.sh makes a throwaway
+# cluster (initdb in a temporary folder, a free loopback port), exports CLAIMLINE_PG_URL for the
+# tests, and removes it when they end, pass or fail. The hostile-peer suite loads both cores on
+# purpose: it runs on its own, after the rest, so it cannot slow the timing-sensitive tests of
+# other suites.
 test-swift: build-tests
-	$(SWIFT) test --skip-build $(SWIFT_FLAGS) --skip HostilePeerTests
+	tools/pg/with-cluster.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS) --skip HostilePeerTests
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS) --filter HostilePeerTests
 
 check-generated: check-proto
@@ -93,6 +97,12 @@ bench: release
 # Starts claimlined on 127.0.0.1:7400 with the dev config (tokens in config/claimline.json).
 run: release
 	$$($(SWIFT) build -c release --show-bin-path)/claimlined --listen $(LISTEN) --data-dir $(DATA_DIR) --config config/claimline.json
+
+# Two claimlined (127.0.0.1:7401 and :7402, data dirs .claimline-cluster/a and b) on one PostgreSQL
+# cluster in .claimline-cluster/pg (made the first time, reused after), in the foreground:
+# Ctrl-C stops both and PostgreSQL (tools/pg/run-cluster.sh; docs/SCALING.md).
+run-cluster: release
+	CLAIMLINED=$$($(SWIFT) build -c release --show-bin-path)/claimlined tools/pg/run-cluster.sh
 
 clean:
 	rm -rf .build .build-*

@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libprotobuf-c from Debian (libprotobuf-c-dev).
@@ -59,6 +60,18 @@ let package = Package(
         .target(
             name: "ClaimlineStoreSQLite",
             dependencies: ["ClaimlineCore", "ClaimlineStore", "CSQLite"]
+        ),
+        // Several claimlined on one PostgreSQL database (postgres-nio): batches in one transaction,
+        // transitions serialized by advisory locks, numbers leased in blocks, LISTEN/NOTIFY.
+        .target(
+            name: "ClaimlineStorePostgres",
+            dependencies: [
+                "ClaimlineCore", "ClaimlineStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // claimlined's library: session manager, group-commit writer, handlers, readers.
         .target(
@@ -129,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "claimlined",
             dependencies: [
-                "ClaimlineServer", "ClaimlinePolicy", "ClaimlineStoreSQLite",
+                "ClaimlineServer", "ClaimlinePolicy", "ClaimlineStoreSQLite", "ClaimlineStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -152,6 +165,8 @@ let package = Package(
             path: "Benchmarks/claimline-codec-bench"
         ),
         .testTarget(name: "ClaimlineCoreTests", dependencies: ["ClaimlineCore"]),
+        // A real PostgreSQL for the tests: the cluster `make test` started, or one of their own.
+        .target(name: "ClaimlineTestSupport", path: "Tests/ClaimlineTestSupport"),
         .testTarget(
             name: "ClaimlineLoadTests",
             dependencies: [
@@ -172,13 +187,17 @@ let package = Package(
         ),
         .testTarget(
             name: "ClaimlineStoreTests",
-            dependencies: ["ClaimlineCore", "ClaimlineStore", "ClaimlineStoreSQLite"]
+            dependencies: [
+                "ClaimlineCore", "ClaimlineStore", "ClaimlineStoreSQLite", "ClaimlineStorePostgres", "ClaimlineTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "ClaimlineEndToEndTests",
             dependencies: [
                 "ClaimlineCore", "ClaimlineCodec", "ClaimlineWire", "ClaimlinePolicy", "ClaimlineStore",
-                "ClaimlineStoreSQLite", "ClaimlineServer", "ClaimlineClient", "ClaimlineLoad",
+                "ClaimlineStoreSQLite", "ClaimlineStorePostgres", "ClaimlineServer", "ClaimlineClient", "ClaimlineLoad",
+                "ClaimlineTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -6,6 +6,12 @@ import NIOCore
 /// handler only feeds it frames and clock readings and writes out the buffer it fills, so all
 /// the bookkeeping is in one place and the buffer is flushed once per batch of sends.
 ///
+/// With ``failover`` on (a run against several instances) it outlives its TCP connection:
+/// when the instance dies or says GOAWAY the driver pauses (the calls out on it end as errors
+/// by code, new calls wait), and on the next connection's HELLO_ACK it resumes where it was —
+/// the open-loop timeline keeps its intended times, so calls due during the outage go out late
+/// and their latency counts from when they were due.
+///
 /// Not Sendable: it lives on its connection's event loop.
 public final class ConnectionDriver {
     public enum Mode: Sendable {
@@ -41,6 +47,18 @@ public final class ConnectionDriver {
     /// No new calls (the run is over, the quota is reached, or the server said GOAWAY).
     public private(set) var stopped = false
     private var lost = false
+    /// Reconnect and carry on when the connection goes, instead of ending (several targets).
+    public var failover = false
+    /// The target index the current connection goes to: where its calls are counted.
+    public var target = 0
+    /// No connection to send on: lost (waiting for a reconnect) or draining after a GOAWAY.
+    public private(set) var paused = false
+    /// A contact's next call that came due while paused: sent first on the next connection.
+    private var heldCalls: [(method: Method, plan: ContactPlan, intended: UInt64, contactIntended: UInt64, contactSent: UInt64)] = []
+    /// When the last outage ended: calls due before it went out late because there was no
+    /// connection, not because the harness fell behind, so their lag is not the scheduler's.
+    private var outageEnd: UInt64 = 0
+    private var started = false
 
     public init(scenario: Scenario, mode: Mode, data: DataGenerator, recorder: LoopRecorder, timeoutMs: UInt32) {
         self.scenario = scenario
@@ -53,9 +71,14 @@ public final class ConnectionDriver {
 
     public var inFlight: Int { self.machine.inFlight }
     public var isFinished: Bool { (self.stopped || self.lost) && self.machine.inFlight == 0 }
+    /// Paused after a GOAWAY with nothing left to wait for on this connection: close it, so
+    /// that the next one is opened.
+    public var isDrained: Bool { self.failover && self.paused && self.machine.inFlight == 0 }
 
-    /// Starts the run at `t0` (uptime ns); closed loop fills its window at once.
+    /// Starts the run at `t0` (uptime ns); closed loop fills its window at once (or, paused,
+    /// holds it for the next connection).
     public func start(t0: UInt64, now: UInt64, into out: inout ByteBuffer) {
+        self.started = true
         self.t0 = t0
         self.end = t0 + OpenLoopSchedule.nanos(self.recorder.plan.totalDuration)
         self.warmupEnd = t0 + OpenLoopSchedule.nanos(self.recorder.plan.warmup)
@@ -65,8 +88,9 @@ public final class ConnectionDriver {
     }
 
     /// Open loop: sends every call already due; returns when the next one is due (uptime ns).
+    /// Paused, it sends nothing and the due calls keep their intended times for ``resume``.
     public func sendDue(now: UInt64, into out: inout ByteBuffer) -> UInt64? {
-        guard case .open(var schedule) = self.mode else { return nil }
+        guard case .open(var schedule) = self.mode, !self.paused else { return nil }
         defer { self.mode = .open(schedule) }
         while !self.stopped, let due = schedule.nextDue, self.t0 + due <= now {
             _ = schedule.advance()
@@ -104,8 +128,10 @@ public final class ConnectionDriver {
     }
 
     /// GOAWAY: no new calls; calls above `lastStreamId` were never processed (UNAVAILABLE).
+    /// With failover the driver only pauses: the calls at or below it may still be answered,
+    /// then the connection closes and the next one resumes.
     public func goAway(_ frame: Frame, lastStreamID: UInt32, now: UInt64) {
-        self.stop()
+        if self.failover && !self.stopped { self.paused = true } else { self.stop() }
         var scratch = ByteBuffer()
         guard case .goingAway(let unprocessed) = self.machine.receive(frame, goAwayLastStreamID: lastStreamID) else { return }
         for (_, call) in unprocessed {
@@ -113,15 +139,64 @@ public final class ConnectionDriver {
         }
     }
 
-    /// The connection closed: every call still out failed with UNAVAILABLE.
+    /// The connection closed: every call still out failed with UNAVAILABLE. With failover the
+    /// driver pauses for the next connection; without, it is finished.
     public func connectionLost(now: UInt64) {
         guard !self.lost else { return }
-        self.stop()
-        self.lost = true
+        if self.failover && !self.stopped {
+            self.paused = true
+        } else {
+            self.stop()
+            self.lost = true
+        }
         var scratch = ByteBuffer()
         for (_, call) in self.machine.closed() {
             self.finish(call, now: now, code: StatusCode.unavailable.rawValue, decision: .unspecified, into: &scratch)
         }
+    }
+
+    /// A new connection completed its handshake: fresh stream ids, nothing in flight on it.
+    public func attach() {
+        self.machine = ClientConnectionMachine()
+        self.paused = false
+    }
+
+    /// After a reconnect mid-run: the contacts' held calls go first, the closed loop refills its
+    /// window, and (through the handler's next tick) the open loop sends what came due.
+    public func resume(now: UInt64, into out: inout ByteBuffer) {
+        guard self.started, !self.stopped else { return }
+        self.outageEnd = now
+        let held = self.heldCalls
+        self.heldCalls.removeAll()
+        for call in held {
+            self.send(
+                call.method, plan: call.plan, intended: call.intended, contactIntended: call.contactIntended, contactSent: call.contactSent,
+                now: now, into: &out)
+        }
+        if case .closed(let window, _) = self.mode {
+            for _ in self.machine.inFlight..<max(window, self.machine.inFlight) where !self.stopped {
+                self.startContact(intended: now, now: now, into: &out)
+            }
+        }
+    }
+
+    /// The run ended while this connection had none to send on: the calls the open-loop
+    /// timeline had due meanwhile never went out. They count as UNAVAILABLE from their intended
+    /// time, like the calls lost in flight, so an outage is not a gap in the report.
+    public func abandonDue(now: UInt64) {
+        guard self.started, case .open(var schedule) = self.mode else { return }
+        let limit = min(now, self.end)
+        while let due = schedule.nextDue, self.t0 + due <= limit {
+            _ = schedule.advance()
+            let plan = self.data.contact(for: self.scenario)
+            let intended = self.t0 + due
+            self.recorder.unsent(MetricKey(ContactFlow.first(plan)), intended: intended, now: now, code: StatusCode.unavailable.rawValue)
+            if self.scenario == .contact {
+                self.recorder.contactEnded(intended: intended, sent: intended, now: now, code: StatusCode.unavailable.rawValue)
+            }
+        }
+        self.mode = .open(schedule)
+        self.heldCalls.removeAll()
     }
 
     /// Stops new calls (at the end of the run, or on Ctrl-C); calls out may still finish.
@@ -145,6 +220,10 @@ public final class ConnectionDriver {
     ) {
         if now >= self.end || self.lost { self.stop() }
         guard !self.stopped else { return }
+        if self.paused {
+            self.heldCalls.append((method, plan, intended, contactIntended, contactSent))
+            return
+        }
         if case .closed(_, let quota?) = self.mode, now >= self.warmupEnd {
             guard self.measuredSends < quota else {
                 self.stop()
@@ -162,11 +241,12 @@ public final class ConnectionDriver {
             _ = self.machine.cancel(streamID: streamID)
             return  // the generator only makes valid messages; nothing to send
         }
-        self.recorder.sent(lag: now > intended ? now - intended : 0)
+        self.recorder.sent(lag: now > intended && intended >= self.outageEnd ? now - intended : 0)
     }
 
     private func finish(_ call: Pending, now: UInt64, code: UInt32, decision: EscalateDecision, into out: inout ByteBuffer) {
         self.recorder.completed(MetricKey(call.method), intended: call.intended, sent: call.sent, now: now, code: code)
+        self.recorder.served(target: self.target, code: code)
         let next = code == 0 ? ContactFlow.next(after: call.method, decision: decision, plan: call.plan) : nil
         if let next, self.scenario == .contact, !self.stopped {
             self.send(
@@ -177,7 +257,8 @@ public final class ConnectionDriver {
         if self.scenario == .contact {
             self.recorder.contactEnded(intended: call.contactIntended, sent: call.contactSent, now: now, code: code)
         }
-        if case .closed = self.mode, !self.stopped {
+        // Paused, a new contact would only be held: ``resume`` refills the window instead.
+        if case .closed = self.mode, !self.stopped, !self.paused {
             self.startContact(intended: now, now: now, into: &out)
         }
     }

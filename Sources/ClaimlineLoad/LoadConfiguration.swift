@@ -1,8 +1,12 @@
 /// Everything a run needs, already checked: the CLI builds one from flags (and a scenario
 /// file), the tests build one directly.
 public struct LoadConfiguration: Sendable {
-    public var host: String
-    public var port: Int
+    /// The instances to drive: connection i goes to address i mod n. With several, a connection
+    /// whose instance dies reconnects to another and carries on; with one, it ends (as a run
+    /// against a single server always did).
+    public var targets: [LoadTarget]
+    /// How long an address that refused or dropped a connection is skipped by reconnects.
+    public var failedTargetBackoffMs: UInt32 = 1000
     public var token: String
     public var clientName: String
     public var scenario: Scenario
@@ -31,8 +35,7 @@ public struct LoadConfiguration: Sendable {
         requests: Int? = nil, timeoutMs: UInt32 = 2000, seed: UInt64 = 1, runTag: String = "run", threads: Int = 1,
         profile: SyntheticProfile = SyntheticProfile(), serverPID: Int32? = nil, live: Bool = true
     ) {
-        self.host = host
-        self.port = port
+        self.targets = [LoadTarget(host: host, port: port)]
         self.token = token
         self.clientName = clientName
         self.scenario = scenario
@@ -51,7 +54,27 @@ public struct LoadConfiguration: Sendable {
 
     public var isOpenLoop: Bool { self.inFlight == nil }
 
+    /// The first target's host; setting it changes the first target (single-server callers).
+    public var host: String {
+        get { self.targets.first?.host ?? "127.0.0.1" }
+        set { self.setFirstTarget(LoadTarget(host: newValue, port: self.port)) }
+    }
+
+    /// The first target's port; setting it changes the first target (single-server callers).
+    public var port: Int {
+        get { self.targets.first?.port ?? 7400 }
+        set { self.setFirstTarget(LoadTarget(host: self.host, port: newValue)) }
+    }
+
+    /// The targets as the report names them: `a:7400,b:7400`.
+    public var targetText: String { self.targets.map(\.description).joined(separator: ",") }
+
+    private mutating func setFirstTarget(_ target: LoadTarget) {
+        if self.targets.isEmpty { self.targets = [target] } else { self.targets[0] = target }
+    }
+
     public func validate() throws(LoadConfigurationError) {
+        guard !self.targets.isEmpty else { throw LoadConfigurationError("--server: give at least one host:port") }
         guard self.connections > 0 else { throw LoadConfigurationError("--connections must be at least 1") }
         guard self.threads > 0 else { throw LoadConfigurationError("--threads must be at least 1") }
         if let inFlight = self.inFlight, inFlight <= 0 { throw LoadConfigurationError("--in-flight must be at least 1") }

@@ -6,6 +6,8 @@ import NIOCore
 ///
 /// Deliberately thin: it turns channel events into driver calls with a clock reading, and
 /// writes whatever the driver put in the outbound buffer once per read burst or timer tick.
+/// Under a ``LoadLink`` it is one of several connections the driver lives through: it tells
+/// the link when it is up and when it is lost, and resumes a driver that was already started.
 public final class LoadConnectionHandler: ChannelInboundHandler {
     public typealias InboundIn = Frame
     public typealias OutboundOut = ByteBuffer
@@ -19,6 +21,8 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
     let driver: ConnectionDriver
     let hello: Hello
     let ready: EventLoopPromise<HelloAck>
+    /// The connection's owner across reconnects; nil for a bare handler (tests).
+    let link: LoadLink?
     private var out: ByteBuffer = ByteBuffer()
     private var handshakeDone = false
     private var timer: Scheduled<Void>?
@@ -26,10 +30,15 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
     /// Open loop: a tick found the socket full and waits for it to drain.
     private var tickWaitsForWritable = false
 
-    public init(driver: ConnectionDriver, hello: Hello, ready: EventLoopPromise<HelloAck>) {
+    public convenience init(driver: ConnectionDriver, hello: Hello, ready: EventLoopPromise<HelloAck>) {
+        self.init(driver: driver, hello: hello, ready: ready, link: nil)
+    }
+
+    init(driver: ConnectionDriver, hello: Hello, ready: EventLoopPromise<HelloAck>, link: LoadLink?) {
         self.driver = driver
         self.hello = hello
         self.ready = ready
+        self.link = link
     }
 
     public func channelActive(context: ChannelHandlerContext) {
@@ -49,11 +58,15 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
         case .helloAck:
             self.handshakeDone = true
             self.driver.recorder.connections += 1
+            self.driver.attach()
+            self.driver.recorder.targetConnected(self.driver.target)
             if let ack = self.driver.writer.helloAck(of: frame.payload) {
                 self.ready.succeed(ack)
             } else {
                 self.ready.fail(LoadConfigurationError("unreadable HELLO_ACK"))
             }
+            // A reconnect in the middle of the run: carry on where the driver stood.
+            if let link = self.link, link.started { self.resume(context, now: now) }
         case .ping:
             context.write(self.wrapOutboundOut(self.frameBuffer(context, Frame.pong(answering: frame))), promise: nil)
         case .goAway:
@@ -62,8 +75,11 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
             self.driver.recorder.connectionEvents[name, default: 0] += 1
             if !self.handshakeDone {
                 self.ready.fail(LoadConfigurationError("server refused the connection: \(name) \(goAway.message)"))
+                // A refused reconnect is the link's to retry elsewhere; the driver never had it.
+                if self.driver.failover { return }
             }
             self.driver.goAway(frame, lastStreamID: goAway.lastStreamId, now: now)
+            self.closeIfDrained(context)
         default:
             break
         }
@@ -71,6 +87,7 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         self.flush(context)
+        self.closeIfDrained(context)
         context.fireChannelReadComplete()
     }
 
@@ -99,9 +116,19 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
     public func channelInactive(context: ChannelHandlerContext) {
         self.timer?.cancel()
         self.sweeper?.cancel()
-        if !self.driver.stopped { self.driver.recorder.connectionEvents["connection lost", default: 0] += 1 }
-        self.driver.connectionLost(now: NIODeadline.now().uptimeNanoseconds)
         self.ready.fail(LoadConfigurationError("connection closed during the handshake"))
+        if self.driver.failover && !self.handshakeDone {
+            // A reconnect that never got going: the link tries the next address; the driver,
+            // still paused, never had this connection.
+            context.fireChannelInactive()
+            return
+        }
+        if !self.driver.stopped {
+            self.driver.recorder.connectionEvents["connection lost", default: 0] += 1
+            self.driver.recorder.targetLost(self.driver.target)
+        }
+        self.driver.connectionLost(now: NIODeadline.now().uptimeNanoseconds)
+        self.link?.lost(context.channel)
         context.fireChannelInactive()
     }
 
@@ -115,6 +142,21 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
         self.flush(context)
         if case .open = self.driver.mode { self.tick(context) }
         self.sweep(context)
+    }
+
+    /// A new connection under a driver already running: what it held goes out, then the open
+    /// loop's timer and the sweeper run here as they did on the lost connection.
+    private func resume(_ context: ChannelHandlerContext, now: UInt64) {
+        self.driver.resume(now: now, into: &self.out)
+        self.flush(context)
+        if case .open = self.driver.mode { self.tick(context) }
+        self.sweep(context)
+    }
+
+    /// After a GOAWAY, once the last call that may still be answered is: close, so the link
+    /// opens the next connection instead of waiting for the server's grace period to end.
+    private func closeIfDrained(_ context: ChannelHandlerContext) {
+        if self.handshakeDone && self.driver.isDrained && context.channel.isActive { context.close(promise: nil) }
     }
 
     /// Open loop: send what is due, then sleep until the next call's intended time. While the
@@ -138,6 +180,7 @@ public final class LoadConnectionHandler: ChannelInboundHandler {
     private func sweep(_ context: ChannelHandlerContext) {
         self.driver.expire(now: NIODeadline.now().uptimeNanoseconds, into: &self.out)
         self.flush(context)
+        self.closeIfDrained(context)
         guard !self.driver.isFinished else { return }
         self.sweeper = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
             self.sweep(context)

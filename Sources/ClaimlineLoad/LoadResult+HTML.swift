@@ -13,6 +13,7 @@ extension LoadResult {
             <style>body{font-family:sans-serif;margin:24px;color:#222}pre{background:#f6f6f6;padding:12px;overflow:auto}
             svg{background:#fff;border:1px solid #ddd}.axis{stroke:#888}.grid{stroke:#eee}text{font-size:11px;fill:#444}</style></head>
             <body><h1>claimline-load</h1>
+            <p>Target\(self.targetNames.count > 1 ? "s" : ""): \(Self.escape(self.targetNames.joined(separator: ", ")))</p>
             <h2>Latency over time (p50 and p99 of the calls answered each second, ms)</h2>
             \(self.timeChart(data))
             <h2>Percentile spectrum (corrected latency, ms)</h2>
@@ -23,6 +24,9 @@ extension LoadResult {
 
             """
     }
+
+    /// The instances the run drove, one per entry (older results: the single `target`).
+    var targetNames: [String] { self.run.targets ?? [self.run.target] }
 
     struct ChartData: Codable {
         struct Second: Codable { var t: Int; var phase: String; var p50Ms: Double; var p99Ms: Double }

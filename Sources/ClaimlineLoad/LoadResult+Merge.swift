@@ -24,6 +24,9 @@ extension LoadResult {
             merged.server = Self.mergeServers(merged.server, other.server)
             merged.run.connections += other.run.connections
             for (event, count) in other.connectionEvents { merged.connectionEvents[event, default: 0] += count }
+            if merged.targets != nil || other.targets != nil {
+                merged.targets = TargetStats.merge([merged.targets ?? [], other.targets ?? []])
+            }
             for warning in other.warnings where !merged.warnings.contains(warning) { merged.warnings.append(warning) }
         }
         merged.total = StepResult.total(of: merged.steps)

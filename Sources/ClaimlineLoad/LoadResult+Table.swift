@@ -17,6 +17,9 @@ extension LoadResult {
                 out += "  \(method.name) errors: \(errors)\n"
             }
         }
+        if let targets = self.targets, targets.count > 1 || targets.contains(where: { $0.lost > 0 || $0.connectFailures > 0 }) {
+            out += "\n" + Self.targetLines(targets)
+        }
         if !self.connectionEvents.isEmpty {
             out +=
                 "\nconnection events: " + self.connectionEvents.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
@@ -34,6 +37,22 @@ extension LoadResult {
                 Double(server.rssStartKB) / 1024, Double(server.rssEndKB) / 1024, Double(server.rssMaxKB) / 1024)
         }
         for warning in self.warnings { out += "WARNING: \(warning)\n" }
+        return out
+    }
+
+    /// Per instance, one line: the calls it took (warm-up included) and how they ended, and how
+    /// its connections fared: after a failover the survivor's line shows the calls it carried.
+    static func targetLines(_ targets: [TargetStats]) -> String {
+        var out = "targets (every call, warm-up included):\n"
+        for target in targets {
+            var line = "  \(target.address): \(target.calls) calls, \(target.ok) ok"
+            let errors = target.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            if !errors.isEmpty { line += " (" + errors.joined(separator: ", ") + ")" }
+            line += "; \(target.connections) connection(s)"
+            if target.lost > 0 { line += ", \(target.lost) lost" }
+            if target.connectFailures > 0 { line += ", \(target.connectFailures) failed connect(s)" }
+            out += line + "\n"
+        }
         return out
     }
 

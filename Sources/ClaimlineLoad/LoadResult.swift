@@ -21,6 +21,9 @@ public struct LoadResult: Codable, Sendable {
     /// GOAWAYs and lost connections, by kind.
     public var connectionEvents: [String: UInt64]
     public var warnings: [String]
+    /// Per instance driven, in `--server` order: where the calls went and how they ended, and
+    /// how its connections fared. Nil in results written before runs could have several.
+    public var targets: [TargetStats]?
 
     public init(
         run: RunDescription, steps: [StepResult], timeline: [TimelinePoint], harness: HarnessStats,
@@ -42,7 +45,10 @@ public struct RunDescription: Codable, Sendable, Equatable {
     public var scenario: String
     /// `closed` or `open`.
     public var mode: String
+    /// The instances, comma-separated, as `--server` gave them.
     public var target: String
+    /// The same, one per entry; nil in results written before runs could have several.
+    public var targets: [String]?
     public var connections: Int
     public var inFlight: Int?
     public var threads: Int

@@ -28,7 +28,7 @@ public final class LoadRunner: Sendable {
     public func requestStop() { self.stopFlag.store(true, ordering: .relaxed) }
 
     struct Connection {
-        var channel: any Channel
+        var link: NIOLoopBound<LoadLink>
         var recorder: NIOLoopBound<LoopRecorder>
     }
 
@@ -57,21 +57,22 @@ public final class LoadRunner: Sendable {
             recorders.append(try await loop.submit { NIOLoopBound(LoopRecorder(plan: plan), eventLoop: loop) }.get())
         }
 
-        let (connections, warnings) = try await self.connect(loops: loops, recorders: recorders)
+        let targets = LoadTargets(addresses: config.targets, backoffMs: config.failedTargetBackoffMs)
+        let (connections, warnings) = try await self.connect(loops: loops, recorders: recorders, targets: targets)
         var notes = warnings
-        defer { for connection in connections { connection.channel.close(promise: nil) } }
+        defer { for connection in connections { connection.link.eventLoop.execute { connection.link.value.close() } } }
 
         let startedAt = Int64(Date().timeIntervalSince1970 * 1000)
         let t0 = NIODeadline.now().uptimeNanoseconds + 20_000_000
         for recorder in recorders { try await recorder.eventLoop.submit { recorder.value.t0 = t0 }.get() }
         for connection in connections {
-            connection.channel.pipeline.fireUserInboundEventTriggered(LoadConnectionHandler.Event.start(t0: t0))
+            connection.link.eventLoop.execute { connection.link.value.start(t0: t0) }
         }
 
         var sampling = Sampling(configuration: config, t0: t0)
         try await self.sample(&sampling, recorders: recorders)
         for connection in connections {
-            connection.channel.pipeline.fireUserInboundEventTriggered(LoadConnectionHandler.Event.stop)
+            try await connection.link.eventLoop.submit { connection.link.value.stop() }.get()
         }
         try await self.drain(recorders: recorders, timeoutMs: config.timeoutMs)
         await Self.sayGoodbye(connections)
@@ -86,9 +87,15 @@ public final class LoadRunner: Sendable {
             }
         }
         var events: [String: UInt64] = [:]
+        var perTarget: [[TargetStats]] = []
         for recorder in recorders {
             let loopEvents = try await recorder.eventLoop.submit { recorder.value.connectionEvents }.get()
             for (key, value) in loopEvents { events[key, default: 0] += value }
+            perTarget.append(try await recorder.eventLoop.submit { recorder.value.targets }.get())
+        }
+        var targetStats = config.targets.map { TargetStats(address: $0.description) }
+        for list in perTarget {
+            for (index, stats) in list.enumerated() where index < targetStats.count { targetStats[index].add(stats) }
         }
         let measured = config.plan.measuredSegments
         var stepResults = zip(measured, steps ?? []).map { segment, methods in
@@ -98,19 +105,26 @@ public final class LoadRunner: Sendable {
         let total = StepResult.total(of: stepResults)
         let (harness, server, saturation) = sampling.finish(calls: total.allCalls?.count ?? 0)
         notes += saturation
-        let run = RunDescription(
-            scenario: config.scenario.rawValue, mode: config.isOpenLoop ? "open" : "closed", target: "\(config.host):\(config.port)",
+        var run = RunDescription(
+            scenario: config.scenario.rawValue, mode: config.isOpenLoop ? "open" : "closed", target: config.targetText,
             connections: config.connections, inFlight: config.inFlight, threads: config.threads, seed: config.seed,
             timeoutMs: config.timeoutMs, warmupSeconds: config.plan.warmup, startedAtUnixMs: startedAt, plan: config.plan
         )
-        return LoadResult(
+        run.targets = config.targets.map(\.description)
+        var result = LoadResult(
             run: run, steps: stepResults, timeline: sampling.timeline, harness: harness, server: server,
             connectionEvents: events, warnings: notes)
+        result.targets = targetStats
+        return result
     }
 
     // MARK: Connecting
 
-    private func connect(loops: [any EventLoop], recorders: [NIOLoopBound<LoopRecorder>]) async throws -> ([Connection], [String]) {
+    /// Opens every connection before t0: connection i to target i mod n, or, when that one
+    /// refuses, to the next (round robin). Only when no target takes it does the run fail.
+    private func connect(
+        loops: [any EventLoop], recorders: [NIOLoopBound<LoopRecorder>], targets: LoadTargets
+    ) async throws -> ([Connection], [String]) {
         let config = self.configuration
         var connections: [Connection] = []
         var warnings: [String] = []
@@ -118,7 +132,6 @@ public final class LoadRunner: Sendable {
         for index in 0..<config.connections {
             let loop = loops[index % loops.count]
             let recorder = recorders[index % loops.count]
-            let ready = loop.makePromise(of: HelloAck.self)
             let data = DataGenerator(profile: config.profile, seed: config.seed, stream: index, runTag: config.runTag)
             let mode: ConnectionDriver.Mode
             if let inFlight = config.inFlight {
@@ -129,33 +142,35 @@ public final class LoadRunner: Sendable {
             }
             let scenario = config.scenario
             let timeoutMs = config.timeoutMs
-            let channel: any Channel
-            do {
-                channel = try await ClientBootstrap(group: loop)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            let driver = ConnectionDriver(scenario: scenario, mode: mode, data: data, recorder: recorder.value, timeoutMs: timeoutMs)
-                            try channel.pipeline.syncOperations.addHandlers(
-                                ByteToMessageHandler(FrameDecoder(role: .client, maxPayload: ProtocolLimits.absoluteMaxPayload)),
-                                LoadConnectionHandler(driver: driver, hello: hello, ready: ready)
-                            )
-                        }
-                    }
-                    .connect(host: config.host, port: config.port)
-                    .get()
-            } catch {
-                ready.fail(error)
-                for connection in connections { connection.channel.close(promise: nil) }
-                throw LoadConfigurationError("cannot connect to \(config.host):\(config.port): \(error)")
+            let link = try await loop.submit {
+                let driver = ConnectionDriver(scenario: scenario, mode: mode, data: data, recorder: recorder.value, timeoutMs: timeoutMs)
+                let link = LoadLink(
+                    number: index, driver: driver, loop: loop, targets: targets, hello: hello, connectTimeout: .seconds(5))
+                return NIOLoopBound(link, eventLoop: loop)
+            }.get()
+            connections.append(Connection(link: link, recorder: recorder))
+            var target = targets.first(for: index, now: NIODeadline.now().uptimeNanoseconds)
+            var failures: [String] = []
+            var acknowledged: HelloAck?
+            var lastError: (any Error)?
+            for _ in 0..<targets.count {
+                do {
+                    let chosen = target
+                    acknowledged = try await loop.flatSubmit { link.value.open(target: chosen) }.get()
+                    break
+                } catch {
+                    lastError = error
+                    failures.append("\(targets.addresses[target]): \(error)")
+                    let failed = target
+                    try await loop.submit { link.value.driver.recorder.targetConnectFailed(failed) }.get()
+                    targets.failed(target, now: NIODeadline.now().uptimeNanoseconds)
+                    target = targets.next(after: target, now: NIODeadline.now().uptimeNanoseconds).index
+                }
             }
-            connections.append(Connection(channel: channel, recorder: recorder))
-            let ack: HelloAck
-            do {
-                ack = try await ready.futureResult.get()
-            } catch {
-                for connection in connections { connection.channel.close(promise: nil) }
-                throw error
+            guard let ack = acknowledged else {
+                for connection in connections { connection.link.eventLoop.execute { connection.link.value.close() } }
+                if targets.count == 1, let lastError { throw lastError }
+                throw LoadConfigurationError("no target took connection \(index): " + failures.joined(separator: "; "))
             }
             if let inFlight = config.inFlight, ack.maxConcurrentStreams > 0, inFlight > Int(ack.maxConcurrentStreams), index == 0 {
                 warnings.append(
@@ -218,14 +233,8 @@ public final class LoadRunner: Sendable {
 
     /// A clean end for the server's logs: GOAWAY (last stream 0, SHUTDOWN), then close.
     private static func sayGoodbye(_ connections: [Connection]) async {
-        let arena = ProtoArena()
-        for connection in connections where connection.channel.isActive {
-            var buffer = ByteBuffer()
-            try? buffer.writeFrame(type: .goAway, streamID: 0) { (out: inout ByteBuffer) throws(CodecError) -> Int in
-                try GoAway(lastStreamId: 0, code: 0, reason: "SHUTDOWN", message: "load test over").encode(into: &out, arena: arena)
-            }
-            try? await connection.channel.writeAndFlush(buffer)
-            try? await connection.channel.close()
+        for connection in connections {
+            try? await connection.link.eventLoop.flatSubmit { connection.link.value.goodbye() }.get()
         }
     }
 

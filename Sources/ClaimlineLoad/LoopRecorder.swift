@@ -17,6 +17,9 @@ public final class LoopRecorder {
     public var connectionEvents: [String: UInt64] = [:]
     public var finishedConnections = 0
     public var connections = 0
+    /// Per target index, what the connections of this loop saw there (address filled in by
+    /// the runner).
+    public private(set) var targets: [TargetStats] = []
 
     public init(plan: RatePlan) {
         self.plan = plan
@@ -41,6 +44,38 @@ public final class LoopRecorder {
         self.interval.completed += 1
         if code != 0 { self.interval.errors += 1 }
         self.store(key, intended: intended, corrected: corrected, uncorrected: Latency.uncorrected(sent: sent, completed: now), code: code)
+    }
+
+    /// A call ended on a connection to target `index` (answered there or lost with it).
+    @inline(__always)
+    public func served(target index: Int, code: UInt32) {
+        self.withTarget(index) { $0.record(code: code) }
+    }
+
+    /// A call the open-loop timeline had due was never sent: its connection was down until the
+    /// run ended. It counts with `code`, its latency from its intended start to `now`, so the
+    /// outage shows in the report instead of vanishing from it.
+    public func unsent(_ key: MetricKey, intended: UInt64, now: UInt64, code: UInt32) {
+        let corrected = Latency.corrected(intended: intended, completed: now)
+        self.interval.completed += 1
+        self.interval.errors += 1
+        self.store(key, intended: intended, corrected: corrected, uncorrected: corrected, code: code)
+    }
+
+    /// A handshake with target `index` completed.
+    public func targetConnected(_ index: Int) { self.withTarget(index) { $0.connections += 1 } }
+
+    /// A connection to target `index` closed under the run.
+    public func targetLost(_ index: Int) { self.withTarget(index) { $0.lost += 1 } }
+
+    /// An attempt to connect to target `index` failed.
+    public func targetConnectFailed(_ index: Int) { self.withTarget(index) { $0.connectFailures += 1 } }
+
+    @inline(__always)
+    private func withTarget(_ index: Int, _ body: (inout TargetStats) -> Void) {
+        guard index >= 0 else { return }
+        while self.targets.count <= index { self.targets.append(TargetStats(address: "")) }
+        body(&self.targets[index])
     }
 
     /// A whole contact ended: from its first call's intended start to its last answer.

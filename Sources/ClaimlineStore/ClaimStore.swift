@@ -12,6 +12,10 @@ import ClaimlineCore
 /// Not `Sendable`: one instance belongs to the one writer thread.
 public protocol ClaimStore: AnyObject {
     func begin() throws(StoreError)
+    /// Begins a batch that will read and change what `footprint` names. A store shared by
+    /// several writers (PostgreSQL with several instances) locks those keys for the batch, in
+    /// one order, and fetches their rows in one round trip; a store with one writer just begins.
+    func begin(footprint: BatchFootprint) throws(StoreError)
     /// Durable when it returns.
     func commit() throws(StoreError)
     /// Commits the batch and may return before it is durable; `durable` runs (on any thread)
@@ -46,6 +50,18 @@ public protocol ClaimStore: AnyObject {
 
     func appendAudit(_ record: AuditRecord) throws(StoreError)
 
+    /// A block of claim sequence numbers of `year` reserved for this writer alone, for stores
+    /// that several writers share: unique across all of them, never handed out twice even if
+    /// the batch that used some rolls back (a gap is the price). nil: this writer is the store's
+    /// only one, so it counts on from ``lastClaimSequence(year:)``.
+    func leaseClaimSequences(year: Int) throws(StoreError) -> ClosedRange<Int>?
+    /// The next incident sequence, reserved as ``leaseClaimSequences(year:)`` reserves claims'.
+    func leaseIncidentSequence() throws(StoreError) -> Int?
+    /// True when another writer may have changed the incidents or the second line's mode since
+    /// the last call (a notification came, or the periodic re-read is due): the caller reloads
+    /// them. A store with one writer never needs to say so.
+    func sharedStateMayHaveChanged() -> Bool
+
     /// Deletes contact sessions that expired before `nowMs` and idempotency records created
     /// before `idempotencyBeforeMs`; returns how many rows went.
     func purge(nowMs: Int64, idempotencyBeforeMs: Int64) throws(StoreError) -> Int
@@ -78,12 +94,25 @@ public protocol ClaimStoreReader: AnyObject {
 public protocol ClaimStoreBackend: Sendable {
     /// A short name for logs, e.g. `sqlite:/var/lib/claimline/claims.db`.
     var name: String { get }
+    /// True when a failure of the store is usually passing (a database server restarting, a
+    /// network blip): the writer answers UNAVAILABLE and reopens the store by itself. False
+    /// (a local file): the writer fail-stops until the process restarts.
+    var recoversFromFailures: Bool { get }
     /// Creates the schema or migrates it to the newest version.
     func openWriter() throws(StoreError) -> any ClaimStore
     func openReader() throws(StoreError) -> any ClaimStoreReader
 }
 
+extension ClaimStoreBackend {
+    public var recoversFromFailures: Bool { false }
+}
+
 extension ClaimStore {
+    public func begin(footprint: BatchFootprint) throws(StoreError) { try self.begin() }
+    public func leaseClaimSequences(year: Int) throws(StoreError) -> ClosedRange<Int>? { nil }
+    public func leaseIncidentSequence() throws(StoreError) -> Int? { nil }
+    public func sharedStateMayHaveChanged() -> Bool { false }
+
     /// Stores that cannot split committing from syncing commit durably, then call back.
     public func commit(durable: @escaping @Sendable (StoreError?) -> Void) throws(StoreError) {
         try self.commit()

@@ -118,19 +118,42 @@ public struct ClaimPage: Hashable, Sendable {
     }
 }
 
-/// Why the store failed. Any store error on the write path stops the writer: what was not
-/// committed was not acknowledged, and the server answers UNAVAILABLE until restarted.
+/// Why the store failed. A store error on the write path fails the batch: what was not
+/// committed was not acknowledged. A local store then stops writing until restarted; a
+/// database server's store reconnects (``ClaimStoreBackend/recoversFromFailures``).
 public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public var operation: String
     public var message: String
     /// The backend's own code (e.g. SQLite's extended result code), 0 if none.
     public var code: Int32
+    /// The store lost its answer to a COMMIT (the connection broke while it was under way): the
+    /// batch may or may not be durable, so its callers must be told "outcome unknown".
+    public var commitOutcomeUnknown: Bool
 
-    public init(_ operation: String, _ message: String, code: Int32 = 0) {
+    public init(_ operation: String, _ message: String, code: Int32 = 0, commitOutcomeUnknown: Bool = false) {
         self.operation = operation
         self.message = message
         self.code = code
+        self.commitOutcomeUnknown = commitOutcomeUnknown
     }
 
     public var description: String { "\(self.operation): \(self.message)" + (self.code != 0 ? " (\(self.code))" : "") }
+}
+
+/// What one batch of writes will read and change, known before any of it runs (from the
+/// requests alone), so a store that several writers share can lock it all at once, in one
+/// order (no deadlock between writers), and fetch it in one round trip.
+public struct BatchFootprint: Hashable, Sendable {
+    /// The (scoped) idempotency keys of the batch's writes.
+    public var idempotencyKeys: [String] = []
+    /// The contact sessions the writes read or change.
+    public var callIDs: [String] = []
+    /// Other things a write reads and then changes: `claim:<number>`, `incidents`, `mode`.
+    public var locks: [String] = []
+
+    public init(idempotencyKeys: [String] = [], callIDs: [String] = [], locks: [String] = []) {
+        self.idempotencyKeys = idempotencyKeys
+        self.callIDs = callIDs
+        self.locks = locks
+    }
 }

@@ -9,8 +9,16 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a load test (the default command)."
     )
 
-    @Option(name: .long, help: "claimlined's address.")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "claimlined's address, host:port; or several instances, comma-separated (a:7400,b:7400).",
+            discussion: "Connection i goes to address i mod n; when an instance dies its connections reconnect to the next address and carry on."
+        )
+    )
     var server = "127.0.0.1:7400"
+    @Option(name: .long, help: "With several --server addresses: how long one that refused or dropped a connection is skipped.")
+    var failoverBackoff = "1s"
     @Option(name: .long, help: "HELLO token (its role must allow the scenario's methods).")
     var token = "dev-admin-token"
     @Option(name: .long, help: "escalate | contact | file.")
@@ -104,8 +112,8 @@ struct RunCommand: ParsableCommand {
         guard let scenario = Scenario(rawValue: scenarioName) else {
             throw LoadConfigurationError("--scenario must be escalate, contact or file, not '\(scenarioName)'")
         }
-        let parts = server.split(separator: ":")
-        guard parts.count == 2, let port = Int(parts[1]) else { throw LoadConfigurationError("--server must be host:port") }
+        let targets = try LoadTarget.list(self.server)
+        let backoff = try DurationText.seconds(self.failoverBackoff)
 
         let warmup = try DurationText.seconds(self.warmup)
         var duration = try DurationText.seconds(self.duration)
@@ -139,12 +147,15 @@ struct RunCommand: ParsableCommand {
             plan = .closedLoop(warmup: warmup, duration: duration)
         }
         let timeoutSeconds = try DurationText.seconds(self.timeout)
-        return LoadConfiguration(
-            host: String(parts[0]), port: port, token: token, scenario: scenario, connections: connections, inFlight: inFlight,
+        var configuration = LoadConfiguration(
+            token: token, scenario: scenario, connections: connections, inFlight: inFlight,
             plan: plan, requests: requests, timeoutMs: UInt32(max(1, (timeoutSeconds * 1000).rounded())),
             seed: seed ?? file?.seed ?? 1,
             runTag: runId ?? String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36) + "p\(getpid())",
             threads: threads, profile: profile, serverPID: serverPid, live: !quiet
         )
+        configuration.targets = targets
+        configuration.failedTargetBackoffMs = UInt32(max(0, min(Double(UInt32.max), (backoff * 1000).rounded())))
+        return configuration
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import ClaimlinePolicy
 import ClaimlineServer
+import ClaimlineStore
+import ClaimlineStorePostgres
 import ClaimlineStoreSQLite
 import Foundation
 import Logging
@@ -21,6 +23,14 @@ struct Claimlined: AsyncParsableCommand {
 
     @Option(help: "Folder for the SQLite store (created if missing).")
     var dataDir: String = "./.claimline"
+
+    @Option(
+        help: """
+            The store: postgres://user[:password]@host:port/database (several claimlined may share one \
+            database; options as ?query_timeout_ms=5000&connect_timeout_ms=2000&claim_number_block=100&\
+            shared_state_refresh_ms=1000). Absent: the configuration file's "store", else SQLite in --data-dir.
+            """)
+    var store: String?
 
     @Option(help: "Configuration file (JSON): clients and tokens, limits, the policy file.")
     var config: String = "config/claimline.json"
@@ -47,8 +57,17 @@ struct Claimlined: AsyncParsableCommand {
         let policyURL = URL(fileURLWithPath: configuration.policyFile, relativeTo: configURL.deletingLastPathComponent())
         let policy = try Self.loadPolicy(policyURL)
 
-        try FileManager.default.createDirectory(atPath: self.dataDir, withIntermediateDirectories: true)
-        let backend = SQLiteStoreBackend(path: URL(fileURLWithPath: self.dataDir).appendingPathComponent("claimline.db").path)
+        let backend: any ClaimStoreBackend
+        if let url = self.store ?? configuration.store {
+            do {
+                backend = PostgresStoreBackend(settings: try PostgresStoreSettings(url: url), logger: logger)
+            } catch {
+                throw ValidationError("--store: \(error.message)")
+            }
+        } else {
+            try FileManager.default.createDirectory(atPath: self.dataDir, withIntermediateDirectories: true)
+            backend = SQLiteStoreBackend(path: URL(fileURLWithPath: self.dataDir).appendingPathComponent("claimline.db").path)
+        }
         let server = ClaimlineServer(
             configuration: configuration, backend: backend, policy: policy, host: host, port: port, logger: logger
         )

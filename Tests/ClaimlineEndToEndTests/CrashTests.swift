@@ -105,18 +105,22 @@ final class Daemon: Sendable {
     /// Where the daemon's standard error goes (nil: nowhere).
     let logFile: String?
     let logLevel: String
+    /// `--store`: a PostgreSQL URL; nil for SQLite in the directory.
+    let store: String?
 
     /// - Parameters:
     ///   - policyFile: the policy the daemon reads (default: the repository's).
     ///   - limits: JSON members added to the configuration's `limits`.
+    ///   - store: a `postgres://` URL (several daemons may share it); nil for SQLite.
     init(
         directory: TemporaryDirectory, policyFile: String = GoldenPaths.repositoryRoot + "/config/policy.json",
-        limits: String = "", logFile: String? = nil, logLevel: String = "warning"
+        limits: String = "", logFile: String? = nil, logLevel: String = "warning", store: String? = nil
     ) throws {
         self.directory = directory
         self.port = try Self.freePort()
         self.logFile = logFile
         self.logLevel = logLevel
+        self.store = store
         let config = """
             {"clients": [{"name": "crash-admin", "token": "\(TestServer.tokens[.admin]!)", "role": "admin"}],
              "policyFile": "\(policyFile)",
@@ -135,14 +139,17 @@ final class Daemon: Sendable {
     func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [
-            "--listen", "127.0.0.1:\(self.port)", "--data-dir", self.directory.path + "/data",
-            "--config", self.directory.path + "/claimline.json", "--log-level", self.logLevel,
-        ]
+        process.arguments =
+            [
+                "--listen", "127.0.0.1:\(self.port)", "--data-dir", self.directory.path + "/data",
+                "--config", self.directory.path + "/claimline.json", "--log-level", self.logLevel,
+            ] + (self.store.map { ["--store", $0] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         if let logFile = self.logFile {
-            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-            process.standardError = FileHandle(forWritingAtPath: logFile)
+            if !FileManager.default.fileExists(atPath: logFile) { _ = FileManager.default.createFile(atPath: logFile, contents: nil) }
+            let handle = FileHandle(forWritingAtPath: logFile)
+            handle?.seekToEndOfFile()
+            process.standardError = handle
         } else {
             process.standardError = FileHandle.nullDevice
         }

@@ -1,18 +1,23 @@
 import ClaimlineStore
+import ClaimlineStorePostgres
 import ClaimlineStoreSQLite
+import ClaimlineTestSupport
 import Foundation
+import Logging
 import Testing
 
 /// The backends the conformance suite runs against.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
     case sqlite
+    /// A real PostgreSQL (``TestPostgres``), a database of its own per test.
+    case postgres
 
     var testDescription: String { self.rawValue }
 }
 
 /// A fresh, empty store of `kind` for the duration of `body`: SQLite ones in a new temporary
-/// directory, deleted afterwards.
+/// directory, PostgreSQL ones in a new database, deleted afterwards.
 @discardableResult
 func withStore<T>(_ kind: StoreKind, _ body: (any ClaimStoreBackend) throws -> T) throws -> T {
     switch kind {
@@ -22,7 +27,18 @@ func withStore<T>(_ kind: StoreKind, _ body: (any ClaimStoreBackend) throws -> T
         return try withTemporaryDirectory { directory in
             try body(SQLiteStoreBackend(path: directory + "/claims.db"))
         }
+    case .postgres:
+        let url = try TestPostgres.createDatabase()
+        defer { TestPostgres.dropDatabase(url) }
+        return try body(try postgresBackend(url))
     }
+}
+
+/// The PostgreSQL store on `url`, quiet.
+func postgresBackend(_ url: String) throws -> PostgresStoreBackend {
+    var logger = Logger(label: "store-tests")
+    logger.logLevel = .error
+    return PostgresStoreBackend(settings: try PostgresStoreSettings(url: url), logger: logger)
 }
 
 /// A new temporary directory for `body`, removed afterwards.

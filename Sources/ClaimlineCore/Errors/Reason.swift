@@ -33,6 +33,9 @@ public enum Reason {
     public static let storeFailed = "STORE_FAILED"
     /// The store failed while committing: retry with the same key.
     public static let outcomeUnknown = "OUTCOME_UNKNOWN"
+    /// The database is unreachable for now (restarting, network): not applied; retry, here
+    /// after `retry_after_ms` or on another instance. The server reconnects by itself.
+    public static let storeUnavailable = "STORE_UNAVAILABLE"
     /// A read failed in the store.
     public static let storeRead = "STORE_READ"
     /// Withdrawn before the writer took it (never sent: nobody waits for it).
@@ -84,6 +87,7 @@ public enum Reason {
         idempotencyKeyReused,
         storeFailed,
         outcomeUnknown,
+        storeUnavailable,
         storeRead,
         notApplied,
         shutdown,

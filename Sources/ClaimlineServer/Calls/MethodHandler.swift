@@ -31,10 +31,22 @@ protocol WriteMethodHandler: Sendable {
     static func validate(_ request: Request) -> [FieldViolation]
     static func apply(_ request: Request, _ ctx: WriteContext) throws -> WriteOutcome<Response>
     static var answerSize: AnswerSize { get }
+    /// What ``apply(_:_:)`` will read and then change, known from the request alone: the
+    /// contact (call id) and other keys (`claim:<number>`, `incidents`, `mode`). A store that
+    /// several instances share locks them for the batch, so two instances never both act on
+    /// one contact or claim from the same stale read.
+    static func footprint(_ request: Request) -> WriteFootprint
 }
 
 extension WriteMethodHandler {
     static var answerSize: AnswerSize { .small }
+    static func footprint(_ request: Request) -> WriteFootprint { WriteFootprint() }
+}
+
+/// One write's share of a batch's ``BatchFootprint`` (its idempotency key is added by the writer).
+struct WriteFootprint: Sendable {
+    var callID: String = ""
+    var locks: [String] = []
 }
 
 /// A method that only reads committed state, on a reader thread.

@@ -73,6 +73,10 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     public var policyFile: String = "policy.json"
     /// Writes per transaction at most (group commit).
     public var maxBatch: Int = 2048
+    /// Where claims are kept: a `postgres://user@host:port/database` URL (several instances may
+    /// share it; options in docs/SCALING.md), or nil for SQLite in the data folder. The
+    /// command line's `--store` wins over it.
+    public var store: String?
 
     public init(clients: [Client] = []) {
         self.clients = clients
@@ -123,6 +127,7 @@ extension ServerConfiguration {
         self.retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? Retention()
         self.policyFile = try c.decodeIfPresent(String.self, forKey: .policyFile) ?? self.policyFile
         self.maxBatch = try c.decodeIfPresent(Int.self, forKey: .maxBatch) ?? self.maxBatch
+        self.store = try c.decodeIfPresent(String.self, forKey: .store)
     }
 }
 

@@ -5,9 +5,11 @@ import ClaimlineCore
 enum DeclareIncidentHandler: WriteMethodHandler {
     static func validate(_ request: DeclareIncidentRequest) -> [FieldViolation] { Validation.declareIncident(request) }
 
+    static func footprint(_ request: DeclareIncidentRequest) -> WriteFootprint { WriteFootprint(locks: ["incidents"]) }
+
     static func apply(_ request: DeclareIncidentRequest, _ ctx: WriteContext) throws -> WriteOutcome<DeclareIncidentResponse> {
         let incident = Incident(
-            incidentId: ctx.state.nextIncidentID(),
+            incidentId: try ctx.state.nextIncidentID(store: ctx.store),
             title: request.title,
             regions: request.regions,
             categories: request.categories,

@@ -6,6 +6,8 @@ import ClaimlinePolicy
 enum EscalateHandler: WriteMethodHandler {
     static func validate(_ request: EscalateRequest) -> [FieldViolation] { Validation.escalate(request) }
 
+    static func footprint(_ request: EscalateRequest) -> WriteFootprint { WriteFootprint(callID: request.callId) }
+
     static func apply(_ request: EscalateRequest, _ ctx: WriteContext) throws -> WriteOutcome<EscalateResponse> {
         try ContactSession.checkEscalate(existing: try ctx.liveSession(request.callId))
         // Validation guarantees both are present.

@@ -9,6 +9,8 @@ enum FileComplaintHandler: WriteMethodHandler {
 
     static func validate(_ request: FileComplaintRequest) -> [FieldViolation] { Validation.fileComplaint(request) }
 
+    static func footprint(_ request: FileComplaintRequest) -> WriteFootprint { WriteFootprint(callID: request.callId) }
+
     static func apply(_ request: FileComplaintRequest, _ ctx: WriteContext) throws -> WriteOutcome<FileComplaintResponse> {
         let existing = try ctx.liveSession(request.callId)
         try ContactSession.checkFile(existing: existing, category: request.category ?? CategoryRef())

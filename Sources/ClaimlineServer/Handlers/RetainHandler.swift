@@ -5,6 +5,8 @@ import ClaimlineCore
 enum RetainHandler: WriteMethodHandler {
     static func validate(_ request: RetainRequest) -> [FieldViolation] { Validation.retain(request) }
 
+    static func footprint(_ request: RetainRequest) -> WriteFootprint { WriteFootprint(callID: request.callId) }
+
     static func apply(_ request: RetainRequest, _ ctx: WriteContext) throws -> WriteOutcome<RetainResponse> {
         guard var session = try ctx.liveSession(request.callId) else {
             throw RPCError(

@@ -6,6 +6,8 @@ import ClaimlineStore
 enum SetSecondLineModeHandler: WriteMethodHandler {
     static func validate(_ request: SetSecondLineModeRequest) -> [FieldViolation] { Validation.setSecondLineMode(request) }
 
+    static func footprint(_ request: SetSecondLineModeRequest) -> WriteFootprint { WriteFootprint(locks: ["mode"]) }
+
     static func apply(_ request: SetSecondLineModeRequest, _ ctx: WriteContext) throws -> WriteOutcome<SecondLineModeResponse> {
         let previous = ctx.state.secondLineMode.mode
         let mode = SecondLineModeRecord(

@@ -6,6 +6,10 @@ enum UpdateClaimStatusHandler: WriteMethodHandler {
 
     static func validate(_ request: UpdateClaimStatusRequest) -> [FieldViolation] { Validation.updateClaimStatus(request) }
 
+    static func footprint(_ request: UpdateClaimStatusRequest) -> WriteFootprint {
+        WriteFootprint(locks: ["claim:" + request.claimNumber])
+    }
+
     static func apply(_ request: UpdateClaimStatusRequest, _ ctx: WriteContext) throws -> WriteOutcome<UpdateClaimStatusResponse> {
         guard var claim = try ctx.store.claim(number: request.claimNumber) else {
             throw RPCError(.notFound, "no claim \(request.claimNumber)", reason: Reason.claimNotFound)

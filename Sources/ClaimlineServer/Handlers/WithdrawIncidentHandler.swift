@@ -4,6 +4,8 @@ import ClaimlineCore
 enum WithdrawIncidentHandler: WriteMethodHandler {
     static func validate(_ request: WithdrawIncidentRequest) -> [FieldViolation] { Validation.withdrawIncident(request) }
 
+    static func footprint(_ request: WithdrawIncidentRequest) -> WriteFootprint { WriteFootprint(locks: ["incidents"]) }
+
     static func apply(_ request: WithdrawIncidentRequest, _ ctx: WriteContext) throws -> WriteOutcome<WithdrawIncidentResponse> {
         guard var incident = try ctx.store.incident(id: request.incidentId) else {
             throw RPCError(.notFound, "no incident \(request.incidentId)", reason: Reason.incidentNotFound)

@@ -72,6 +72,7 @@ struct CallRouter: Sendable {
             deadlineNanos: call.deadlineNanos,
             eventLoop: call.eventLoop,
             completion: call.completion,
+            footprint: H.footprint(request),
             apply: { ctx, arena in try H.apply(request, ctx).encoded(arena) }
         )
         self.writer.submit(command)

@@ -12,8 +12,12 @@ import NIOPosix
 /// answers them. One thread makes the writes' order total and their logic lock-free; the
 /// batch makes durability cost one fsync per batch instead of one per call.
 ///
-/// Fail-stop: if the store fails, the writer rolls back, answers UNAVAILABLE, and refuses
-/// further writes until restarted. Nothing was acknowledged that is not on disk.
+/// When the store fails, the writer rolls back and answers the batch UNAVAILABLE (not applied,
+/// or outcome unknown if the failure hid a COMMIT's result). A local store (SQLite) then
+/// fail-stops: writes are refused until a restart. A database server's store
+/// (``ClaimStoreBackend/recoversFromFailures``) is reopened by the writer with a backoff while
+/// writes are refused with `STORE_UNAVAILABLE`; once it is back, writes flow again without a
+/// restart. Nothing was acknowledged that is not durable.
 final class GroupCommitWriter: @unchecked Sendable {
     struct Settings {
         var maxBatch: Int
@@ -32,7 +36,16 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let lock = ConditionLock(value: 0)
     private var pending: [WriteCommand] = []
     private var stopRequested = false
-    private var failed = false
+    private var health = Health.up
+
+    /// Whether writes can be taken.
+    enum Health {
+        case up
+        /// The store failed and is being reopened (recoverable backends).
+        case reconnecting
+        /// The store failed for good (local backends): until a restart.
+        case failed
+    }
 
     init(
         backend: any ClaimStoreBackend,
@@ -69,15 +82,14 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// (or refused).
     func submit(_ command: WriteCommand) {
         self.lock.lock()
-        if self.stopRequested || self.failed {
-            let failed = self.failed
+        if self.stopRequested || self.health != .up {
+            let error =
+                switch (self.stopRequested, self.health) {
+                case (true, _): RPCError(.unavailable, "the server is shutting down", retryAfterMs: 1000, reason: Reason.shutdown)
+                case (_, .reconnecting): Self.storeUnavailable
+                default: Self.storeFailed
+                }
             self.lock.unlock()
-            let error = RPCError(
-                .unavailable,
-                failed ? "the store failed; the server refuses writes until restarted" : "the server is shutting down",
-                retryAfterMs: 1000,
-                reason: failed ? Reason.storeFailed : Reason.shutdown
-            )
             command.eventLoop.execute { command.completion(.failure(error)) }
             return
         }
@@ -94,11 +106,15 @@ final class GroupCommitWriter: @unchecked Sendable {
         try await self.thread.shutdownGracefully()
     }
 
-    private func run(store: any ClaimStore, state: WriterState) {
+    private func run(store initial: any ClaimStore, state: WriterState) {
         let arena = ProtoArena()
+        var store: (any ClaimStore)? = initial
         var lastPurgeMs = self.clock()
+        var reconnectBackoffMs = Self.reconnectMinimumMs
+        var nextReconnectNanos: UInt64 = 0
         while true {
-            let woke = self.lock.lock(whenValue: 1, timeoutSeconds: 1)
+            // While the store is away, wake often enough to retry it on time.
+            let woke = self.lock.lock(whenValue: 1, timeoutSeconds: store == nil ? 0.05 : 1)
             if !woke { self.lock.lock() }
             // Usually the whole queue fits: take it by swapping, without copying or shifting.
             var batch: [WriteCommand] = []
@@ -111,33 +127,93 @@ final class GroupCommitWriter: @unchecked Sendable {
             let stopping = self.stopRequested
             self.lock.unlock(withValue: self.pending.isEmpty && !stopping ? 0 : 1)
 
-            if !batch.isEmpty {
-                self.process(batch, store: store, state: state, arena: arena)
+            if let open = store {
+                if !batch.isEmpty, !self.process(batch, store: open, state: state, arena: arena), self.backend.recoversFromFailures {
+                    open.close()
+                    store = nil
+                    nextReconnectNanos = NIODeadline.now().uptimeNanoseconds
+                }
+            } else {
+                Self.deliver(batch, batch.map { _ in .failure(Self.storeUnavailable) })
+                let now = NIODeadline.now().uptimeNanoseconds
+                if now >= nextReconnectNanos, !stopping {
+                    store = self.reopen(state: state)
+                    if store == nil {
+                        nextReconnectNanos = now + UInt64(reconnectBackoffMs) * 1_000_000
+                        reconnectBackoffMs = min(reconnectBackoffMs * 2, Self.reconnectMaximumMs)
+                    } else {
+                        reconnectBackoffMs = Self.reconnectMinimumMs
+                    }
+                }
             }
             let now = self.clock()
-            if now - lastPurgeMs >= self.settings.purgeIntervalMs, !self.isFailed {
+            if let open = store, now - lastPurgeMs >= self.settings.purgeIntervalMs, self.currentHealth == .up {
                 lastPurgeMs = now
-                self.purge(store: store, nowMs: now)
+                self.purge(store: open, nowMs: now)
             }
             if batch.isEmpty && stopping { break }
         }
-        store.close()
+        store?.close()
         self.logger.info("writer stopped", metadata: ["store.name": "\(self.backend.name)"])
     }
 
-    private func process(_ batch: [WriteCommand], store: any ClaimStore, state: WriterState, arena: ProtoArena) {
-        guard !self.isFailed else {
+    /// Opens the store again after a failure and reloads what the writer keeps in memory
+    /// (another instance may have changed it meanwhile; a rolled-back batch may have changed
+    /// it here). Nil while the store stays away.
+    private func reopen(state: WriterState) -> (any ClaimStore)? {
+        let store: any ClaimStore
+        do {
+            store = try self.backend.openWriter()
+            try state.reload(store)
+        } catch {
+            self.logger.debug("store still unavailable", metadata: ["store.error": "\(error)"])
+            return nil
+        }
+        self.lock.lock()
+        if self.health == .reconnecting { self.health = .up }
+        self.lock.unlock()
+        self.logger.notice("store available again; accepting writes", metadata: ["store.name": "\(self.backend.name)"])
+        return store
+    }
+
+    private static let reconnectMinimumMs = 100
+    private static let reconnectMaximumMs = 2_000
+
+    /// Applies one batch; false when the store failed (the batch has been answered).
+    private func process(_ batch: [WriteCommand], store: any ClaimStore, state: WriterState, arena: ProtoArena) -> Bool {
+        guard self.currentHealth == .up else {
             Self.deliver(batch, batch.map { _ in .failure(Self.storeFailed) })
-            return
+            return true
         }
         let policy = self.policy.policy
         let nowMs = self.clock()
         let nowNanos = Int64(NIODeadline.now().uptimeNanoseconds)
+        // Take every write first: what the batch will touch is known before it begins, so a
+        // shared store can lock and fetch it all at once. A withdrawn one is skipped.
+        var taken: [Bool] = []
+        taken.reserveCapacity(batch.count)
+        var footprint = BatchFootprint()
+        footprint.idempotencyKeys.reserveCapacity(batch.count)
+        footprint.callIDs.reserveCapacity(batch.count)
+        for command in batch {
+            let took = command.take()
+            taken.append(took)
+            guard took, command.deadlineNanos > nowNanos else { continue }
+            footprint.idempotencyKeys.append(command.scopedKey)
+            if !command.footprint.callID.isEmpty { footprint.callIDs.append(command.footprint.callID) }
+            footprint.locks.append(contentsOf: command.footprint.locks)
+        }
         var results: [CallResult] = []
         results.reserveCapacity(batch.count)
         do {
-            try store.begin()
-            for command in batch {
+            if store.sharedStateMayHaveChanged() { try state.reload(store) }
+            try store.begin(footprint: footprint)
+            for (command, took) in zip(batch, taken) {
+                guard took else {
+                    // Withdrawn (CANCEL, deadline, closed): its connection has answered it already.
+                    results.append(.failure(RPCError(.cancelled, "withdrawn before the server acted; not applied", reason: Reason.notApplied)))
+                    continue
+                }
                 results.append(try self.execute(command, store: store, state: state, policy: policy, nowMs: nowMs, nowNanos: nowNanos, arena: arena))
             }
             let applied = Int64(NIODeadline.now().uptimeNanoseconds)
@@ -164,27 +240,34 @@ final class GroupCommitWriter: @unchecked Sendable {
                     ]
                 )
             }
+            return true
         } catch {
             store.rollback()
             self.fail(error, batchSize: batch.count)
-            Self.deliver(batch, batch.map { _ in .failure(Self.storeFailed) })
+            let unknown = (error as? StoreError)?.commitOutcomeUnknown ?? false
+            let answer =
+                unknown ? Self.outcomeUnknown : self.backend.recoversFromFailures ? Self.storeUnavailable : Self.storeFailed
+            Self.deliver(batch, batch.map { _ in .failure(answer) })
+            return false
         }
     }
 
     /// Set from the writer thread or the store's sync thread, hence the lock.
-    private var isFailed: Bool {
+    var currentHealth: Health {
         self.lock.lock()
         defer { self.lock.unlock() }
-        return self.failed
+        return self.health
     }
 
-    /// Fail-stop: from now on every write is refused until the process restarts.
+    /// From now on every write is refused: until the store is back (recoverable backends) or
+    /// until the process restarts (fail-stop).
     private func fail(_ error: any Error, batchSize: Int) {
+        let recovers = self.backend.recoversFromFailures
         self.lock.lock()
-        self.failed = true
+        if self.health == .up { self.health = recovers ? .reconnecting : .failed }
         self.lock.unlock()
         self.logger.error(
-            "store failed; refusing writes until restarted",
+            recovers ? "store failed; refusing writes until it is back" : "store failed; refusing writes until restarted",
             metadata: ["store.error": "\(error)", "batch.size": "\(batchSize)"]
         )
     }
@@ -199,10 +282,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         nowNanos: Int64,
         arena: ProtoArena
     ) throws -> CallResult {
-        guard command.take() else {
-            // Withdrawn (CANCEL, deadline, closed): its connection has answered it already.
-            return .failure(RPCError(.cancelled, "withdrawn before the server acted; not applied", reason: Reason.notApplied))
-        }
         if command.deadlineNanos <= nowNanos {
             return .failure(Self.deadlineNotApplied)
         }
@@ -269,6 +348,12 @@ final class GroupCommitWriter: @unchecked Sendable {
     private static let storeFailed = RPCError(
         .unavailable, "the store failed; not applied; the server refuses writes until restarted", retryAfterMs: 1000,
         reason: Reason.storeFailed
+    )
+
+    /// The database is away for now; the writer is reconnecting.
+    private static let storeUnavailable = RPCError(
+        .unavailable, "the store is unavailable; not applied; retry (the server reconnects by itself)", retryAfterMs: 250,
+        reason: Reason.storeUnavailable
     )
 
     /// The store failed while making a batch durable: applied or not, the server cannot know.

@@ -19,6 +19,8 @@ final class WriteCommand: Sendable {
     /// ``RequestFingerprint`` of the request message bytes.
     let requestHash: UInt64
     let context: CallContext
+    /// What the write reads and changes (``WriteMethodHandler/footprint(_:)``).
+    let footprint: WriteFootprint
     /// Monotonic nanoseconds (`NIODeadline.uptimeNanoseconds`).
     let deadlineNanos: Int64
     /// Who has the write: still queued, taken by the writer, or withdrawn by its connection
@@ -37,9 +39,11 @@ final class WriteCommand: Sendable {
 
     init(
         method: Method, idempotencyKey: String, requestHash: UInt64, context: CallContext, deadlineNanos: Int64,
-        eventLoop: any EventLoop, completion: @escaping @Sendable (CallResult) -> Void, apply: @escaping Apply
+        eventLoop: any EventLoop, completion: @escaping @Sendable (CallResult) -> Void, footprint: WriteFootprint = WriteFootprint(),
+        apply: @escaping Apply
     ) {
         self.apply = apply
+        self.footprint = footprint
         self.method = method
         self.idempotencyKey = idempotencyKey
         self.scopedKey = Self.scope(key: idempotencyKey, client: context.identity.clientName, method: method)

@@ -28,6 +28,10 @@
  * between calls should call claimline_ping() now and then, or reconnect when
  * a call returns CLAIMLINE_UNAVAILABLE.
  *
+ * Several instances: claimline_connect_config() / claimline_connect_addresses() take a
+ * list of addresses and make a client that reconnects and fails over by itself (see
+ * there); the functions below work the same on both kinds of client.
+ *
  * The library never raises SIGPIPE (it sends with MSG_NOSIGNAL). Host names
  * are resolved with getaddrinfo(), which the connect timeout does not bound:
  * pass a numeric address if that matters. Strings must be UTF-8 (the server
@@ -35,6 +39,7 @@
 #ifndef CLAIMLINE_H
 #define CLAIMLINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "claimline/v1/service.pb-c.h"
@@ -98,6 +103,58 @@ typedef struct claimline_client claimline_client;
 int claimline_connect(const char *host, int port, const char *token, const char *client_name,
                       int timeout_ms, claimline_client **client, claimline_error *err);
 
+/* Several claimlined instances (one PostgreSQL database behind them): a client that fails
+ * over between them. Initialise with CLAIMLINE_CONFIG_INIT; 0 in a number means its default.
+ *
+ * The client connects to the first address (a random one with random_start) and keeps that
+ * connection while it works. When a connection is refused, lost or sent GOAWAY, or a call is
+ * answered UNAVAILABLE, the call moves to the next address, round robin, skipping addresses
+ * that failed within their backoff (backoff_ms, doubled per failure in a row up to
+ * max_backoff_ms, at least the server's retry_after_ms; when every address is in its backoff,
+ * the client waits for the first to come out of it). All of it within the call's timeout_ms
+ * and max_attempts attempts per call (connection attempts included); each connection attempt
+ * (TCP, preface, HELLO, HELLO_ACK) takes at most connect_timeout_ms.
+ *
+ * What is sent again: reads, always; a write only if no server can have applied it (the
+ * connection was found lost before sending, GOAWAY above its stream, UNAVAILABLE other than
+ * OUTCOME_UNKNOWN), or if it carries an idempotency_key: then with the same key and the same
+ * bytes (after OUTCOME_UNKNOWN or a lost connection too), which the server answers with the
+ * first result. A write without a key whose outcome is unknown returns 14 and says so in
+ * err->message ("not retried"). Other codes (INVALID_ARGUMENT, FAILED_PRECONDITION,
+ * ALREADY_EXISTS, PERMISSION_DENIED, NOT_FOUND, RESOURCE_EXHAUSTED, a server's
+ * DEADLINE_EXCEEDED, ...) are returned at once, as is the client's own deadline (after
+ * CANCEL; the connection stays); so are GOAWAYs refusing HELLO for a bad token, client name
+ * or version. When the client gives up, err is the last attempt's error, its message followed
+ * by "[N attempt(s): address REASON; ...]".
+ *
+ * The library generates no idempotency keys: set one on every write (the server refuses a
+ * write without one, INVALID_ARGUMENT). */
+typedef struct claimline_config {
+    const char *addresses;   /* "host:port,host:port" ("[v6]:port"; spaces around entries ignored) */
+    const char *token;
+    const char *client_name; /* NULL: "" */
+    int connect_timeout_ms;  /* per connection attempt; 0: 2000 */
+    int max_attempts;        /* per call, connection attempts included; 0: max(5, addresses + 1) */
+    int backoff_ms;          /* an address's first backoff after a failure; 0: 100 */
+    int max_backoff_ms;      /* 0: 2000 */
+    int random_start;        /* nonzero: start at a random address instead of the first */
+} claimline_config;
+
+#define CLAIMLINE_CONFIG_INIT {NULL, NULL, NULL, 0, 0, 0, 0, 0}
+
+/* Makes a failover client and its first connection within timeout_ms (> 0), by the rules
+ * above. Returns 0 and sets *client (free with claimline_close()); 3 for a bad config (an
+ * address that is not host:port names it in err->message); the code of the GOAWAY refusing
+ * HELLO (16 UNAUTHENTICATED for a bad token); else the last attempt's error (14 when no
+ * address could be reached: reason CONNECT_FAILED, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT, ...).
+ * The strings of *config are copied. */
+int claimline_connect_config(const claimline_config *config, int timeout_ms, claimline_client **client,
+                             claimline_error *err);
+
+/* claimline_connect_config() with addresses "host:port,host:port" and every default. */
+int claimline_connect_addresses(const char *addresses, const char *token, const char *client_name, int timeout_ms,
+                                claimline_client **client, claimline_error *err);
+
 /* Sends GOAWAY (SHUTDOWN) if it can without blocking, closes, frees. NULL is a no-op. */
 void claimline_close(claimline_client *client);
 
@@ -105,6 +162,16 @@ void claimline_close(claimline_client *client);
 const char *claimline_session_id(const claimline_client *client);
 const char *claimline_server_name(const claimline_client *client);
 const char *claimline_role(const claimline_client *client);
+
+/* Where the client talks ("host:port" strings owned by the client, "" when none):
+ * the open connection's address; the address that answered the last successful call;
+ * the given addresses (one for claimline_connect). */
+const char *claimline_address(const claimline_client *client);
+const char *claimline_last_served_address(const claimline_client *client);
+size_t claimline_address_count(const claimline_client *client);
+const char *claimline_address_at(const claimline_client *client, size_t i);
+/* How many times the client went to another address after a failure (connects included). */
+unsigned claimline_failovers(const claimline_client *client);
 
 /* The calls. timeout_ms is the call's deadline, sent to the server too; 0 means
  * none of the client's own (the server's ceiling applies and the client waits
@@ -142,7 +209,9 @@ int claimline_call(claimline_client *client, int method, const ProtobufCMessage 
                    ProtobufCMessage **out, claimline_error *err);
 
 /* Sends PING and waits for its PONG (answering the server's PINGs meanwhile):
- * a liveness check that also keeps an idle connection answered. 0 or a code. */
+ * a liveness check that also keeps an idle connection answered. 0 or a code.
+ * On a failover client it checks the open connection only: 14 when there is none or it
+ * is lost (the next call opens another). */
 int claimline_ping(claimline_client *client, int timeout_ms, claimline_error *err);
 
 /* Writes a new random (version 4) UUID, 36 characters and a NUL, read from

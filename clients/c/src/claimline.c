@@ -4,6 +4,7 @@
 
 #include "claimline.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -50,6 +51,27 @@ struct claimline_client {
     char session_id[64];
     char server_name[64];
     char role[32];
+    uint32_t goaway_code;      /* the GOAWAY's code, when draining */
+    /* The addresses (one for claimline_connect, none for a bare fd) and, with
+     * claimline_connect_config(), the failover state. */
+    struct clm_address *addrs;
+    size_t n_addrs;
+    int failover;              /* 1: reconnects and fails over by itself */
+    char *token, *client_name;
+    int connect_timeout_ms, max_attempts, backoff_ms, max_backoff_ms;
+    int index;                 /* the address of the connection (fd), -1 if none */
+    int next_start;            /* where the search for the next address starts */
+    int failed_index;          /* the address that failed last, -1 after a success */
+    unsigned failovers;
+    int last_served;           /* the address that answered the last successful call, -1 */
+};
+
+struct clm_address {
+    char *host;
+    int port;
+    char *label;               /* "host:port", "[v6]:port" */
+    int64_t down_until;        /* now_ms() until which it is skipped after a failure */
+    unsigned failures_in_row;
 };
 
 enum io_result { IO_OK, IO_TIMEOUT, IO_PARTIAL, IO_ERROR };
@@ -349,6 +371,7 @@ static int await_frame(claimline_client *c, uint32_t stream, const uint8_t *ping
             snprintf(c->gone_message, sizeof c->gone_message, "the server is going away (code %u): %s",
                      (unsigned)g->code, g->message);
             int graceful = g->code == 0;
+            c->goaway_code = g->code;
             c->goaway_last_stream = g->last_stream_id;
             claimline__v1__go_away__free_unpacked(g, NULL);
             c->draining = 1;
@@ -403,6 +426,120 @@ static void send_cancel(claimline_client *c, uint32_t stream)
         lose(c, NULL, "CONNECTION_CLOSED", "could not send CANCEL");
 }
 
+/* What a failed attempt may have done (PROTOCOL.md 3.7 and 9.5), and what to do next. */
+enum outcome {
+    OUT_NOT_SENT,      /* no server saw it: safe to send again, writes without a key included */
+    OUT_NOT_PROCESSED, /* a server said so (UNAVAILABLE, GOAWAY above last_stream_id) */
+    OUT_UNKNOWN,       /* it may have been applied: only reads and writes with a key go again */
+    OUT_ANSWERED       /* a final answer: never sent again */
+};
+
+struct attempt {
+    enum outcome outcome;
+    int retryable; /* 0: the error is final whatever the outcome */
+    int drop;      /* close the connection: it cannot (or should not) carry the next attempt */
+    int penalize;  /* skip the address for a backoff */
+    int index;     /* the address it went to, -1 if none */
+};
+
+static void set_attempt(struct attempt *a, enum outcome outcome, int retryable, int drop, int penalize)
+{
+    a->outcome = outcome;
+    a->retryable = retryable;
+    a->drop = drop;
+    a->penalize = penalize;
+}
+
+/* The connection was closed for idleness (GOAWAY 0 IDLE_TIMEOUT): the address is fine. */
+static int closed_for_idleness(const claimline_client *c)
+{
+    return c->draining && c->goaway_code == 0 && strcmp(c->gone_reason, "IDLE_TIMEOUT") == 0;
+}
+
+/* One REQUEST on the open connection (timeout `send_ms` on the wire, `deadline` here;
+ * `timeout_ms` only names the caller's timeout in messages), then its RESPONSE or ERROR.
+ * *a says what the failure means for a retry. */
+static int call_once(claimline_client *c, uint16_t method, const ProtobufCMessage *request,
+                     const ProtobufCMessageDescriptor *response_type, int timeout_ms, uint32_t send_ms,
+                     int64_t deadline, ProtobufCMessage **out, claimline_error *err, struct attempt *a)
+{
+    a->index = c->index;
+    set_attempt(a, OUT_NOT_SENT, 1, 1, 0);
+    if (c->last_stream == UINT32_MAX)
+        return fail(err, CLAIMLINE_UNAVAILABLE, "STREAM_IDS_EXHAUSTED", "no stream ids left: connect again");
+
+    uint32_t stream = ++c->last_stream;
+    uint8_t *frame;
+    size_t len;
+    int too_large;
+    if (clm_frame_encode(CLM_REQUEST, method, stream, send_ms, request, NULL, 0, c->send_limit, &frame, &len,
+                         &too_large)) {
+        set_attempt(a, OUT_NOT_SENT, 0, 0, 0);
+        return too_large ? fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "FRAME_TOO_LARGE",
+                                "the request is over the server's frame limit of %u bytes", (unsigned)c->send_limit)
+                         : fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for the request");
+    }
+    enum io_result w = send_all(c->fd, frame, len, deadline);
+    free(frame);
+    if (w == IO_TIMEOUT) {
+        set_attempt(a, OUT_NOT_SENT, 0, 0, 0);
+        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "could not send within %d ms", timeout_ms);
+    }
+    if (w == IO_PARTIAL) {
+        lose(c, NULL, "WRITE_TIMEOUT", "a request was cut off by its timeout");
+        set_attempt(a, OUT_UNKNOWN, 0, 1, 0);
+        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "could not send within %d ms", timeout_ms);
+    }
+    if (w == IO_ERROR) {
+        set_attempt(a, OUT_UNKNOWN, 1, 1, 1); /* part of it, or all, may have arrived */
+        return lose(c, err, "CONNECTION_CLOSED", "could not send the request");
+    }
+
+    clm_header h;
+    uint8_t *payload;
+    int r = await_frame(c, stream, NULL, deadline, &h, &payload, err);
+    if (r == CLAIMLINE_DEADLINE_EXCEEDED) {
+        send_cancel(c, stream);
+        set_attempt(a, OUT_UNKNOWN, 0, 0, 0);
+        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "no answer within %d ms", timeout_ms);
+    }
+    if (r) {
+        /* The connection is gone. Streams above a GOAWAY's last_stream_id were never processed. */
+        if (c->draining && stream > c->goaway_last_stream)
+            set_attempt(a, OUT_NOT_PROCESSED, 1, 1, !closed_for_idleness(c));
+        else
+            set_attempt(a, OUT_UNKNOWN, 1, 1, 1);
+        return r;
+    }
+    if (h.type == CLM_ERROR) {
+        r = status_from_error(c, payload, h.length, err);
+        free(payload);
+        if (c->fd < 0) /* not an RpcStatus: the connection was given up */
+            set_attempt(a, OUT_UNKNOWN, 1, 1, 1);
+        else if (r != CLAIMLINE_UNAVAILABLE)
+            set_attempt(a, OUT_ANSWERED, 0, 0, 0);
+        else /* not applied (STORE_FAILED, SHUTDOWN, ...), but OUTCOME_UNKNOWN: the commit failed */
+            set_attempt(a, err && strcmp(err->reason, "OUTCOME_UNKNOWN") == 0 ? OUT_UNKNOWN : OUT_NOT_PROCESSED, 1, 1,
+                        1);
+        return r;
+    }
+    ProtobufCMessage *m = protobuf_c_message_unpack(response_type, NULL, h.length, payload);
+    free(payload);
+    if (!m) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "RESPONSE payload is not a valid %s", response_type->name);
+        set_attempt(a, OUT_UNKNOWN, 1, 1, 1);
+        return protocol_error(c, err, msg);
+    }
+    c->last_served = c->index;
+    *out = m;
+    return 0;
+}
+
+static int failover_call(claimline_client *c, uint16_t method, const ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *response_type, int timeout_ms, ProtobufCMessage **out,
+                         claimline_error *err);
+
 /* The one generic call: REQUEST on a new stream, then its RESPONSE or ERROR. */
 static int call(claimline_client *c, uint16_t method, const ProtobufCMessage *request,
                 const ProtobufCMessageDescriptor *request_type, const ProtobufCMessageDescriptor *response_type,
@@ -417,61 +554,21 @@ static int call(claimline_client *c, uint16_t method, const ProtobufCMessage *re
     if (request->descriptor != request_type)
         return fail(err, CLAIMLINE_INVALID_ARGUMENT, "CLIENT_INVALID_ARGUMENT",
                     "the request is not a %s (initialise it with its __INIT macro)", request_type->name);
+    if (c->failover)
+        return failover_call(c, method, request, response_type, timeout_ms, out, err);
     if (c->fd < 0 || c->draining)
         return gone(c, err);
-    if (c->last_stream == UINT32_MAX)
-        return fail(err, CLAIMLINE_UNAVAILABLE, "STREAM_IDS_EXHAUSTED", "no stream ids left: connect again");
-
-    int64_t deadline = deadline_after(timeout_ms);
-    uint32_t stream = ++c->last_stream;
-    uint8_t *frame;
-    size_t len;
-    int too_large;
-    if (clm_frame_encode(CLM_REQUEST, method, stream, (uint32_t)timeout_ms, request, NULL, 0, c->send_limit, &frame,
-                         &len, &too_large))
-        return too_large ? fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "FRAME_TOO_LARGE",
-                                "the request is over the server's frame limit of %u bytes", (unsigned)c->send_limit)
-                         : fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for the request");
-    enum io_result w = send_all(c->fd, frame, len, deadline);
-    free(frame);
-    if (w == IO_TIMEOUT)
-        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "could not send within %d ms", timeout_ms);
-    if (w == IO_PARTIAL) {
-        lose(c, NULL, "WRITE_TIMEOUT", "a request was cut off by its timeout");
-        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "could not send within %d ms", timeout_ms);
-    }
-    if (w == IO_ERROR)
-        return lose(c, err, "CONNECTION_CLOSED", "could not send the request");
-
-    clm_header h;
-    uint8_t *payload;
-    int r = await_frame(c, stream, NULL, deadline, &h, &payload, err);
-    if (r == CLAIMLINE_DEADLINE_EXCEEDED) {
-        send_cancel(c, stream);
-        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "no answer within %d ms", timeout_ms);
-    }
-    if (r)
-        return r;
-    if (h.type == CLM_ERROR) {
-        r = status_from_error(c, payload, h.length, err);
-        free(payload);
-        return r;
-    }
-    ProtobufCMessage *m = protobuf_c_message_unpack(response_type, NULL, h.length, payload);
-    free(payload);
-    if (!m) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "RESPONSE payload is not a valid %s", response_type->name);
-        return protocol_error(c, err, msg);
-    }
-    *out = m;
-    return 0;
+    struct attempt a;
+    return call_once(c, method, request, response_type, timeout_ms, (uint32_t)timeout_ms, deadline_after(timeout_ms),
+                     out, err, &a);
 }
 
 static const struct method_types {
     const ProtobufCMessageDescriptor *request, *response;
+    int write;
 } methods[CLAIMLINE_METHOD_LAST + 1] = {
-#define METHOD_TYPES(number, NAME, name, Req, req, Resp, resp, write) [number] = {&req##__descriptor, &resp##__descriptor},
+#define METHOD_TYPES(number, NAME, name, Req, req, Resp, resp, write)                                           \
+    [number] = {&req##__descriptor, &resp##__descriptor, write},
     CLAIMLINE_METHODS(METHOD_TYPES)
 #undef METHOD_TYPES
 };
@@ -503,7 +600,7 @@ int claimline_call(claimline_client *client, int method, const ProtobufCMessage 
 CLAIMLINE_METHODS(METHOD_CALL)
 #undef METHOD_CALL
 
-int claimline_ping(claimline_client *c, int timeout_ms, claimline_error *err)
+static int ping_connection(claimline_client *c, int timeout_ms, claimline_error *err)
 {
     clear_err(err);
     if (!c || timeout_ms < 0)
@@ -544,6 +641,7 @@ static claimline_client *new_client(int fd, uint32_t max_frame)
         return NULL;
     c->fd = fd;
     c->recv_limit = c->send_limit = max_frame;
+    c->index = c->failed_index = c->last_served = -1;
     return c;
 }
 
@@ -554,11 +652,23 @@ claimline_client *clm_client_from_fd(int fd, uint32_t max_frame)
     return new_client(fd, max_frame);
 }
 
+static void free_addresses(struct clm_address *addrs, size_t n)
+{
+    for (size_t i = 0; addrs && i < n; i++) {
+        free(addrs[i].host);
+        free(addrs[i].label);
+    }
+    free(addrs);
+}
+
 static void free_client(claimline_client *c)
 {
     if (c->fd >= 0)
         close(c->fd);
     free(c->payload);
+    free_addresses(c->addrs, c->n_addrs);
+    free(c->token);
+    free(c->client_name);
     free(c);
 }
 
@@ -569,6 +679,86 @@ void claimline_close(claimline_client *c)
     if (c->fd >= 0)
         send_goaway(c, 0, "SHUTDOWN", "client closing");
     free_client(c);
+}
+
+/* ---- addresses ---- */
+
+/* "host:port", or "[host]:port" for an IPv6 host. NULL if out of memory. */
+static char *address_label(const char *host, int port)
+{
+    size_t n = strlen(host) + 16;
+    char *label = malloc(n);
+    if (!label)
+        return NULL;
+    if (strchr(host, ':'))
+        snprintf(label, n, "[%s]:%d", host, port);
+    else
+        snprintf(label, n, "%s:%d", host, port);
+    return label;
+}
+
+/* "host:port,[v6]:port,..." into *out (*n entries). The rules of the Python client's
+ * parse_addresses and the Swift client's ClaimlineAddress.list: spaces around entries are
+ * ignored, the last colon separates the port (1..65535), brackets around the host are
+ * dropped, and every entry must parse. 0, or 3 naming the bad entry, or 8 out of memory. */
+static int parse_addresses(const char *text, struct clm_address **out, size_t *n, claimline_error *err)
+{
+    size_t count = 1;
+    for (const char *p = text; *p; p++)
+        count += *p == ',';
+    struct clm_address *addrs = calloc(count, sizeof *addrs);
+    if (!addrs)
+        return fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for the addresses");
+    size_t k = 0;
+    for (const char *p = text;;) {
+        const char *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        const char *b = p, *e = end, *colon = NULL;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        for (const char *q = b; q < e; q++)
+            if (*q == ':')
+                colon = q;
+        long port = 0;
+        int ok = colon && colon + 1 < e;
+        for (const char *q = colon ? colon + 1 : e; ok && q < e; q++) {
+            ok = isdigit((unsigned char)*q) != 0;
+            port = port > 65535 ? port : port * 10 + (*q - '0');
+        }
+        const char *hb = b, *he = colon;
+        if (ok && he - hb >= 2 && *hb == '[' && he[-1] == ']') {
+            hb++;
+            he--;
+        }
+        if (!ok || port < 1 || port > 65535 || he <= hb) {
+            int len = (int)(end - p);
+            free_addresses(addrs, k);
+            return fail(err, CLAIMLINE_INVALID_ARGUMENT, "CLIENT_INVALID_ARGUMENT",
+                        "expected host:port (port 1..65535), got '%.*s'", len > 100 ? 100 : len, p);
+        }
+        char *host = malloc((size_t)(he - hb) + 1);
+        if (host) {
+            memcpy(host, hb, (size_t)(he - hb));
+            host[he - hb] = '\0';
+        }
+        addrs[k].host = host;
+        addrs[k].port = (int)port;
+        addrs[k].label = host ? address_label(host, (int)port) : NULL;
+        k++;
+        if (!host || !addrs[k - 1].label) {
+            free_addresses(addrs, k);
+            return fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for the addresses");
+        }
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    *out = addrs;
+    *n = k;
+    return 0;
 }
 
 /* A connected, non-blocking TCP socket to host:port within the deadline, or -1 (err set). */
@@ -714,8 +904,341 @@ int claimline_connect(const char *host, int port, const char *token, const char 
         free_client(c);
         return r;
     }
+    /* Its one address, for claimline_address() (best effort: no memory, no name). */
+    if ((c->addrs = calloc(1, sizeof *c->addrs)) && (c->addrs[0].label = address_label(host, port))) {
+        c->n_addrs = 1;
+        c->index = 0;
+    }
     *client = c;
     return 0;
+}
+
+/* ---- failover (claimline_connect_config) ---- */
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 2000
+#define DEFAULT_BACKOFF_MS 100
+#define DEFAULT_MAX_BACKOFF_MS 2000
+#define DEFAULT_MAX_ATTEMPTS 5
+
+static int random_bytes(uint8_t *b, size_t n);
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static void sleep_until(int64_t t)
+{
+    for (int64_t left; (left = t - now_ms()) > 0;)
+        (void)poll(NULL, 0, left > INT_MAX ? INT_MAX : (int)left);
+}
+
+/* A write's idempotency_key, if the message has one and it is not empty. */
+static int has_idempotency_key(const ProtobufCMessage *m)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "idempotency_key");
+    if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return 0;
+    const char *key = *(const char *const *)(const void *)((const char *)m + f->offset);
+    return key && key[0];
+}
+
+/* Closes the open connection, saying GOAWAY SHUTDOWN first if it can without blocking. */
+static void drop_connection(claimline_client *c)
+{
+    if (c->fd < 0)
+        return;
+    send_goaway(c, 0, "SHUTDOWN", "client failing over");
+    close(c->fd);
+    c->fd = -1;
+    reset_reader(c);
+}
+
+/* After a failed attempt: drop its connection if asked, and skip its address for a backoff
+ * (backoff_ms doubled per failure in a row, at most max_backoff_ms, at least the server's
+ * retry_after_ms); the search for the next address starts after it. */
+static void note_failure(claimline_client *c, const struct attempt *a, uint32_t retry_after_ms)
+{
+    if (a->drop)
+        drop_connection(c);
+    if (a->index < 0 || (size_t)a->index >= c->n_addrs)
+        return;
+    struct clm_address *ad = &c->addrs[a->index];
+    if (a->penalize) {
+        if (ad->failures_in_row < 30)
+            ad->failures_in_row++;
+        int64_t backoff = (int64_t)c->backoff_ms << (ad->failures_in_row - 1);
+        if (backoff > c->max_backoff_ms)
+            backoff = c->max_backoff_ms;
+        if (backoff < (int64_t)retry_after_ms)
+            backoff = retry_after_ms;
+        ad->down_until = now_ms() + backoff;
+        c->failed_index = a->index;
+        c->next_start = (int)(((size_t)a->index + 1) % c->n_addrs);
+    } else if (a->drop) {
+        c->next_start = a->index; /* e.g. closed for idleness: the same address again */
+    }
+}
+
+/* ms until some address is out of its backoff; 0 if one is now, or a connection is open. */
+static int64_t wait_for_an_address(const claimline_client *c)
+{
+    if (c->fd >= 0)
+        return 0;
+    int64_t now = now_ms(), soonest = INT64_MAX;
+    for (size_t i = 0; i < c->n_addrs; i++)
+        if (c->addrs[i].down_until < soonest)
+            soonest = c->addrs[i].down_until;
+    return soonest > now ? soonest - now : 0;
+}
+
+/* Connects to the next address not in its backoff (else the one out of it soonest): TCP,
+ * preface, HELLO, HELLO_ACK within connect_timeout_ms and the deadline. */
+static int connect_next(claimline_client *c, int64_t deadline, claimline_error *err, struct attempt *a)
+{
+    int64_t now = now_ms(), soonest = INT64_MAX;
+    size_t n = c->n_addrs, pick = n;
+    for (size_t k = 0; k < n && pick == n; k++) {
+        size_t i = ((size_t)c->next_start + k) % n;
+        if (c->addrs[i].down_until <= now)
+            pick = i;
+    }
+    if (pick == n) {
+        for (size_t k = 0; k < n; k++) {
+            size_t i = ((size_t)c->next_start + k) % n;
+            if (c->addrs[i].down_until < soonest) {
+                soonest = c->addrs[i].down_until;
+                pick = i;
+            }
+        }
+    }
+    if (c->failed_index >= 0 && (int)pick != c->failed_index)
+        c->failovers++;
+    a->index = (int)pick;
+    set_attempt(a, OUT_NOT_SENT, 1, 1, 1);
+    int64_t until = now + c->connect_timeout_ms;
+    if (deadline >= 0 && deadline < until)
+        until = deadline;
+    struct clm_address *ad = &c->addrs[pick];
+    int fd = open_socket(ad->host, ad->port, until, err);
+    if (fd < 0)
+        return CLAIMLINE_UNAVAILABLE;
+    /* A new connection: nothing of the last one carries over. */
+    reset_reader(c);
+    c->fd = fd;
+    c->index = (int)pick;
+    c->last_stream = 0;
+    c->recv_limit = c->send_limit = CLM_MAX_FRAME_HANDSHAKE;
+    c->draining = 0;
+    c->goaway_code = c->goaway_last_stream = 0;
+    c->gone_reason[0] = c->gone_message[0] = '\0';
+    int r = handshake(c, c->token, c->client_name, until, err);
+    if (r) {
+        if (c->fd >= 0) { /* refused before anything was sent (a HELLO too large, no memory) */
+            close(c->fd);
+            c->fd = -1;
+            reset_reader(c);
+        }
+        /* Another address would answer a bad token, client name or version the same way. */
+        if (r == CLAIMLINE_INVALID_ARGUMENT || r == CLAIMLINE_PERMISSION_DENIED || r == CLAIMLINE_UNIMPLEMENTED ||
+            r == CLAIMLINE_UNAUTHENTICATED || strcmp(err->reason, "OUT_OF_MEMORY") == 0)
+            set_attempt(a, OUT_NOT_SENT, 0, 1, 0);
+        return r;
+    }
+    ad->down_until = 0;
+    ad->failures_in_row = 0;
+    c->failed_index = -1;
+    return 0;
+}
+
+struct pending_call {
+    uint16_t method;
+    const ProtobufCMessage *request;
+    const ProtobufCMessageDescriptor *response_type;
+    int timeout_ms;
+    ProtobufCMessage **out;
+};
+
+/* The error of a call (or connect) that stops: the last attempt's, its message saying how
+ * many attempts went where and whether a write may have been applied. */
+static int give_up(const claimline_client *c, int code, const claimline_error *e, int attempts, const char *trail,
+                   int maybe_applied, int unsafe, int write, claimline_error *err)
+{
+    if (!err)
+        return code;
+    *err = *e;
+    err->code = code;
+    if (attempts == 1 && !unsafe && code != CLAIMLINE_UNAVAILABLE)
+        return code; /* a final answer or a local limit, as a single-server client gives it */
+    const char *note = unsafe                ? "; the write has no idempotency key and may have been applied: not retried"
+                       : maybe_applied && write ? "; an attempt may have been applied: retry with the same idempotency key"
+                                                : "";
+    char msg[sizeof err->message + 512];
+    if (attempts > 1 || c->n_addrs > 1)
+        snprintf(msg, sizeof msg, "%s%s [%d attempt(s): %s]", e->message, note, attempts, trail);
+    else
+        snprintf(msg, sizeof msg, "%s%s", e->message, note);
+    copy_str(err->message, sizeof err->message, msg);
+    return code;
+}
+
+/* Runs the call `pc` (or, NULL, just makes a connection) on the open connection or a new one
+ * to the next address, until it succeeds, fails for good, the attempts run out or the
+ * deadline passes (PROTOCOL.md 3.7, 9.5; README "Several instances"). */
+static int with_failover(claimline_client *c, int64_t deadline, const struct pending_call *pc, int retry_unknown,
+                         int write, claimline_error *err)
+{
+    claimline_error e;
+    char trail[400] = "";
+    int attempts = 0, maybe_applied = 0;
+    for (;;) {
+        attempts++;
+        struct attempt a = {OUT_NOT_SENT, 1, 1, 1, c->index};
+        clear_err(&e);
+        int r = 0;
+        if (c->fd < 0)
+            r = connect_next(c, deadline, &e, &a);
+        if (r == 0 && pc) {
+            /* What arrived while the connection was idle: a GOAWAY or a close means it cannot
+             * carry the call, which has not been sent (safe to send elsewhere, whatever it is). */
+            clm_header h;
+            uint8_t *p = NULL;
+            int64_t left = deadline < 0 ? 0 : deadline - now_ms();
+            a.index = c->index;
+            if (await_frame(c, 0, NULL, now_ms(), &h, &p, &e) == CLAIMLINE_UNAVAILABLE) {
+                set_attempt(&a, OUT_NOT_SENT, 1, 1, !closed_for_idleness(c));
+                r = CLAIMLINE_UNAVAILABLE;
+            } else if (deadline >= 0 && left <= 0) {
+                set_attempt(&a, OUT_NOT_SENT, 0, 0, 0);
+                r = fail(&e, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "no answer within %d ms", pc->timeout_ms);
+            } else {
+                /* Each attempt sends what is left of the call's time. */
+                r = call_once(c, pc->method, pc->request, pc->response_type, pc->timeout_ms, (uint32_t)left, deadline,
+                              pc->out, &e, &a);
+            }
+        }
+        if (r == 0) {
+            clear_err(err);
+            return 0;
+        }
+        size_t used = strlen(trail);
+        snprintf(trail + used, sizeof trail - used, "%s%s %s", used ? "; " : "",
+                 a.index >= 0 ? c->addrs[a.index].label : "-", e.reason[0] ? e.reason : claimline_status_name(r));
+        if (a.outcome == OUT_UNKNOWN)
+            maybe_applied = 1;
+        note_failure(c, &a, e.retry_after_ms);
+        int final = !a.retryable || (r != CLAIMLINE_UNAVAILABLE && a.outcome != OUT_NOT_SENT);
+        int unsafe = a.outcome == OUT_UNKNOWN && !retry_unknown;
+        int64_t wait = wait_for_an_address(c);
+        int late = deadline >= 0 && now_ms() + wait >= deadline;
+        if (final || unsafe || late || attempts >= c->max_attempts)
+            return give_up(c, r, &e, attempts, trail, maybe_applied, unsafe, write, err);
+        if (wait > 0)
+            sleep_until(now_ms() + wait);
+    }
+}
+
+static int failover_call(claimline_client *c, uint16_t method, const ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *response_type, int timeout_ms, ProtobufCMessage **out,
+                         claimline_error *err)
+{
+    const struct pending_call pc = {method, request, response_type, timeout_ms, out};
+    int write = method <= CLAIMLINE_METHOD_LAST ? methods[method].write : 1;
+    int retry_unknown = !write || has_idempotency_key(request);
+    return with_failover(c, deadline_after(timeout_ms), &pc, retry_unknown, write, err);
+}
+
+int claimline_connect_config(const claimline_config *config, int timeout_ms, claimline_client **client,
+                             claimline_error *err)
+{
+    clear_err(err);
+    if (client)
+        *client = NULL;
+    if (!config || !config->addresses || !config->token || !client || timeout_ms <= 0 ||
+        config->connect_timeout_ms < 0 || config->max_attempts < 0 || config->backoff_ms < 0 ||
+        config->max_backoff_ms < 0)
+        return fail(err, CLAIMLINE_INVALID_ARGUMENT, "CLIENT_INVALID_ARGUMENT",
+                    "config, addresses, token and client are required; timeout_ms > 0; no negative setting");
+    claimline_client *c = new_client(-1, CLM_MAX_FRAME_HANDSHAKE);
+    if (!c)
+        return fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for a client");
+    int r = parse_addresses(config->addresses, &c->addrs, &c->n_addrs, err);
+    if (r) {
+        free_client(c);
+        return r;
+    }
+    c->token = dup_str(config->token);
+    c->client_name = dup_str(config->client_name ? config->client_name : "");
+    if (!c->token || !c->client_name) {
+        free_client(c);
+        return fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for a client");
+    }
+    c->failover = 1;
+    c->connect_timeout_ms = config->connect_timeout_ms ? config->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    c->backoff_ms = config->backoff_ms ? config->backoff_ms : DEFAULT_BACKOFF_MS;
+    c->max_backoff_ms = config->max_backoff_ms ? config->max_backoff_ms : DEFAULT_MAX_BACKOFF_MS;
+    if (c->max_backoff_ms < c->backoff_ms)
+        c->max_backoff_ms = c->backoff_ms;
+    c->max_attempts = config->max_attempts ? config->max_attempts
+                      : c->n_addrs + 1 > DEFAULT_MAX_ATTEMPTS ? (int)c->n_addrs + 1
+                                                              : DEFAULT_MAX_ATTEMPTS;
+    if (config->random_start) {
+        uint8_t b[4] = {0};
+        uint32_t x = random_bytes(b, sizeof b) == 0 ? clm_get_u32(b) : (uint32_t)now_ms();
+        c->next_start = (int)(x % c->n_addrs);
+    }
+    r = with_failover(c, deadline_after(timeout_ms), NULL, 1, 0, err);
+    if (r) {
+        free_client(c);
+        return r;
+    }
+    *client = c;
+    return 0;
+}
+
+int claimline_connect_addresses(const char *addresses, const char *token, const char *client_name, int timeout_ms,
+                                claimline_client **client, claimline_error *err)
+{
+    claimline_config config = CLAIMLINE_CONFIG_INIT;
+    config.addresses = addresses;
+    config.token = token;
+    config.client_name = client_name;
+    return claimline_connect_config(&config, timeout_ms, client, err);
+}
+
+int claimline_ping(claimline_client *c, int timeout_ms, claimline_error *err)
+{
+    int was_open = c && c->fd >= 0 && !c->draining;
+    int r = ping_connection(c, timeout_ms, err);
+    if (r == CLAIMLINE_UNAVAILABLE && was_open && c->failover && c->fd < 0) {
+        /* The next call opens a connection, to the next address unless this was idleness. */
+        struct attempt a = {OUT_NOT_SENT, 1, 1, !closed_for_idleness(c), c->index};
+        note_failure(c, &a, 0);
+    }
+    return r;
+}
+
+const char *claimline_address(const claimline_client *c)
+{
+    return c && c->fd >= 0 && c->index >= 0 && (size_t)c->index < c->n_addrs ? c->addrs[c->index].label : "";
+}
+
+const char *claimline_last_served_address(const claimline_client *c)
+{
+    return c && c->last_served >= 0 && (size_t)c->last_served < c->n_addrs ? c->addrs[c->last_served].label : "";
+}
+
+unsigned claimline_failovers(const claimline_client *c) { return c ? c->failovers : 0; }
+
+size_t claimline_address_count(const claimline_client *c) { return c ? c->n_addrs : 0; }
+
+const char *claimline_address_at(const claimline_client *c, size_t i)
+{
+    return c && i < c->n_addrs ? c->addrs[i].label : "";
 }
 
 const char *claimline_session_id(const claimline_client *c) { return c ? c->session_id : ""; }
@@ -724,25 +1247,31 @@ const char *claimline_role(const claimline_client *c) { return c ? c->role : "";
 
 /* ---- helpers ---- */
 
-int claimline_new_idempotency_key(char out[37])
+/* n bytes from /dev/urandom: 0, or -1. */
+static int random_bytes(uint8_t *b, size_t n)
 {
-    uint8_t b[16];
     size_t got = 0;
-    out[0] = '\0';
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return CLAIMLINE_INTERNAL;
-    while (got < sizeof b) {
-        ssize_t n = read(fd, b + got, sizeof b - got);
-        if (n > 0)
-            got += (size_t)n;
-        else if (n < 0 && errno == EINTR)
+        return -1;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r > 0)
+            got += (size_t)r;
+        else if (r < 0 && errno == EINTR)
             continue;
         else
             break;
     }
     close(fd);
-    if (got < sizeof b)
+    return got == n ? 0 : -1;
+}
+
+int claimline_new_idempotency_key(char out[37])
+{
+    uint8_t b[16];
+    out[0] = '\0';
+    if (random_bytes(b, sizeof b) < 0)
         return CLAIMLINE_INTERNAL;
     b[6] = (uint8_t)((b[6] & 0x0F) | 0x40); /* version 4 */
     b[8] = (uint8_t)((b[8] & 0x3F) | 0x80); /* variant 10 */

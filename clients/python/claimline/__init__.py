@@ -10,6 +10,7 @@ from claimline.client import (
     StatusCode,
     code_name,
     new_idempotency_key,
+    parse_addresses,
 )
 from claimline.methods import Method
 
@@ -21,4 +22,5 @@ __all__ = [
     "StatusCode",
     "code_name",
     "new_idempotency_key",
+    "parse_addresses",
 ]

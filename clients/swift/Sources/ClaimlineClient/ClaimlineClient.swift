@@ -5,7 +5,8 @@ import NIOPosix
 import Synchronization
 
 /// The reference Claimline client: typed async calls over a pool of multiplexed connections,
-/// with per-call deadlines, reconnection with backoff, and retries only where they are safe.
+/// with per-call deadlines, reconnection with backoff, failover between the instances of a
+/// deployment, and retries only where they are safe.
 ///
 /// ```swift
 /// let client = ClaimlineClient(configuration: .init(token: "dev-admin-token"))
@@ -17,14 +18,29 @@ import Synchronization
 public final class ClaimlineClient: Sendable {
     public let configuration: ClaimlineClientConfiguration
     private let group: any EventLoopGroup
+    private let book: AddressBook
     private let slots: [ConnectionSlot]
     private let next = Atomic<Int>(0)
 
     public init(configuration: ClaimlineClientConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.group = group
-        self.slots = (0..<max(1, configuration.connections)).map { _ in ConnectionSlot(configuration: configuration, group: group) }
+        let addresses = configuration.addresses.isEmpty ? [ClaimlineAddress(host: "127.0.0.1", port: 7400)] : configuration.addresses
+        let book = AddressBook(addresses: addresses, backoff: configuration.failedAddressBackoff)
+        self.book = book
+        self.slots = (0..<max(1, configuration.connections)).map { _ in
+            ConnectionSlot(configuration: configuration, group: group, book: book)
+        }
     }
+
+    /// Where the client talks now, which instance answered last, how often it moved.
+    public var diagnostics: ClaimlineClientDiagnostics { self.book.diagnostics }
+
+    /// The instance that answered the last successful call; nil before the first.
+    public var lastServedAddress: ClaimlineAddress? { self.diagnostics.lastServedAddress }
+
+    /// How many times the client moved to another address because the current one failed.
+    public var failovers: Int { self.diagnostics.failovers }
 
     /// Closes every connection; calls after this fail UNAVAILABLE.
     public func close() async {
@@ -63,7 +79,11 @@ public final class ClaimlineClient: Sendable {
 
     /// One logical call: attempts on the pool until it succeeds, fails for good, or `timeout`
     /// (the whole call's budget, retries included) runs out. The request is sent unchanged on
-    /// every attempt, so a write's idempotency key is the same each time.
+    /// every attempt, on whichever instance, so a write's idempotency key is the same each time.
+    ///
+    /// A failure that says the instance is down or going (refused or lost connection, GOAWAY,
+    /// UNAVAILABLE) moves the client to the next address, and the retry goes there at once; a
+    /// write sent without a key is not retried when it may have been applied (the error says so).
     public func call<Request: ProtobufCMessage, Response: ProtobufCMessage>(
         _ method: Method,
         _ request: Request,
@@ -73,23 +93,89 @@ public final class ClaimlineClient: Sendable {
         let budget = timeout ?? self.configuration.defaultTimeout
         let deadline = ContinuousClock.now + budget
         let policy = self.configuration.retry
+        let keyless = Self.isKeylessWrite(method, request)
+        // Every address gets its chance, and one more, however low the policy's count.
+        let maxAttempts = self.book.count > 1 ? max(policy.maxAttempts, self.book.count + 1) : policy.maxAttempts
         var attempt = 1
         while true {
             let remaining = deadline - ContinuousClock.now
+            var failedIndex: Int?
+            let error: RPCError
             do {
                 guard remaining > .zero else {
-                    throw RPCError(.deadlineExceeded, "\(method.name): no answer within \(budget)", reason: "CLIENT_DEADLINE")
+                    throw RPCError(.deadlineExceeded, "\(method.name): no answer within \(budget)", reason: ClientReason.clientDeadline)
                 }
-                let connection = try await self.pickSlot().connection()
-                return try await connection.call(method, request, as: Response.self, timeout: remaining)
-            } catch let error as RPCError {
-                guard policy.isRetryable(error), attempt < policy.maxAttempts else { throw error }
-                attempt += 1
-                let wait = policy.backoff(beforeAttempt: attempt, hint: error.retryAfterMs)
-                guard ContinuousClock.now + wait < deadline else { throw error }
-                try await Task.sleep(for: wait)
+                let slot = self.pickSlot()
+                let lease: ConnectionSlot.Lease
+                do {
+                    lease = try await slot.lease(until: deadline, method: method)
+                } catch let failure as ConnectionSlot.ConnectFailure {
+                    failedIndex = failure.index  // the slot has already marked the address
+                    throw failure.error
+                }
+                // Waiting for a connection may have used the budget; a timeout of 0 would mean
+                // "the server's ceiling" on the wire, so never send one.
+                let left = deadline - ContinuousClock.now
+                guard left >= .milliseconds(1) else {
+                    throw RPCError(.deadlineExceeded, "\(method.name): no answer within \(budget)", reason: ClientReason.clientDeadline)
+                }
+                do {
+                    let response = try await lease.connection.call(method, request, as: Response.self, timeout: left)
+                    self.book.served(lease.index)
+                    return response
+                } catch let failure as RPCError where self.book.count > 1 && Self.failsOver(failure) {
+                    failedIndex = lease.index
+                    self.book.failed(lease.index)
+                    slot.abandon(lease)
+                    throw failure
+                }
+            } catch let caught as RPCError {
+                error = caught
             }
+            guard policy.isRetryable(error), attempt < maxAttempts else { throw self.finalError(error) }
+            if keyless && RetryPolicy.outcomeIsUnknown(error) {
+                var unknown = error
+                unknown.message += "; not retried: a write without an idempotency key may have been applied"
+                throw unknown
+            }
+            attempt += 1
+            let wait = self.wait(after: error, failedIndex: failedIndex, beforeAttempt: attempt)
+            guard ContinuousClock.now + wait < deadline else { throw self.finalError(error) }
+            if wait > .zero { try await Task.sleep(for: wait) }
         }
+    }
+
+    /// At once when the client just moved to a healthy other address (a different server need
+    /// not wait for this one to recover) or when the pool itself retired the connection; else
+    /// the policy's backoff, at least the server's hint.
+    private func wait(after error: RPCError, failedIndex: Int?, beforeAttempt attempt: Int) -> Duration {
+        if error.reason == ClientReason.connectionRetired { return .zero }
+        if let failedIndex, self.book.count > 1, self.book.current != failedIndex, self.book.currentIsHealthy() { return .zero }
+        return self.configuration.retry.backoff(beforeAttempt: attempt, hint: error.retryAfterMs)
+    }
+
+    /// The error a call ends with. When no instance could be reached it names them all, not
+    /// just the last one tried.
+    private func finalError(_ error: RPCError) -> RPCError {
+        guard error.reason == ClientReason.connectFailed, self.book.count > 1 else { return error }
+        var all = error
+        let list = self.book.addresses.map(\.description).joined(separator: ", ")
+        all.message = "no instance reachable (\(list)); last: \(error.message)"
+        return all
+    }
+
+    /// A failure that says the instance is down or going, not that the call was wrong: the
+    /// connection was lost or refused, the server said GOAWAY, or it answered UNAVAILABLE.
+    static func failsOver(_ error: RPCError) -> Bool {
+        error.code == .unavailable && error.reason != ClientReason.clientClosed && error.reason != ClientReason.connectionRetired
+    }
+
+    /// A write whose caller sent no idempotency key (only possible through ``call(_:_:as:timeout:)``:
+    /// the typed methods make one): it may be retried only when it was certainly not applied.
+    static func isKeylessWrite<Request>(_ method: Method, _ request: Request) -> Bool {
+        guard method.isWrite else { return false }
+        guard let keyed = request as? any IdempotentRequest else { return true }
+        return keyed.idempotencyKey.isEmpty
     }
 
     /// A fresh idempotency key: a random UUID (version 4), generated once per logical call.

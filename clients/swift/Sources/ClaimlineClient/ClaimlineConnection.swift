@@ -1,6 +1,7 @@
 import ClaimlineCodec
 import ClaimlineCore
 import ClaimlineWire
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -11,13 +12,19 @@ import NIOPosix
 /// cancelled on the wire (CANCEL) and fails DEADLINE_EXCEEDED.
 public final class ClaimlineConnection: Sendable {
     public let channel: any Channel
+    /// The instance this connection goes to, as it was dialled.
+    public let address: ClaimlineAddress
     /// The server's limits and this session's id.
     public let helloAck: HelloAck
     private let handler: NIOLoopBound<ClientConnectionHandler>
-    private let health: ConnectionHealth
+    let health: ConnectionHealth
 
-    private init(channel: any Channel, helloAck: HelloAck, handler: NIOLoopBound<ClientConnectionHandler>, health: ConnectionHealth) {
+    private init(
+        channel: any Channel, address: ClaimlineAddress, helloAck: HelloAck, handler: NIOLoopBound<ClientConnectionHandler>,
+        health: ConnectionHealth
+    ) {
         self.channel = channel
+        self.address = address
         self.helloAck = helloAck
         self.handler = handler
         self.health = health
@@ -26,8 +33,9 @@ public final class ClaimlineConnection: Sendable {
     /// False once the server sent GOAWAY or the connection closed: open a new one.
     public var isUsable: Bool { self.health.isUsable && self.channel.isActive }
 
-    /// Connects, sends the preface and HELLO, and waits for HELLO_ACK.
-    /// Throws ``RPCError`` (UNAUTHENTICATED for a bad token, UNAVAILABLE when unreachable).
+    /// Connects, sends the preface and HELLO, and waits for HELLO_ACK, `connectTimeout` for each.
+    /// Throws ``RPCError`` (UNAUTHENTICATED for a bad token, UNAVAILABLE when unreachable or
+    /// when the server accepts but does not answer HELLO in time).
     public static func connect(
         host: String,
         port: Int,
@@ -36,6 +44,7 @@ public final class ClaimlineConnection: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         connectTimeout: TimeAmount = .seconds(5)
     ) async throws -> ClaimlineConnection {
+        let address = ClaimlineAddress(host: host, port: port)
         let hello = Hello(clientName: clientName, token: token)
         let health = ConnectionHealth()
         let channel: any Channel
@@ -57,13 +66,27 @@ public final class ClaimlineConnection: Sendable {
                     }
                 }
         } catch {
-            throw RPCError(.unavailable, "cannot connect to \(host):\(port): \(error)", reason: "CONNECT_FAILED")
+            throw RPCError(.unavailable, "cannot connect to \(address): \(error)", reason: ClientReason.connectFailed)
+        }
+        // A process that accepts but never answers (stopped, wedged) must not hold the caller
+        // forever: it gets the connect timeout again for HELLO_ACK, then counts as down.
+        let timedOut = NIOLockedValueBox(false)
+        let timer = channel.eventLoop.scheduleTask(in: connectTimeout) {
+            timedOut.withLockedValue { $0 = true }
+            channel.close(promise: nil)
         }
         do {
             let ack = try await helloFuture.get()
-            return ClaimlineConnection(channel: channel, helloAck: ack, handler: boundHandler, health: health)
+            timer.cancel()
+            return ClaimlineConnection(channel: channel, address: address, helloAck: ack, handler: boundHandler, health: health)
         } catch {
+            timer.cancel()
             channel.close(promise: nil)
+            if timedOut.withLockedValue({ $0 }) {
+                throw RPCError(
+                    .unavailable, "cannot connect to \(address): no HELLO_ACK within \(connectTimeout.nanoseconds / 1_000_000) ms",
+                    reason: ClientReason.connectFailed)
+            }
             throw error
         }
     }
@@ -118,5 +141,12 @@ public final class ClaimlineConnection: Sendable {
 
     public func close() async {
         try? await self.channel.close()
+    }
+
+    /// Takes no new calls and closes once the calls already out are answered (or given up):
+    /// how the pool leaves an instance it moves away from without failing work in flight there.
+    func retire() {
+        let handler = self.handler
+        self.channel.eventLoop.execute { handler.value.retire() }
     }
 }

@@ -28,6 +28,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var helloDone = false
     /// Set once the connection can take no more calls.
     private var closedError: RPCError?
+    /// The pool moved to another address: no new calls; close once the last one ends.
+    private var retiring = false
     /// Requests written while the socket was full: sent, in order, once it drains. Bounded by
     /// the calls the application has waiting, each of which holds one.
     private var held = CircularBuffer<(streamID: UInt32, bytes: ByteBuffer)>()
@@ -72,6 +74,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             }
         case .response:
             if case .answered(_, let waiter, _) = self.machine.receive(frame) { waiter.succeed(frame.payload) }
+            self.closeIfRetiredAndIdle()
         case .error:
             let error: RPCError
             do {
@@ -81,6 +84,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 return
             }
             if case .answered(_, let waiter, _) = self.machine.receive(frame) { waiter.fail(error) }
+            self.closeIfRetiredAndIdle()
         case .ping:
             var buffer = context.channel.allocator.buffer(capacity: 20)
             buffer.writeFrame(Frame.pong(answering: frame))
@@ -94,8 +98,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let reason = self.goAway.map { "the server closed the connection (\($0.reason))" } ?? "the connection closed"
-        self.fail(RPCError(.unavailable, reason, reason: self.goAway?.reason ?? "CONNECTION_CLOSED"), context: nil)
+        // After a GOAWAY the calls still waiting are at or below its last stream id: the server
+        // may have processed them, so their outcome is unknown, like any call on a lost connection.
+        let message = self.goAway.map { "the server closed the connection after GOAWAY \($0.reason)" } ?? "the connection closed"
+        self.fail(RPCError(.unavailable, message, reason: ClientReason.connectionClosed), context: nil)
         self.context = nil
         context.fireChannelInactive()
     }
@@ -103,25 +109,30 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// A connection that never became active (refused, timed out) ends here, not in
     /// channelInactive: nothing may be left waiting.
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.fail(RPCError(.unavailable, "the connection closed", reason: "CONNECTION_CLOSED"), context: nil)
+        self.fail(RPCError(.unavailable, "the connection closed", reason: ClientReason.connectionClosed), context: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let message = (error as? FramingError).map { "\($0)" } ?? "\(error)"
-        self.fail(RPCError(.unavailable, "connection error: \(message)", reason: "CONNECTION_ERROR"), context: context)
+        self.fail(RPCError(.unavailable, "connection error: \(message)", reason: ClientReason.connectionError), context: context)
     }
 
     /// Sends one REQUEST; `waiter` completes with the RESPONSE payload or the error.
     func send(method: UInt16, timeoutMs: UInt32, body: (inout ByteBuffer) throws(CodecError) -> Int, waiter: Waiter) -> UInt32? {
+        if self.retiring && self.closedError == nil && self.goAway == nil {
+            // The pool is leaving this connection, not because of the server: send it elsewhere.
+            waiter.fail(RPCError(.unavailable, "the connection is being retired", reason: ClientReason.connectionRetired))
+            return nil
+        }
         guard let context = self.context, self.closedError == nil, self.goAway == nil else {
             // Never written: safe to send again elsewhere, whatever the method.
             let error = self.closedError ?? RPCError(.unavailable, "the connection is closing", reason: "GOAWAY")
-            waiter.fail(RPCError(.unavailable, error.message, reason: "NOT_SENT"))
+            waiter.fail(RPCError(.unavailable, error.message, reason: ClientReason.notSent))
             return nil
         }
         // The client's own timer gives up on the call (ClaimlineConnection): no machine deadline.
         guard let streamID = self.machine.start(waiter, deadline: .max) else {
-            waiter.fail(RPCError(.unavailable, "the connection is closing", reason: "NOT_SENT"))
+            waiter.fail(RPCError(.unavailable, "the connection is closing", reason: ClientReason.notSent))
             return nil
         }
         var buffer = context.channel.allocator.buffer(capacity: 256)
@@ -159,6 +170,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func cancel(streamID: UInt32, error: RPCError) {
         guard let waiter = self.machine.cancel(streamID: streamID) else { return }
         waiter.fail(error)
+        defer { self.closeIfRetiredAndIdle() }
         // Still held here: never sent, so it is simply dropped; nothing to cancel on the wire.
         if let index = self.held.firstIndex(where: { $0.streamID == streamID }) {
             self.held.remove(at: index)
@@ -170,15 +182,36 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
     }
 
+    /// The pool moved to another address: no new calls here; the calls out keep their answers
+    /// (their deadlines still end them), then the connection says GOAWAY and closes.
+    func retire() {
+        self.retiring = true
+        self.health.markUnusable(reason: ClientReason.connectionRetired)
+        self.closeIfRetiredAndIdle()
+    }
+
+    private func closeIfRetiredAndIdle() {
+        guard self.retiring, self.machine.inFlight == 0, let context else { return }
+        self.context = nil
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        _ = try? buffer.writeFrame(type: .goAway, streamID: 0) { (out: inout ByteBuffer) throws(CodecError) -> Int in
+            try GoAway(lastStreamId: 0, code: 0, reason: Reason.shutdown, message: "client moved to another address").encode(
+                into: &out, arena: self.arena)
+        }
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        context.close(promise: nil)
+    }
+
     /// Calls above the server's last stream id were never processed: they fail UNAVAILABLE
     /// with reason GOAWAY so the caller knows a retry is safe.
     private func received(_ goAway: GoAway, frame: Frame) {
         self.goAway = goAway
-        self.health.markUnusable()
+        self.health.markUnusable(reason: goAway.reason)
         if case .goingAway(let unprocessed) = self.machine.receive(frame, goAwayLastStreamID: goAway.lastStreamId) {
             for (_, waiter) in unprocessed {
                 waiter.fail(
-                    RPCError(.unavailable, "not processed before the server's GOAWAY (\(goAway.reason))", reason: "GOAWAY_UNPROCESSED")
+                    RPCError(
+                        .unavailable, "not processed before the server's GOAWAY (\(goAway.reason))", reason: ClientReason.goAwayUnprocessed)
                 )
             }
         }
@@ -192,7 +225,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func fail(_ error: RPCError, context: ChannelHandlerContext?) {
-        self.health.markUnusable()
+        self.health.markUnusable(reason: error.reason)
         if self.closedError == nil { self.closedError = error }
         if !self.helloDone {
             self.helloDone = true
@@ -205,13 +238,30 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 }
 
-/// Whether a connection still takes calls, readable from any thread without a lock.
+/// Whether a connection still takes calls, readable from any thread without a lock, and why
+/// it stopped: the pool moves to another address when the server failed, not when the
+/// connection merely idled out or was retired by the pool itself.
 public final class ConnectionHealth: Sendable {
     private let usable = Atomic<Bool>(true)
+    private let reason = Mutex<String?>(nil)
 
     public init() {}
 
     public var isUsable: Bool { self.usable.load(ordering: .relaxed) }
 
-    func markUnusable() { self.usable.store(false, ordering: .relaxed) }
+    /// The first reason the connection stopped taking calls (a GOAWAY's reason, or the
+    /// client's: CONNECTION_CLOSED, CONNECTION_RETIRED, ...); nil while usable.
+    public var endReason: String? { self.reason.withLock { $0 } }
+
+    /// Whether the connection ended because of the server (lost, refused, GOAWAY other than
+    /// IDLE_TIMEOUT), so that its address should be skipped for a while.
+    var endedByServerFault: Bool {
+        guard let reason = self.endReason else { return false }
+        return reason != Reason.idleTimeout && reason != ClientReason.connectionRetired && reason != ClientReason.clientClosed
+    }
+
+    func markUnusable(reason: String) {
+        self.reason.withLock { if $0 == nil { $0 = reason } }
+        self.usable.store(false, ordering: .relaxed)
+    }
 }

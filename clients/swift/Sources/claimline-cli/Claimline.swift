@@ -15,6 +15,10 @@ struct Claimline: AsyncParsableCommand {
             An error is one line on stderr naming the flag at fault; with --json, one JSON object.
 
             The token comes from --token or the CLAIMLINE_TOKEN environment variable.
+
+            --server takes one host:port or several instances of one deployment, comma-separated: \
+            a call goes to the first that answers and moves on when one refuses or drops the \
+            connection, says GOAWAY or answers UNAVAILABLE (writes keep their --key on every attempt).
             """,
         subcommands: [
             Escalate.self, Retain.self, File.self, ContactCommand.self, ClaimCommand.self, IncidentCommand.self,
@@ -52,7 +56,13 @@ struct Claimline: AsyncParsableCommand {
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "The server, host:port.")
+    @Option(
+        help: ArgumentHelp(
+            "The server, host:port; or several instances of one deployment, comma-separated (a:7400,b:7400).",
+            discussion:
+                "With several, the call goes to the first that answers and moves to the next when one refuses, drops the connection or answers UNAVAILABLE."
+        )
+    )
     var server: String = "127.0.0.1:7400"
 
     @Option(help: "The client token (default: $CLAIMLINE_TOKEN).")
@@ -68,21 +78,25 @@ struct GlobalOptions: ParsableArguments {
         guard self.timeout.isFinite, self.timeout >= 0 else {
             throw ValidationError("--timeout: seconds, 0 or more (0: the server's ceiling)")
         }
-        guard self.endpoint != nil else {
-            throw ValidationError("--server: expected host:port, got '\(self.server)'")
+        do {
+            _ = try ClaimlineAddress.list(self.server)
+        } catch {
+            throw ValidationError("--server: expected host:port or a comma-separated list of them, got '\(error.entry)'")
         }
         guard self.resolvedToken != nil else {
             throw ValidationError("--token: required: pass --token or set CLAIMLINE_TOKEN")
         }
     }
 
-    var endpoint: (host: String, port: Int)? {
-        guard let colon = self.server.lastIndex(of: ":"), colon != self.server.startIndex,
-            let port = Int(self.server[self.server.index(after: colon)...]), (1...65535).contains(port)
-        else { return nil }
-        var host = String(self.server[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
+    /// The instances `--server` names, in order (checked by `validate()`).
+    var addresses: [ClaimlineAddress] {
+        (try? ClaimlineAddress.list(self.server)) ?? [ClaimlineAddress(host: "127.0.0.1", port: 7400)]
+    }
+
+    /// How errors name the server: `host:port`, or `any of a:1, b:2` for several.
+    var serverText: String {
+        let addresses = self.addresses
+        return addresses.count == 1 ? addresses[0].description : "any of " + addresses.map(\.description).joined(separator: ", ")
     }
 
     var resolvedToken: String? {
@@ -98,19 +112,21 @@ struct GlobalOptions: ParsableArguments {
             return (.milliseconds(Int64((self.timeout * 1000).rounded())), "\(Show.seconds(self.timeout)) (--timeout)")
         }
         var ceilingMs: UInt32 = 0
-        if let (host, port) = self.endpoint, let token = self.resolvedToken,
-            let probe = try? await ClaimlineConnection.connect(host: host, port: port, token: token, clientName: "claimline-cli")
-        {
+        // The first instance that answers tells its ceiling; the instances of one deployment share it.
+        for address in self.addresses {
+            guard let token = self.resolvedToken,
+                let probe = try? await ClaimlineConnection.connect(host: address.host, port: address.port, token: token, clientName: "claimline-cli")
+            else { continue }
             ceilingMs = probe.helloAck.maxDeadlineMs
             await probe.close()
+            break
         }
         if ceilingMs == 0 { ceilingMs = 30_000 }  // a server that does not advertise it: the protocol's default
         return (.milliseconds(Int64(ceilingMs) + 1000), "the server's ceiling of \(Show.seconds(Double(ceilingMs) / 1000))")
     }
 
     func client(budget: Duration) -> ClaimlineClient {
-        let (host, port) = self.endpoint ?? ("127.0.0.1", 7400)
-        var configuration = ClaimlineClientConfiguration(host: host, port: port, token: self.resolvedToken ?? "", clientName: "claimline-cli")
+        var configuration = ClaimlineClientConfiguration(addresses: self.addresses, token: self.resolvedToken ?? "", clientName: "claimline-cli")
         configuration.connections = 1
         configuration.defaultTimeout = budget
         return ClaimlineClient(configuration: configuration)
@@ -144,7 +160,7 @@ struct GlobalOptions: ParsableArguments {
                 if !out.isEmpty { print(out) }
             }
         } catch {
-            var report = ErrorReport(error, flags: flags, server: self.server, budget: budgetText, key: key)
+            var report = ErrorReport(error, flags: flags, server: self.serverText, budget: budgetText, key: key)
             if let callID, report.currentState == ContactState.claimFiled.protoName {
                 // Which claim? The contact knows; a short look-up within what is left of the budget.
                 let left = max(.seconds(1), budget - (ContinuousClock.now - started))

@@ -73,8 +73,9 @@ struct ErrorReport {
     var codeName: String { self.exitStatus == 64 ? "USAGE" : self.code.name }
 
     /// Reasons the Swift client gives when a write may or may not have been applied.
-    static let unknownOutcomes: Set<String> = ["CLIENT_DEADLINE", "OUTCOME_UNKNOWN", "CONNECTION_CLOSED", "CONNECTION_ERROR"]
+    static let unknownOutcomes: Set<String> = ClientReason.outcomeUnknown
 
+    /// - Parameter server: how to name the server(s): `host:port`, or `any of a:1, b:2`.
     init(_ error: any Error, flags: FlagMap, server: String, budget: String, key: String?) {
         guard let error = error as? RPCError else {
             // Not the client's own error type: keep its first line only.
@@ -97,9 +98,9 @@ struct ErrorReport {
             self.message = self.violations.map { "\($0.flag): \($0.description)" }.joined(separator: "; ")
         }
         switch error.reason {
-        case "CONNECT_FAILED":
+        case ClientReason.connectFailed:
             self.message = "cannot connect to \(server) (\(Self.connectCause(error.message)))"
-        case "CLIENT_DEADLINE":
+        case ClientReason.clientDeadline:
             self.message = "no answer within \(budget)"
         default:
             break

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# `make run-cluster`: two claimlined on one PostgreSQL, in the foreground.
+#
+#   tools/pg/run-cluster.sh [CLAIMLINED-OPTIONS...]
+#
+# Starts (or creates, the first time) the PostgreSQL cluster in .claimline-cluster/pg with
+# tools/pg/cluster.sh, then two claimlined, each with
+#   --store <the cluster's URL> --config config/claimline.json --listen ADDR --data-dir FOLDER
+# plus CLAIMLINED-OPTIONS (e.g. --log-level debug):
+#   a: 127.0.0.1:7401, .claimline-cluster/a      b: 127.0.0.1:7402, .claimline-cluster/b
+# Their logs go to standard error, each line prefixed [a] or [b]. Ctrl-C (SIGINT), SIGTERM, or
+# either claimlined exiting stops both (SIGTERM: graceful, SIGKILL after 30 s) and then
+# PostgreSQL (fast shutdown); the cluster's data stays for the next run
+# (`tools/pg/cluster.sh destroy .claimline-cluster/pg` removes it).
+# Environment: CLAIMLINED (the binary; default: the release build's), CLUSTER_DIR
+# (.claimline-cluster), CONFIG (config/claimline.json), LISTEN_A, LISTEN_B.
+# Exit status: 130/143 after Ctrl-C/SIGTERM, 1 when an instance exited by itself.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd -P)
+cd "$root"
+cluster=$root/tools/pg/cluster.sh
+base=${CLUSTER_DIR:-.claimline-cluster}
+pgdir=$base/pg
+config=${CONFIG:-config/claimline.json}
+listen_a=${LISTEN_A:-127.0.0.1:7401}
+listen_b=${LISTEN_B:-127.0.0.1:7402}
+bin=${CLAIMLINED:-}
+if [ -z "$bin" ]; then
+  bin=$(swift build -c release --show-bin-path)/claimlined
+fi
+
+say() { printf 'run-cluster: %s\n' "$*" >&2; }
+
+[ -x "$bin" ] || {
+  say "no claimlined at $bin (run: make release)"
+  exit 1
+}
+[ -f "$config" ] || {
+  say "no configuration file $config"
+  exit 1
+}
+
+pid_a=""
+pid_b=""
+pg_up=""
+stopping=""
+
+# stop_all: both instances (graceful, then SIGKILL), then PostgreSQL. Runs once.
+# shellcheck disable=SC2317 # invoked by the traps
+stop_all() {
+  [ -n "$stopping" ] && return 0
+  stopping=1
+  local pid alive i
+  for pid in $pid_a $pid_b; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for i in $(seq 1 300); do
+    alive=""
+    for pid in $pid_a $pid_b; do
+      if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+    done
+    [ -z "$alive" ] && break
+    if [ "$i" = 300 ]; then
+      say "claimlined did not stop within 30 s: SIGKILL"
+      for pid in $pid_a $pid_b; do
+        kill -KILL "$pid" 2>/dev/null || true
+      done
+    fi
+    sleep 0.1
+  done
+  for pid in $pid_a $pid_b; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ -n "$pg_up" ] && [ -f "$pgdir/data/PG_VERSION" ]; then
+    say "stopping PostgreSQL ($pgdir)"
+    "$cluster" stop "$pgdir" || true
+  fi
+}
+
+# shellcheck disable=SC2317 # invoked by the traps
+on_signal() {
+  say "got SIG$1: stopping both instances and PostgreSQL"
+  trap - EXIT INT TERM HUP
+  stop_all
+  exit "$2"
+}
+
+trap stop_all EXIT
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
+trap 'on_signal HUP 129' HUP
+
+mkdir -p "$base/a" "$base/b"
+pg_up=1 # from here on, stopping includes PostgreSQL (a no-op if it never started)
+if [ -f "$pgdir/data/PG_VERSION" ]; then
+  say "reusing the PostgreSQL cluster in $pgdir"
+  "$cluster" start "$pgdir"
+  url=$("$cluster" url "$pgdir")
+else
+  if [ -e "$pgdir" ]; then
+    say "removing the half-made cluster in $pgdir"
+    "$cluster" destroy "$pgdir"
+  fi
+  say "creating a PostgreSQL cluster in $pgdir"
+  url=$("$cluster" init "$pgdir")
+fi
+
+# prefix NAME: copy standard input to standard error line by line, each line prefixed [NAME].
+# It ignores Ctrl-C (the terminal sends it to the whole group) and ends at its input's end,
+# so claimlined's last lines, those of its graceful stop, still show.
+prefix() {
+  local line
+  trap '' INT TERM HUP
+  while IFS= read -r line || [ -n "$line" ]; do
+    printf '[%s] %s\n' "$1" "$line" >&2
+  done
+}
+
+# start NAME LISTEN [OPTIONS...]: one claimlined in the background, its output prefixed [NAME].
+start() {
+  local name=$1 listen=$2
+  shift 2
+  "$bin" --store "$url" --config "$config" --listen "$listen" --data-dir "$base/$name" "$@" \
+    > >(prefix "$name") 2>&1 &
+}
+
+start a "$listen_a" "$@"
+pid_a=$!
+start b "$listen_b" "$@"
+pid_b=$!
+say "PostgreSQL $url"
+say "claimlined a (pid $pid_a) on $listen_a, b (pid $pid_b) on $listen_b; Ctrl-C stops both and PostgreSQL"
+say "psql: tools/pg/cluster.sh psql $pgdir"
+
+while :; do
+  for which in a b; do
+    if [ "$which" = a ]; then pid=$pid_a listen=$listen_a; else pid=$pid_b listen=$listen_b; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      status=0
+      wait "$pid" || status=$?
+      if [ "$which" = a ]; then pid_a=""; else pid_b=""; fi
+      say "claimlined $which ($listen) exited with status $status: stopping the other and PostgreSQL"
+      exit 1
+    fi
+  done
+  sleep 1 &
+  wait $! || true
+done
