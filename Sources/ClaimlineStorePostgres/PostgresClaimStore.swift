@@ -18,7 +18,14 @@ import PostgresNIO
 ///
 /// Not `Sendable`: one instance belongs to the writer thread.
 public final class PostgresClaimStore: ClaimStore {
-    let link: PostgresLink
+    /// Two connections, used in turn batch by batch: while one batch's COMMIT is in flight on
+    /// one, the next batch begins on the other (``commit(durable:)``).
+    private let links: [PostgresLink]
+    private var current = 0
+    /// Per link, the COMMIT in flight there, if any.
+    private var inFlight: [EventLoopFuture<Void>?] = [nil, nil]
+
+    var link: PostgresLink { self.links[self.current] }
     /// A second connection for number leases: they commit on their own, outside the batch's
     /// transaction, so a number is never handed out twice even if the batch rolls back.
     private let leases: PostgresLink
@@ -27,8 +34,9 @@ public final class PostgresClaimStore: ClaimStore {
     private var closed = false
     private var lastRefreshNanos: UInt64 = 0
 
-    init(link: PostgresLink, leases: PostgresLink, watcher: PostgresSharedStateWatcher?) {
-        self.link = link
+    init(links: [PostgresLink], leases: PostgresLink, watcher: PostgresSharedStateWatcher?) {
+        precondition(links.count == 2)
+        self.links = links
         self.leases = leases
         self.watcher = watcher
     }
@@ -134,6 +142,46 @@ public final class PostgresClaimStore: ClaimStore {
             self.link.drop()
             throw StoreError(error.error.operation, error.error.message, code: error.error.code, commitOutcomeUnknown: lost)
         }
+    }
+
+    /// Sends the batch's writes and COMMIT without waiting, then turns to the other connection
+    /// for the next batch: PostgreSQL flushes one batch's WAL while the writer applies the
+    /// next. `durable` runs (on an event loop) once COMMIT returned, or with the error, marked
+    /// outcome-unknown when the COMMIT's answer was lost. Two batches touching one key still
+    /// run one after the other: the second's advisory lock waits for the first's COMMIT. A batch
+    /// that changed incidents or the mode commits synchronously, so the writer's memory never
+    /// runs ahead of the database on what escalations decide by.
+    public func commit(durable: @escaping @Sendable (StoreError?) -> Void) throws(StoreError) {
+        try self.open("commit")
+        guard let batch = self.batch else { throw StoreError("commit", "cannot commit - no transaction is active") }
+        if batch.notify {
+            try self.commit()
+            durable(nil)
+            return
+        }
+        self.batch = nil
+        var statements: [PostgresLink.Statement] = []
+        if let write = Self.flushStatement(batch) { statements.append(write) }
+        statements.append(.init(sql: "COMMIT", operation: "commit"))
+        let last = statements.count - 1
+        let link = self.link
+        let done = link.eventLoopPromise()
+        self.inFlight[self.current] = done?.futureResult
+        link.start(statements) { result in
+            switch result {
+            case .success:
+                durable(nil)
+            case .failure(let chain):
+                let lost = chain.failedAt == last && chain.error.code == PostgresLink.connectionLostCode
+                // Any failure: the transaction is gone (rolled back by PostgreSQL, or the
+                // connection closed); the link reconnects on its next use.
+                var error = chain.error
+                error.commitOutcomeUnknown = lost
+                durable(error)
+            }
+            done?.succeed()
+        }
+        self.current = (self.current + 1) % self.links.count
     }
 
     public func rollback() {
@@ -420,7 +468,9 @@ public final class PostgresClaimStore: ClaimStore {
         self.rollback()
         self.closed = true
         self.watcher?.stop()
-        self.link.close()
+        // Commits in flight finish first (their callers are waiting for them).
+        for future in self.inFlight.compactMap({ $0 }) { _ = try? future.wait() }
+        for link in self.links { link.close() }
         self.leases.close()
     }
 

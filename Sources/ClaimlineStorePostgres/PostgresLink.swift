@@ -79,6 +79,7 @@ final class PostgresLink {
     /// moment the previous one answered, and waits once for all: a batch's steps cost round
     /// trips to PostgreSQL but not a thread hand-off each. Stops at the first failure; the
     /// error's ``StoreError/operation`` names that statement and `failedAt` its index.
+    @discardableResult
     func run(_ statements: [Statement]) throws(ChainError) -> [[PostgresRow]] {
         let connection: PostgresConnection
         do {
@@ -115,6 +116,49 @@ final class PostgresLink {
         var failedAt: Int
     }
 
+    /// Starts `statements` as ``run(_:)`` does but does not wait: `completion` runs on the
+    /// event loop with the results or the failure (a ``ChainError``). A timer closes the
+    /// connection if the chain has not finished within the query timeout, so the completion
+    /// always comes. Queries sent on this link meanwhile queue behind the chain.
+    func start(_ statements: [Statement], completion: @escaping @Sendable (Result<[[PostgresRow]], ChainError>) -> Void) {
+        let connection: PostgresConnection
+        do {
+            connection = try self.connected()
+        } catch {
+            completion(.failure(ChainError(error: error, failedAt: 0)))
+            return
+        }
+        let logger = self.logger
+        let loop = connection.eventLoop
+        let failedAt = NIOLockedValueBox(0)
+        var future = loop.makeSucceededFuture([[PostgresRow]]())
+        for (index, statement) in statements.enumerated() {
+            future = future.flatMap { results in
+                failedAt.withLockedValue { $0 = index }
+                return connection.query(PostgresQuery(unsafeSQL: statement.sql, binds: statement.binds), logger: logger)
+                    .map { results + [$0.rows] }
+            }
+        }
+        let timeoutMs = self.settings.queryTimeoutMs
+        let timedOut = NIOLockedValueBox(false)
+        let timer = loop.scheduleTask(in: .milliseconds(Int64(timeoutMs))) {
+            timedOut.withLockedValue { $0 = true }
+            Self.closeSoon(connection)
+        }
+        future.whenComplete { result in
+            timer.cancel()
+            switch result {
+            case .success(let rows):
+                completion(.success(rows))
+            case .failure(let error):
+                let index = failedAt.withLockedValue { $0 }
+                var named = Self.storeError(error, operation: "batch", timedOut: timedOut.withLockedValue { $0 }, timeoutMs: timeoutMs)
+                named.operation = statements.indices.contains(index) ? statements[index].operation : named.operation
+                completion(.failure(ChainError(error: named, failedAt: index)))
+            }
+        }
+    }
+
     /// The first column of the first row as Int64 (0 when there is no row or it is NULL).
     func queryInt(_ sql: String, _ binds: PostgresBindings = PostgresBindings(), operation: String) throws(StoreError) -> Int64 {
         guard let row = try self.query(sql, binds, operation: operation).first else { return 0 }
@@ -123,6 +167,11 @@ final class PostgresLink {
         } catch {
             throw StoreError(operation, "unexpected answer: \(error)")
         }
+    }
+
+    /// A promise on one of the link's event loops (for completions the store tracks).
+    func eventLoopPromise() -> EventLoopPromise<Void>? {
+        self.eventLoopGroup.any().makePromise(of: Void.self)
     }
 
     var isOpen: Bool { self.connection.map { !$0.isClosed } ?? false }
@@ -136,8 +185,9 @@ final class PostgresLink {
     func close() {
         guard let connection = self.connection else { return }
         self.connection = nil
-        _ = try? Self.wait(connection.close(), timeoutMs: 2_000, operation: "close") {}
-        _ = try? Self.wait(connection.closeFuture, timeoutMs: 2_000, operation: "close") {}
+        guard !connection.isClosed else { return }
+        _ = try? Self.wait(connection.close(), timeoutMs: 1_000, operation: "close") {}
+        _ = try? Self.wait(connection.closeFuture, timeoutMs: 1_000, operation: "close") {}
     }
 
     /// Closes `connection` without waiting, keeping it alive until its channel is closed

@@ -44,10 +44,17 @@ public struct PostgresStoreBackend: ClaimStoreBackend {
     /// The writer with its concrete type (for tests and tools).
     public func openPostgresWriter() throws(StoreError) -> PostgresClaimStore {
         let link = try self.openLink(role: "writer")
+        let second: PostgresLink
+        do {
+            second = try self.openLink(role: "writer")
+        } catch {
+            link.close()
+            throw error
+        }
         let leases = PostgresLink(settings: self.settings, eventLoopGroup: self.eventLoopGroup, logger: self.logger, role: "leases")
         let watcher = PostgresSharedStateWatcher(settings: self.settings, eventLoop: self.eventLoopGroup.any(), logger: self.logger)
         watcher.start()
-        return PostgresClaimStore(link: link, leases: leases, watcher: watcher)
+        return PostgresClaimStore(links: [link, second], leases: leases, watcher: watcher)
     }
 
     /// A connected link (`synchronous_commit = on`, see ``PostgresLink``), the schema migrated.

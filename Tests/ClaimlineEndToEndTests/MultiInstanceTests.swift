@@ -30,6 +30,11 @@ struct MultiInstanceTests {
         } catch {
             a.kill()
             b.kill()
+            // What the instances said, for the failure report.
+            for (name, directory) in [("A", directoryA), ("B", directoryB)] {
+                let log = (try? String(contentsOfFile: directory.path + "/claimlined.log", encoding: .utf8)) ?? ""
+                print("claimlined \(name), last lines:\n" + log.split(separator: "\n").suffix(25).joined(separator: "\n"))
+            }
             throw error
         }
         _ = try await a.terminate()

@@ -11,13 +11,25 @@ enum AnswerSize: Sendable {
     case bytes(Int)
     /// A whole frame: lists.
     case frame
+    /// The request's size plus this many bytes: an answer that echoes what the request carried
+    /// (FileComplaint's claim repeats its description), so a small request reserves little and
+    /// a connection can keep many in flight.
+    case request(plus: Int)
 
+    /// The fixed part of the reservation (all of it unless ``echoesRequest``).
     func bytes(maxFrameSize: Int) -> Int {
         switch self {
         case .small: 1024
         case .bytes(let count): min(count, maxFrameSize)
         case .frame: maxFrameSize
+        case .request(let plus): min(plus, maxFrameSize)
         }
+    }
+
+    /// The request's size is added to ``bytes(maxFrameSize:)``.
+    var echoesRequest: Bool {
+        if case .request = self { return true }
+        return false
     }
 }
 

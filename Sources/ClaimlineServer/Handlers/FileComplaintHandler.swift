@@ -5,7 +5,10 @@ import ClaimlinePolicy
 /// a department with a due time. Exactly once: the idempotency key is checked before this runs
 /// and recorded in the same transaction as the claim.
 enum FileComplaintHandler: WriteMethodHandler {
-    static let answerSize = AnswerSize.bytes(20 * 1024)
+    /// The answer's claim repeats the request (its description above all) plus what the server
+    /// adds: number, department, times, and fields taken from the contact (identifiers, each
+    /// short): 2 KiB beyond the request covers it.
+    static let answerSize = AnswerSize.request(plus: 2 * 1024)
 
     static func validate(_ request: FileComplaintRequest) -> [FieldViolation] { Validation.fileComplaint(request) }
 

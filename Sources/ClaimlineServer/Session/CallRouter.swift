@@ -32,20 +32,29 @@ struct CallRouter: Sendable {
         case read(@Sendable (ReadContext) throws -> CallResult)
     }
 
-    /// Bytes of the connection's budget a call of `method` reserves for its answer.
-    static func answerReservation(_ method: Method, maxFrameSize: Int) -> Int {
+    /// How much of the connection's budget a call of `method` reserves for its answer.
+    static func answerSize(_ method: Method) -> AnswerSize {
         let index = Int(method.rawValue)
-        guard index < Self.routes.count, let route = Self.routes[index] else { return 1024 }
+        guard index < Self.routes.count, let route = Self.routes[index] else { return .small }
         switch route {
-        case .write(let handler): return handler.answerSize.bytes(maxFrameSize: maxFrameSize)
-        case .read(let handler): return handler.answerSize.bytes(maxFrameSize: maxFrameSize)
+        case .write(let handler): return handler.answerSize
+        case .read(let handler): return handler.answerSize
         }
     }
 
-    /// ``answerReservation(_:maxFrameSize:)`` of every method, by method number.
-    static func reservations(maxFrameSize: Int) -> [Int] {
+    /// Bytes a call of `method` whose request message has `requestBytes` reserves.
+    static func answerReservation(_ method: Method, requestBytes: Int = 0, maxFrameSize: Int) -> Int {
+        let size = Self.answerSize(method)
+        return min(maxFrameSize, size.bytes(maxFrameSize: maxFrameSize) + (size.echoesRequest ? requestBytes : 0))
+    }
+
+    /// ``answerSize(_:)`` of every method, by method number, in the form the connection uses
+    /// per request: the fixed bytes, and whether the request's size is added.
+    static func reservations(maxFrameSize: Int) -> [(bytes: Int, echoesRequest: Bool)] {
         (0..<Self.routes.count).map { index in
-            Method(rawValue: UInt16(index)).map { Self.answerReservation($0, maxFrameSize: maxFrameSize) } ?? 1024
+            guard let method = Method(rawValue: UInt16(index)) else { return (1024, false) }
+            let size = Self.answerSize(method)
+            return (size.bytes(maxFrameSize: maxFrameSize), size.echoesRequest)
         }
     }
 

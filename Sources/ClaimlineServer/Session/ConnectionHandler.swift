@@ -59,7 +59,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private let shared: Shared
     /// Bytes reserved for the answer of each method, by method number (the handlers' declared
     /// answer sizes): looked up per call, computed once per connection.
-    private let reservations: [Int]
+    private let reservations: [(bytes: Int, echoesRequest: Bool)]
     private let sessionID: String
     private var logger: Logger
 
@@ -271,9 +271,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func request(_ frame: Frame, receivedNanos: Int64) {
         let reservations = self.reservations
+        let requestBytes = frame.payload.readableBytes
+        let maxFrameSize = self.settings.maxFrameSize
         let decision = self.machine.request(
             streamID: frame.streamID, method: frame.method, timeoutMs: frame.requestTimeoutMs, nowNanos: receivedNanos,
-            reserve: { reservations[Int($0.rawValue)] }
+            reserve: { method in
+                let reservation = reservations[Int(method.rawValue)]
+                return reservation.echoesRequest ? min(maxFrameSize, reservation.bytes + requestBytes) : reservation.bytes
+            }
         )
         switch decision {
         case .reject(let error):

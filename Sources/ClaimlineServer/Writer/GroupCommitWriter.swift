@@ -128,7 +128,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             self.lock.unlock(withValue: self.pending.isEmpty && !stopping ? 0 : 1)
 
             if let open = store {
-                if !batch.isEmpty, !self.process(batch, store: open, state: state, arena: arena), self.backend.recoversFromFailures {
+                if !batch.isEmpty { _ = self.process(batch, store: open, state: state, arena: arena) }
+                // A failure here or in a commit completing meanwhile: reopen (recoverable stores).
+                if self.backend.recoversFromFailures, self.currentHealth == .reconnecting {
                     open.close()
                     store = nil
                     nextReconnectNanos = NIODeadline.now().uptimeNanoseconds
@@ -166,7 +168,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             store = try self.backend.openWriter()
             try state.reload(store)
         } catch {
-            self.logger.debug("store still unavailable", metadata: ["store.error": "\(error)"])
+            self.logger.info("store still unavailable", metadata: ["store.error": "\(error)"])
             return nil
         }
         self.lock.lock()
@@ -181,9 +183,14 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// Applies one batch; false when the store failed (the batch has been answered).
     private func process(_ batch: [WriteCommand], store: any ClaimStore, state: WriterState, arena: ProtoArena) -> Bool {
-        guard self.currentHealth == .up else {
+        switch self.currentHealth {
+        case .up: break
+        case .reconnecting:
+            Self.deliver(batch, batch.map { _ in .failure(Self.storeUnavailable) })
+            return false
+        case .failed:
             Self.deliver(batch, batch.map { _ in .failure(Self.storeFailed) })
-            return true
+            return false
         }
         let policy = self.policy.policy
         let nowMs = self.clock()
@@ -220,15 +227,18 @@ final class GroupCommitWriter: @unchecked Sendable {
             // Answers go out only once the batch is durable; the store may sync it on another
             // thread while this one applies the next batch.
             let answers = results
+            let recovers = self.backend.recoversFromFailures
             try store.commit { [self] error in
                 guard let error else {
                     Self.deliver(batch, answers)
                     return
                 }
-                // The commit went to the store but its sync failed: the batch may or may not
-                // be durable. Only a retry with the same key can tell the caller which.
+                // The commit went to the store but did not come back durable. A local store's
+                // sync failing, or a lost COMMIT answer: applied or not, only a retry with the
+                // same key can tell the caller which. A database that refused: not applied.
                 self.fail(error, batchSize: batch.count)
-                Self.deliver(batch, batch.map { _ in .failure(Self.outcomeUnknown) })
+                let answer = error.commitOutcomeUnknown || !recovers ? Self.outcomeUnknown : Self.storeUnavailable
+                Self.deliver(batch, batch.map { _ in .failure(answer) })
             }
             let committed = Int64(NIODeadline.now().uptimeNanoseconds)
             if committed - nowNanos > Self.slowBatchNanos {
