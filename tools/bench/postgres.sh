@@ -31,28 +31,25 @@ trap cleanup EXIT INT TERM
 url=$(tools/pg/cluster.sh init "$cluster" 2>>"$work/cluster.log")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# pg_cpu: CPU seconds (utime+stime) of every process of the cluster so far.
+# pg_cpu: CPU seconds (utime+stime) of this cluster's postmaster and its children, exited
+# children included (the postmaster's cutime/cstime): the postmaster's pid is the first line of
+# its data folder's postmaster.pid, so other clusters on the machine are not counted.
 pg_cpu() {
-  python3 - "$cluster" <<'PY'
+  python3 - "$cluster/data/postmaster.pid" <<'PY'
 import os, sys
-data = sys.argv[1]
+pm = open(sys.argv[1]).readline().strip()
 tick = os.sysconf("SC_CLK_TCK")
 total = 0
 for pid in os.listdir("/proc"):
     if not pid.isdigit():
         continue
     try:
-        cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-        exe = os.readlink(f"/proc/{pid}/exe")
-    except OSError:
-        continue
-    if "postgres" not in exe:
-        continue
-    try:
         fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     except OSError:
         continue
-    total += int(fields[11]) + int(fields[12])
+    # After the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+    if pid == pm or fields[1] == pm:
+        total += sum(int(f) for f in fields[11:15])
 print(total / tick)
 PY
 }
@@ -179,7 +176,8 @@ python3 - "$work/pgbench.json" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
     d = json.loads(line)
-    print(f"| {d['mode']} | {d['rows_per_s']:,.0f} | {d['tx_per_s']:,.0f} | {d.get('pg_cpu_us_per_row', 0):.1f} |")
+    cpu = d.get("pg_cpu_us_per_row")
+    print(f"| {d['mode']} | {d['rows_per_s']:,.0f} | {d['tx_per_s']:,.0f} | {cpu if cpu is not None else 'n/a'} |")
 PY
 echo
 echo "claimlined on PostgreSQL, closed loop, 4 connections x 256 in flight in all (two instances:"

@@ -3,7 +3,9 @@
 #   1. claimlined (release) on a temporary data dir, driven by claimline-load:
 #      escalate closed loop 4 x 256, escalate open loop at 50,000/s, file complaint closed loop
 #      4 x 256, whole contacts, and a soak at half the escalate peak (RSS growth);
-#   2. the codec benchmark; 3. the store benchmark.
+#   2. PostgreSQL: pgbench's claim-shaped reference, FileComplaint and Escalate through one and
+#      two claimlined on one database (tools/bench/postgres.sh; BENCH_POSTGRES=0 skips it);
+#   3. the codec benchmark; 4. the store benchmark.
 # Reports (JSON, .hgrm, self-contained HTML) go to bench-results/. Durations can be shortened
 # for a quick look: BENCH_SECONDS=10 BENCH_SOAK_SECONDS=60 make bench.
 set -eu
@@ -64,6 +66,12 @@ stop_claimlined
 if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
   echo "comparing with $BENCH_BASELINE_BIN ..." >&2
   tools/bench/compare.sh "$BENCH_BASELINE_BIN" 2 "$seconds" > "$work/compare.md"
+fi
+
+# PostgreSQL (issue 12): the pgbench reference, then one and two claimlined on one database.
+if [ "${BENCH_POSTGRES:-1}" = 1 ]; then
+  echo "PostgreSQL benchmarks ..." >&2
+  tools/bench/postgres.sh "$bin" "$seconds" "$warmup" > "$work/postgres.md"
 fi
 
 echo "running the codec benchmark..." >&2
@@ -132,6 +140,7 @@ print(f"| {d['kind']} | `{sys.argv[3]}/claimline-load attack {sys.argv[2]}` | {r
 PY
   done
   echo
+  [ -s "$work/postgres.md" ] && cat "$work/postgres.md"
   if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
     echo "## This build against a baseline build, escalate closed loop 4 x 256, alternating"
     echo
