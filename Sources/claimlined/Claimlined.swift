@@ -69,7 +69,8 @@ struct Claimlined: AsyncParsableCommand {
             backend = SQLiteStoreBackend(path: URL(fileURLWithPath: self.dataDir).appendingPathComponent("claimline.db").path)
         }
         let server = ClaimlineServer(
-            configuration: configuration, backend: backend, policy: policy, host: host, port: port, logger: logger
+            configuration: configuration, backend: backend, policy: policy, host: host, port: port,
+            readerThreads: configuration.readers, logger: logger
         )
         logger.info(
             "starting",

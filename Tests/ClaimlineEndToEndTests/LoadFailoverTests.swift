@@ -39,10 +39,12 @@ struct LoadFailoverTests {
         #expect(targets[0].lost == 2)
         #expect(targets[1].connections == 4)
         #expect(targets[1].lost == 0)
-        // Before the kill (~1.5 s, some 300 calls) the two shared the load; after it, B took
-        // every call (some 500 more).
-        #expect(targets[0].ok >= 100 && targets[0].ok <= 200, "\(targets)")
-        #expect(targets[1].ok >= 550, "\(targets)")
+        // Before the kill (~1.5 s in) the two shared the load; after it, B took every call. How
+        // many came before depends on how fast the run got going on a busy machine: A answered
+        // some, and at most half of what came before the end.
+        #expect(targets[0].ok >= 20 && targets[0].ok <= 400, "\(targets)")
+        #expect(targets[1].ok > targets[0].ok, "\(targets)")
+        #expect(targets[0].ok + targets[1].ok == escalate.ok)
         #expect(targets[0].calls + targets[1].calls == escalate.count)
         #expect(result.connectionEvents["reconnected to 127.0.0.1:\(b.port)"] == 2)
 

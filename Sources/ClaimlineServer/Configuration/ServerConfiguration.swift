@@ -77,6 +77,8 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     /// share it; options in docs/SCALING.md), or nil for SQLite in the data folder. The
     /// command line's `--store` wins over it.
     public var store: String?
+    /// Reader threads, each with its own store connection (the PostgreSQL store's read pool).
+    public var readers: Int = 2
 
     public init(clients: [Client] = []) {
         self.clients = clients
@@ -86,6 +88,7 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     public func problems() -> [String] {
         var out: [String] = []
         if self.clients.isEmpty { out.append("clients: at least one client is needed") }
+        if !(1...64).contains(self.readers) { out.append("readers: 1 to 64 reader threads") }
         var tokens = Set<String>()
         for (index, client) in self.clients.enumerated() {
             if client.token.utf8.count < 8 { out.append("clients[\(index)].token: at least 8 bytes") }
@@ -128,6 +131,7 @@ extension ServerConfiguration {
         self.policyFile = try c.decodeIfPresent(String.self, forKey: .policyFile) ?? self.policyFile
         self.maxBatch = try c.decodeIfPresent(Int.self, forKey: .maxBatch) ?? self.maxBatch
         self.store = try c.decodeIfPresent(String.self, forKey: .store)
+        self.readers = try c.decodeIfPresent(Int.self, forKey: .readers) ?? self.readers
     }
 }
 
