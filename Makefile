@@ -51,11 +51,15 @@ build-tests: deps
 
 # The Swift suites run against a real PostgreSQL: tools/pg/with-cluster.sh makes a throwaway
 # cluster (initdb in a temporary folder, a free loopback port), exports CLAIMLINE_PG_URL for the
-# tests, and removes it when they end, pass or fail. The hostile-peer suite loads both cores on
-# purpose: it runs on its own, after the rest, so it cannot slow the timing-sensitive tests of
-# other suites.
+# tests, and removes it when they end, pass or fail. Three passes: the unit and single-server
+# suites in parallel; then, one at a time, the suites that run several claimlined processes
+# (several instances on PostgreSQL, client and harness failover: they load both cores and kill
+# processes on purpose); then the hostile-peer suite, which floods the server. So neither can
+# slow the timing-sensitive tests of the first pass.
+SEVERAL_INSTANCES := MultiInstance|Failover
 test-swift: build-tests
-	tools/pg/with-cluster.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS) --skip HostilePeerTests
+	tools/pg/with-cluster.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS) --skip HostilePeerTests --skip '$(SEVERAL_INSTANCES)'
+	tools/pg/with-cluster.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS) --no-parallel --filter '$(SEVERAL_INSTANCES)'
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS) --filter HostilePeerTests
 
 check-generated: check-proto

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Escalate closed loop 4 x 256 against another build and this one, alternating, each on a fresh
-# data dir, to tell a change from the machine's noise:
+# Escalate (and, with COMPARE_SCENARIOS="escalate file", FileComplaint) closed loop 4 x 256
+# against another build and this one, alternating, each on a fresh data dir, to tell a change
+# from the machine's noise:
 #   tools/bench/compare.sh BASELINE_BIN_DIR [ROUNDS] [SECONDS]
 # BASELINE_BIN_DIR holds the other build's claimlined (e.g. a release build of an older commit
 # in a git worktree). Prints a Markdown table; reports go to bench-results/compare-*.json.
@@ -12,8 +13,10 @@ rounds=${2:-2}
 seconds=${3:-30}
 bin=$(swift build -c release --show-bin-path)
 . tools/bench/lib.sh
-echo "| run | calls/s | server CPU µs/call | errors |"
-echo "|---|---:|---:|---:|"
+scenarios=${COMPARE_SCENARIOS:-escalate}
+echo "| scenario | run | calls/s | server CPU µs/call | errors |"
+echo "|---|---|---:|---:|---:|"
+for scenario in $scenarios; do
 round=1
 while [ "$round" -le "$rounds" ]; do
   for which in baseline current; do
@@ -22,18 +25,19 @@ while [ "$round" -le "$rounds" ]; do
     rm -rf "$work/data"
     start_claimlined "$dir" "$work/data"
     "$bin/claimline-load" --server "127.0.0.1:$port" --server-pid "$server_pid" --warmup 5s --quiet \
-      --json "$results/compare-$which-$round.json" --scenario escalate --connections 4 --in-flight 256 \
+      --json "$results/compare-$scenario-$which-$round.json" --scenario "$scenario" --connections 4 --in-flight 256 \
       --duration "${seconds}s" > /dev/null 2>&1
     stop_claimlined
-    python3 - "$results/compare-$which-$round.json" "$which $round" <<'PY'
+    python3 - "$results/compare-$scenario-$which-$round.json" "$which $round" "$scenario" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 s = d["steps"][0]
 calls = sum(m["count"] for m in s["methods"])
 errors = sum(m["count"] - m["ok"] for m in s["methods"])
 cpu = (d.get("server") or {}).get("cpuMicrosPerCall", float("nan"))
-print(f"| {sys.argv[2]} | {calls / s['duration']:,.0f} | {cpu:.1f} | {errors} |")
+print(f"| {sys.argv[3]} | {sys.argv[2]} | {calls / s['duration']:,.0f} | {cpu:.1f} | {errors} |")
 PY
   done
   round=$((round + 1))
+done
 done

@@ -65,7 +65,7 @@ stop_claimlined
 # holding its claimlined), then this build again, alternating, to tell a change from noise.
 if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
   echo "comparing with $BENCH_BASELINE_BIN ..." >&2
-  tools/bench/compare.sh "$BENCH_BASELINE_BIN" 2 "$seconds" > "$work/compare.md"
+  COMPARE_SCENARIOS="escalate file" tools/bench/compare.sh "$BENCH_BASELINE_BIN" 2 "$seconds" > "$work/compare.md"
 fi
 
 # PostgreSQL (issue 12): the pgbench reference, then one and two claimlined on one database.
@@ -142,10 +142,10 @@ PY
   echo
   [ -s "$work/postgres.md" ] && cat "$work/postgres.md"
   if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
-    echo "## This build against a baseline build, escalate closed loop 4 x 256, alternating"
+    echo "## This build against a baseline build, SQLite, closed loop 4 x 256, alternating"
     echo
     echo "Baseline: \`\$BENCH_BASELINE_BIN/claimlined\` (${BENCH_BASELINE_NAME:-another build}); each run on a fresh data dir,"
-    echo "same harness command as the escalate closed loop above, in the order listed."
+    echo "same harness commands as the escalate and FileComplaint closed loops above, in the order listed."
     echo
     cat "$work/compare.md"
     echo
