@@ -250,8 +250,8 @@ public final class ConnectionDriver {
         let next = code == 0 ? ContactFlow.next(after: call.method, decision: decision, plan: call.plan) : nil
         if let next, self.scenario == .contact, !self.stopped {
             self.send(
-                next, plan: call.plan, intended: now, contactIntended: call.contactIntended, contactSent: call.contactSent,
-                now: now, into: &out)
+                next, plan: ContactFlow.plan(after: call.method, decision: decision, plan: call.plan), intended: now,
+                contactIntended: call.contactIntended, contactSent: call.contactSent, now: now, into: &out)
             return
         }
         if self.scenario == .contact {

@@ -39,6 +39,17 @@ public enum ContactFlow {
         plan.direct ? .fileComplaint : .escalate
     }
 
+    /// The plan for the call after `method`: when Escalate decided to file a claim at once, no
+    /// retention was attempted, so the claim carries no failure reason (the server refuses one
+    /// the contact did not record).
+    public static func plan(after method: Method, decision: EscalateDecision, plan: ContactPlan) -> ContactPlan {
+        guard method == .escalate, decision == .fileClaim else { return plan }
+        var next = plan
+        next.retainOutcome = .unspecified
+        next.failureReason = .unspecified
+        return next
+    }
+
     /// The call after a successful answer to `method`, or nil when the contact is over.
     /// `decision` is the Escalate answer's decision (ignored for other methods).
     public static func next(after method: Method, decision: EscalateDecision, plan: ContactPlan) -> Method? {

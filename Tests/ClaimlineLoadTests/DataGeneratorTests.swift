@@ -99,4 +99,18 @@ import Testing
         #expect(ContactFlow.next(after: .fileComplaint, decision: .unspecified, plan: plan) == nil)
         #expect(ContactFlow.first(data.contact(direct: true)) == .fileComplaint)
     }
+
+    /// Escalate decided FILE_CLAIM: no retention happened, so the claim must not carry the
+    /// plan's failure reason (the server refuses it: INVALID_ARGUMENT on failure_reason).
+    @Test func aClaimFiledStraightAfterEscalateCarriesNoFailureReason() {
+        var data = DataGenerator(profile: profile, seed: 2, stream: 0, runTag: "t")
+        var plan = data.contact(direct: false)
+        plan.retainOutcome = .impossible
+        plan.failureReason = .longReview
+        let straight = ContactFlow.plan(after: .escalate, decision: .fileClaim, plan: plan)
+        #expect(data.fileComplaintRequest(straight).failureReason == .unspecified)
+        let afterRetain = ContactFlow.plan(after: .retain, decision: .unspecified, plan: plan)
+        #expect(data.fileComplaintRequest(afterRetain).failureReason == .longReview)
+        #expect(ContactFlow.plan(after: .escalate, decision: .transferToSecondLine, plan: plan) == plan)
+    }
 }
