@@ -87,17 +87,7 @@ final class PostgresLink {
         } catch {
             throw ChainError(error: error, failedAt: 0)
         }
-        let logger = self.logger
-        let loop = connection.eventLoop
-        let failedAt = NIOLockedValueBox(0)
-        var future = loop.makeSucceededFuture([[PostgresRow]]())
-        for (index, statement) in statements.enumerated() {
-            future = future.flatMap { results in
-                failedAt.withLockedValue { $0 = index }
-                return connection.query(PostgresQuery(unsafeSQL: statement.sql, binds: statement.binds), logger: logger)
-                    .map { results + [$0.rows] }
-            }
-        }
+        let (future, failedAt) = self.chain(statements, on: connection)
         do {
             return try Self.wait(future, timeoutMs: self.settings.queryTimeoutMs, operation: "batch") {
                 Self.closeSoon(connection)
@@ -109,6 +99,24 @@ final class PostgresLink {
             named.operation = statements.indices.contains(index) ? statements[index].operation : error.operation
             throw ChainError(error: named, failedAt: index)
         }
+    }
+
+    /// `statements` one after the other on `connection`, each sent when the previous one
+    /// answered; the box holds the index of the statement under way (the one that failed).
+    private func chain(
+        _ statements: [Statement], on connection: PostgresConnection
+    ) -> (EventLoopFuture<[[PostgresRow]]>, NIOLockedValueBox<Int>) {
+        let logger = self.logger
+        let failedAt = NIOLockedValueBox(0)
+        var future = connection.eventLoop.makeSucceededFuture([[PostgresRow]]())
+        for (index, statement) in statements.enumerated() {
+            future = future.flatMap { results in
+                failedAt.withLockedValue { $0 = index }
+                return connection.query(PostgresQuery(unsafeSQL: statement.sql, binds: statement.binds), logger: logger)
+                    .map { results + [$0.rows] }
+            }
+        }
+        return (future, failedAt)
     }
 
     struct ChainError: Error {
@@ -128,17 +136,8 @@ final class PostgresLink {
             completion(.failure(ChainError(error: error, failedAt: 0)))
             return
         }
-        let logger = self.logger
         let loop = connection.eventLoop
-        let failedAt = NIOLockedValueBox(0)
-        var future = loop.makeSucceededFuture([[PostgresRow]]())
-        for (index, statement) in statements.enumerated() {
-            future = future.flatMap { results in
-                failedAt.withLockedValue { $0 = index }
-                return connection.query(PostgresQuery(unsafeSQL: statement.sql, binds: statement.binds), logger: logger)
-                    .map { results + [$0.rows] }
-            }
-        }
+        let (future, failedAt) = self.chain(statements, on: connection)
         let timeoutMs = self.settings.queryTimeoutMs
         let timedOut = NIOLockedValueBox(false)
         let timer = loop.scheduleTask(in: .milliseconds(Int64(timeoutMs))) {

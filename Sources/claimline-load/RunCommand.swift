@@ -112,7 +112,12 @@ struct RunCommand: ParsableCommand {
         guard let scenario = Scenario(rawValue: scenarioName) else {
             throw LoadConfigurationError("--scenario must be escalate, contact or file, not '\(scenarioName)'")
         }
-        let targets = try LoadTarget.list(self.server)
+        let targets: [LoadTarget]
+        do {
+            targets = try LoadTarget.list(self.server)
+        } catch {
+            throw LoadConfigurationError("--server: expected host:port or a comma-separated list of them: \(error)")
+        }
         let backoff = try DurationText.seconds(self.failoverBackoff)
 
         let warmup = try DurationText.seconds(self.warmup)

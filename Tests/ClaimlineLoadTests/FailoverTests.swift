@@ -12,7 +12,7 @@ import Testing
         #expect(try LoadTarget.list("a:1,b:2").map(\.description) == ["a:1", "b:2"])
         #expect(try LoadTarget.list(" a:1 , [::1]:7400").map(\.description) == ["a:1", "[::1]:7400"])
         for bad in ["", "a", "a:1,", "a:0", "a:99999"] {
-            #expect(throws: LoadConfigurationError.self) { try LoadTarget.list(bad) }
+            #expect(throws: LoadTarget.ParseError.self) { try LoadTarget.list(bad) }
         }
         var config = LoadConfiguration(host: "h", port: 7401)
         #expect(config.targets == [LoadTarget(host: "h", port: 7401)])
