@@ -128,7 +128,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             self.lock.unlock(withValue: self.pending.isEmpty && !stopping ? 0 : 1)
 
             if let open = store {
-                if !batch.isEmpty { _ = self.process(batch, store: open, state: state, arena: arena) }
+                if !batch.isEmpty { self.process(batch, store: open, state: state, arena: arena) }
                 // A failure here or in a commit completing meanwhile: reopen (recoverable stores).
                 if self.backend.recoversFromFailures, self.currentHealth == .reconnecting {
                     open.close()
@@ -163,14 +163,17 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// (another instance may have changed it meanwhile; a rolled-back batch may have changed
     /// it here). Nil while the store stays away.
     private func reopen(state: WriterState) -> (any ClaimStore)? {
-        let store: any ClaimStore
+        var opened: (any ClaimStore)?
         do {
-            store = try self.backend.openWriter()
+            let store = try self.backend.openWriter()
+            opened = store
             try state.reload(store)
         } catch {
+            opened?.close()
             self.logger.info("store still unavailable", metadata: ["store.error": "\(error)"])
             return nil
         }
+        guard let store = opened else { return nil }
         self.lock.lock()
         if self.health == .reconnecting { self.health = .up }
         self.lock.unlock()
@@ -181,16 +184,16 @@ final class GroupCommitWriter: @unchecked Sendable {
     private static let reconnectMinimumMs = 100
     private static let reconnectMaximumMs = 2_000
 
-    /// Applies one batch; false when the store failed (the batch has been answered).
-    private func process(_ batch: [WriteCommand], store: any ClaimStore, state: WriterState, arena: ProtoArena) -> Bool {
+    /// Applies one batch and answers it (a failure of the store shows in ``currentHealth``).
+    private func process(_ batch: [WriteCommand], store: any ClaimStore, state: WriterState, arena: ProtoArena) {
         switch self.currentHealth {
         case .up: break
         case .reconnecting:
             Self.deliver(batch, batch.map { _ in .failure(Self.storeUnavailable) })
-            return false
+            return
         case .failed:
             Self.deliver(batch, batch.map { _ in .failure(Self.storeFailed) })
-            return false
+            return
         }
         let policy = self.policy.policy
         let nowMs = self.clock()
@@ -250,7 +253,6 @@ final class GroupCommitWriter: @unchecked Sendable {
                     ]
                 )
             }
-            return true
         } catch {
             store.rollback()
             self.fail(error, batchSize: batch.count)
@@ -258,7 +260,6 @@ final class GroupCommitWriter: @unchecked Sendable {
             let answer =
                 unknown ? Self.outcomeUnknown : self.backend.recoversFromFailures ? Self.storeUnavailable : Self.storeFailed
             Self.deliver(batch, batch.map { _ in .failure(answer) })
-            return false
         }
     }
 
