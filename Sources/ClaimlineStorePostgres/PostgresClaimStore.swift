@@ -11,8 +11,11 @@ import PostgresNIO
 /// idempotency records and one its contact sessions (after the locks, so they see what another
 /// instance committed while this one waited); one statement writing every buffered row
 /// (``PostgresBatch``) through `unnest` of arrays; `COMMIT`, which returns once PostgreSQL has
-/// flushed the WAL (`synchronous_commit` is on: the session sets it). Nothing is answered
-/// before that.
+/// flushed the WAL (`synchronous_commit = on`, set when each connection starts). Nothing is
+/// answered before that. The first four go as one chain on the event loop and the last two as
+/// another (``PostgresLink/run(_:)``), so the writer thread waits twice per batch; the second
+/// chain is not waited for (``commit(durable:)``): the next batch begins on the other writer
+/// connection meanwhile.
 ///
 /// Outside a batch each write commits on its own (as SQLite's autocommit does).
 ///
