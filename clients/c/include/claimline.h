@@ -1,9 +1,10 @@
 /* Claimline C client: blocking unary calls over Claimline protocol v1
  * (proto/PROTOCOL.md) for IVR modules (FreeSWITCH, Asterisk, ...).
  *
- * Messages are protoc-c's structs from proto/claimline/v1 (compile with
- * -I<repo>/Sources/ClaimlineProtoC/include and link libclaimline.a and
- * -lprotobuf-c). Requests stay owned by the caller; every response the library
+ * Messages are protoc-c's structs from proto/claimline/v1. Installed
+ * (make install): compile and link with `pkg-config --cflags --libs claimline`.
+ * From the build tree: compile with -I<repo>/Sources/ClaimlineProtoC/include and
+ * link libclaimline.a and -lprotobuf-c. Requests stay owned by the caller; every response the library
  * returns is owned by the caller and freed with the matching
  * claimline__v1__*__free_unpacked(resp, NULL).
  *

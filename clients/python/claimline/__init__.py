@@ -13,8 +13,10 @@ from claimline.client import (
     parse_addresses,
 )
 from claimline.methods import Method
+from claimline.aio import AsyncClaimlineClient
 
 __all__ = [
+    "AsyncClaimlineClient",
     "ClaimlineClient",
     "ClaimlineError",
     "FieldViolation",

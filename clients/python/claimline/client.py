@@ -222,6 +222,51 @@ def parse_addresses(addresses: Union[str, Sequence[Union[str, Tuple[str, int]]]]
     return parsed
 
 
+# -- failover rules shared with the asyncio client (claimline.aio) -------------------------------
+
+
+def _backoff_after(failures_in_row: int, backoff: float, max_backoff: float, retry_after_ms: int) -> float:
+    """Seconds an address is skipped after its `failures_in_row`-th failure in a row."""
+    return max(min(backoff * 2 ** (failures_in_row - 1), max_backoff), retry_after_ms / 1000.0)
+
+
+def _pick_address(next_start: int, down_until: Sequence[float], now: float) -> int:
+    """The next address, round robin from `next_start`, not in its backoff (else the one out of it soonest)."""
+    n = len(down_until)
+    order = [(next_start + k) % n for k in range(n)]
+    ready = [i for i in order if down_until[i] <= now]
+    return ready[0] if ready else min(order, key=lambda i: down_until[i])
+
+
+def _is_final(failure: _AttemptFailed) -> bool:
+    """The failure ends the call whatever the attempts and time left."""
+    return not failure.retryable or failure.error.code != StatusCode.UNAVAILABLE and failure.outcome != _NOT_SENT
+
+
+def _final_error(
+    error: ClaimlineError,
+    attempts: int,
+    trail: List[str],
+    maybe_applied: bool,
+    unsafe: bool,
+    write: bool,
+    address_count: int,
+) -> ClaimlineError:
+    """The error a failover call gives up with: the last one, its message telling the attempts."""
+    if attempts == 1 and not unsafe and error.code != StatusCode.UNAVAILABLE:
+        return error  # a final answer or a local limit, as the single-server client gives it
+    message = error.message
+    if unsafe:
+        message += "; the write has no idempotency key and may have been applied: not retried"
+    elif maybe_applied and write:
+        message += "; an attempt may have been applied: retry with the same idempotency key"
+    if attempts > 1 or address_count > 1:
+        message += f" [{attempts} attempt(s): {'; '.join(trail)}]"
+    return ClaimlineError(
+        error.code, message, error.reason, error.field_violations, error.current_state, error.retry_after_ms
+    )
+
+
 def _dial(host: str, port: int, timeout: Optional[float]) -> socket.socket:
     """A TCP connection with TCP_NODELAY, or ClaimlineError (DEADLINE_EXCEEDED, UNAVAILABLE)."""
     try:
@@ -608,7 +653,7 @@ class ClaimlineClient(GeneratedCalls):
                 if failure.outcome == _UNKNOWN:
                     maybe_applied = True
                 self._note_failure(failure)
-                final = not failure.retryable or error.code != StatusCode.UNAVAILABLE and failure.outcome != _NOT_SENT
+                final = _is_final(failure)
                 unsafe = failure.outcome == _UNKNOWN and not retry_unknown
                 wait = self._wait_for_an_address()
                 late = deadline is not None and time.monotonic() + wait >= deadline
@@ -619,11 +664,8 @@ class ClaimlineClient(GeneratedCalls):
 
     def _connect_next(self, deadline: Optional[float]) -> None:
         """Connects to the next address not in its backoff (else the one out of it soonest)."""
-        n = len(self._addresses)
         now = time.monotonic()
-        order = [(self._next_start + k) % n for k in range(n)]
-        ready = [i for i in order if self._down_until[i] <= now]
-        index = ready[0] if ready else min(order, key=lambda i: self._down_until[i])
+        index = _pick_address(self._next_start, self._down_until, now)
         if self._failed_index is not None and index != self._failed_index:
             self._failovers += 1
         host, port = self._addresses[index]
@@ -729,8 +771,9 @@ class ClaimlineClient(GeneratedCalls):
             return
         if failure.penalize:
             self._failures_in_row[index] += 1
-            backoff = min(self._backoff * 2 ** (self._failures_in_row[index] - 1), self._max_backoff)
-            backoff = max(backoff, failure.error.retry_after_ms / 1000.0)
+            backoff = _backoff_after(
+                self._failures_in_row[index], self._backoff, self._max_backoff, failure.error.retry_after_ms
+            )
             self._down_until[index] = time.monotonic() + backoff
             self._failed_index = index
             self._next_start = (index + 1) % len(self._addresses)
@@ -746,18 +789,7 @@ class ClaimlineClient(GeneratedCalls):
     def _give_up(
         self, error: ClaimlineError, attempts: int, trail: List[str], maybe_applied: bool, unsafe: bool, write: bool
     ) -> ClaimlineError:
-        if attempts == 1 and not unsafe and error.code != StatusCode.UNAVAILABLE:
-            return error  # a final answer or a local limit, as the single-server client gives it
-        message = error.message
-        if unsafe:
-            message += "; the write has no idempotency key and may have been applied: not retried"
-        elif maybe_applied and write:
-            message += "; an attempt may have been applied: retry with the same idempotency key"
-        if attempts > 1 or len(self._addresses) > 1:
-            message += f" [{attempts} attempt(s): {'; '.join(trail)}]"
-        return ClaimlineError(
-            error.code, message, error.reason, error.field_violations, error.current_state, error.retry_after_ms
-        )
+        return _final_error(error, attempts, trail, maybe_applied, unsafe, write, len(self._addresses))
 
     def _client_closed(self) -> ClaimlineError:
         return ClaimlineError(StatusCode.UNAVAILABLE, "the client is closed", "CLIENT_CLOSED")
