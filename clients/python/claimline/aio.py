@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import socket
 import time
 from types import TracebackType
@@ -43,10 +42,9 @@ from claimline.client import (
     StatusCode,
     _address_label,
     _AttemptFailed,
-    _backoff_after,
     _final_error,
     _is_final,
-    _pick_address,
+    _AddressBook,
     code_name,
     parse_addresses,
 )
@@ -369,14 +367,8 @@ class AsyncClaimlineClient:
         self._token = ""
         self._client_name = ""
         self._connect_timeout = DEFAULT_CONNECT_TIMEOUT
-        self._backoff = DEFAULT_BACKOFF
-        self._max_backoff = DEFAULT_MAX_BACKOFF
         self._max_attempts = DEFAULT_MAX_ATTEMPTS
-        self._next_start = 0
-        self._failed_index: Optional[int] = None
-        self._down_until: List[float] = []
-        self._failures_in_row: List[int] = []
-        self._failovers = 0
+        self._book: Optional[_AddressBook] = None  # several addresses: where to go next
         self._last_served: Optional[str] = None
         self._shut = False
         self._connect_lock = asyncio.Lock()
@@ -427,12 +419,8 @@ class AsyncClaimlineClient:
         client._token = token
         client._client_name = client_name
         client._connect_timeout = connect_timeout
-        client._backoff = backoff
-        client._max_backoff = max(max_backoff, backoff)
         client._max_attempts = max_attempts or max(DEFAULT_MAX_ATTEMPTS, len(parsed) + 1)
-        client._down_until = [0.0] * len(parsed)
-        client._failures_in_row = [0] * len(parsed)
-        client._next_start = random.randrange(len(parsed)) if random_start else 0
+        client._book = _AddressBook(len(parsed), backoff, max_backoff, random_start)
         deadline = None if timeout is None else time.monotonic() + timeout
 
         async def nothing(conn: _Connection) -> None:
@@ -442,10 +430,9 @@ class AsyncClaimlineClient:
         return client
 
     async def _connect_next(self, deadline: Optional[float]) -> _Connection:
+        assert self._book is not None
         now = time.monotonic()
-        index = _pick_address(self._next_start, self._down_until, now)
-        if self._failed_index is not None and index != self._failed_index:
-            self._failovers += 1
+        index = self._book.pick(now)
         host, port = self._addresses[index]
         attempt_deadline = now + self._connect_timeout
         if deadline is not None:
@@ -457,9 +444,7 @@ class AsyncClaimlineClient:
         except ClaimlineError as error:
             fatal = error.code in _FATAL_HANDSHAKE_CODES
             raise _AttemptFailed(error, _NOT_SENT, index, retryable=not fatal, penalize=not fatal) from None
-        self._down_until[index] = 0.0
-        self._failures_in_row[index] = 0
-        self._failed_index = None
+        self._book.succeeded(index)
         return conn
 
     async def _connection(self, deadline: Optional[float]) -> _Connection:
@@ -495,17 +480,12 @@ class AsyncClaimlineClient:
         if self._conn is conn:
             self._conn = None
         conn.retire("failing over")
+        if self._book is None:
+            return
         if penalize:
-            self._penalize(conn.index, 0)
+            self._book.failed(conn.index, 0)
         else:
-            self._next_start = conn.index
-
-    def _penalize(self, index: int, retry_after_ms: int) -> None:
-        self._failures_in_row[index] += 1
-        backoff = _backoff_after(self._failures_in_row[index], self._backoff, self._max_backoff, retry_after_ms)
-        self._down_until[index] = time.monotonic() + backoff
-        self._failed_index = index
-        self._next_start = (index + 1) % len(self._addresses)
+            self._book.again(conn.index)
 
     def _note_failure(self, failure: _AttemptFailed, conn: Optional[_Connection]) -> None:
         index = failure.index
@@ -513,25 +493,25 @@ class AsyncClaimlineClient:
             if self._conn is conn:
                 self._conn = None
             conn.retire(f"failing over: {failure.error}")
-        if index is None:
+        book = self._book
+        if index is None or book is None:
             return
         if failure.penalize:
-            if self._failed_index == index and self._down_until[index] > time.monotonic():
+            if book.failed_index == index and book.down_until[index] > time.monotonic():
                 # Concurrent calls failing on the same connection count as one failure.
-                self._down_until[index] = max(
-                    self._down_until[index], time.monotonic() + failure.error.retry_after_ms / 1000.0
-                )
-                self._next_start = (index + 1) % len(self._addresses)
+                later = time.monotonic() + failure.error.retry_after_ms / 1000.0
+                book.down_until[index] = max(book.down_until[index], later)
+                book.next_start = (index + 1) % len(book.down_until)
             else:
-                self._penalize(index, failure.error.retry_after_ms)
+                book.failed(index, failure.error.retry_after_ms)
         elif failure.drop:
-            self._next_start = index
+            book.again(index)
 
     def _wait_for_an_address(self) -> float:
         conn = self._conn
-        if conn is not None and conn.usable:
+        if (conn is not None and conn.usable) or self._book is None:
             return 0.0
-        return max(0.0, min(self._down_until) - time.monotonic())
+        return self._book.seconds_until_one_is_ready()
 
     async def _with_failover(
         self,
@@ -739,7 +719,7 @@ class AsyncClaimlineClient:
 
     @property
     def failovers(self) -> int:
-        return self._failovers
+        return self._book.failovers if self._book is not None else 0
 
     @property
     def in_flight(self) -> int:

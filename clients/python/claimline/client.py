@@ -225,17 +225,50 @@ def parse_addresses(addresses: Union[str, Sequence[Union[str, Tuple[str, int]]]]
 # -- failover rules shared with the asyncio client (claimline.aio) -------------------------------
 
 
-def _backoff_after(failures_in_row: int, backoff: float, max_backoff: float, retry_after_ms: int) -> float:
-    """Seconds an address is skipped after its `failures_in_row`-th failure in a row."""
-    return max(min(backoff * 2 ** (failures_in_row - 1), max_backoff), retry_after_ms / 1000.0)
+class _AddressBook:
+    """Which address of a failover client to try next, shared by the blocking and the asyncio
+    client: round robin from the address after the last failure, skipping one in its backoff
+    (doubling with its failures in a row up to a ceiling, never under the server's
+    ``retry_after_ms``); when every address is in its backoff, the one out of it soonest."""
 
+    def __init__(self, count: int, backoff: float, max_backoff: float, random_start: bool) -> None:
+        self.backoff = backoff
+        self.max_backoff = max(max_backoff, backoff)
+        self.down_until = [0.0] * count  # monotonic time each address is skipped until
+        self.failures_in_row = [0] * count
+        self.next_start = random.randrange(count) if random_start else 0  # where the search starts
+        self.failed_index: Optional[int] = None  # the address that failed last, until a success
+        self.failovers = 0
 
-def _pick_address(next_start: int, down_until: Sequence[float], now: float) -> int:
-    """The next address, round robin from `next_start`, not in its backoff (else the one out of it soonest)."""
-    n = len(down_until)
-    order = [(next_start + k) % n for k in range(n)]
-    ready = [i for i in order if down_until[i] <= now]
-    return ready[0] if ready else min(order, key=lambda i: down_until[i])
+    def pick(self, now: float) -> int:
+        """The address to connect to now; moving off the one that failed counts a failover."""
+        n = len(self.down_until)
+        order = [(self.next_start + k) % n for k in range(n)]
+        ready = [i for i in order if self.down_until[i] <= now]
+        index = ready[0] if ready else min(order, key=lambda i: self.down_until[i])
+        if self.failed_index is not None and index != self.failed_index:
+            self.failovers += 1
+        return index
+
+    def succeeded(self, index: int) -> None:
+        self.down_until[index] = 0.0
+        self.failures_in_row[index] = 0
+        self.failed_index = None
+
+    def failed(self, index: int, retry_after_ms: int) -> None:
+        """The address failed: skip it for its backoff, start the next search after it."""
+        self.failures_in_row[index] += 1
+        backoff = min(self.backoff * 2 ** (self.failures_in_row[index] - 1), self.max_backoff)
+        self.down_until[index] = time.monotonic() + max(backoff, retry_after_ms / 1000.0)
+        self.failed_index = index
+        self.next_start = (index + 1) % len(self.down_until)
+
+    def again(self, index: int) -> None:
+        """The address is fine (a connection closed for idleness): try it first next time."""
+        self.next_start = index
+
+    def seconds_until_one_is_ready(self) -> float:
+        return max(0.0, min(self.down_until) - time.monotonic())
 
 
 def _is_final(failure: _AttemptFailed) -> bool:
@@ -311,15 +344,9 @@ class ClaimlineClient(GeneratedCalls):
         self._token = ""
         self._client_name = ""
         self._connect_timeout = DEFAULT_CONNECT_TIMEOUT
-        self._backoff = DEFAULT_BACKOFF
-        self._max_backoff = DEFAULT_MAX_BACKOFF
         self._max_attempts = DEFAULT_MAX_ATTEMPTS
         self._index: Optional[int] = None  # the address of the current connection
-        self._next_start = 0  # where the search for the next address starts
-        self._failed_index: Optional[int] = None  # the address that failed last, until a success
-        self._down_until: List[float] = []  # monotonic time each address is skipped until
-        self._failures_in_row: List[int] = []
-        self._failovers = 0
+        self._book: Optional[_AddressBook] = None  # several addresses: where to go next
         self._last_served: Optional[str] = None
         self._shut = False  # close() was called
 
@@ -397,12 +424,8 @@ class ClaimlineClient(GeneratedCalls):
         client._token = token
         client._client_name = client_name
         client._connect_timeout = connect_timeout
-        client._backoff = backoff
-        client._max_backoff = max(max_backoff, backoff)
         client._max_attempts = max_attempts or max(DEFAULT_MAX_ATTEMPTS, len(parsed) + 1)
-        client._down_until = [0.0] * len(parsed)
-        client._failures_in_row = [0] * len(parsed)
-        client._next_start = random.randrange(len(parsed)) if random_start else 0
+        client._book = _AddressBook(len(parsed), backoff, max_backoff, random_start)
         client._closed_because = "not connected yet"
         deadline = None if timeout is None else time.monotonic() + timeout
         with client._lock:
@@ -489,7 +512,7 @@ class ClaimlineClient(GeneratedCalls):
     @property
     def failovers(self) -> int:
         """How many times the client went to another address after a failure (connects included)."""
-        return self._failovers
+        return self._book.failovers if self._book is not None else 0
 
     def close(self) -> None:
         """Sends GOAWAY (SHUTDOWN, code 0) and closes. Idempotent."""
@@ -664,10 +687,9 @@ class ClaimlineClient(GeneratedCalls):
 
     def _connect_next(self, deadline: Optional[float]) -> None:
         """Connects to the next address not in its backoff (else the one out of it soonest)."""
+        assert self._book is not None
         now = time.monotonic()
-        index = _pick_address(self._next_start, self._down_until, now)
-        if self._failed_index is not None and index != self._failed_index:
-            self._failovers += 1
+        index = self._book.pick(now)
         host, port = self._addresses[index]
         attempt_deadline = now + self._connect_timeout
         if deadline is not None:
@@ -691,9 +713,7 @@ class ClaimlineClient(GeneratedCalls):
         except BaseException:
             self._close_socket("handshake failed")
             raise
-        self._down_until[index] = 0.0
-        self._failures_in_row[index] = 0
-        self._failed_index = None
+        self._book.succeeded(index)
 
     def _attempt_call(
         self,
@@ -767,24 +787,18 @@ class ClaimlineClient(GeneratedCalls):
         index = failure.index
         if failure.drop and self._sock is not None:
             self._say_goodbye(f"failing over: {failure.error}")
-        if index is None:
+        if index is None or self._book is None:
             return
         if failure.penalize:
-            self._failures_in_row[index] += 1
-            backoff = _backoff_after(
-                self._failures_in_row[index], self._backoff, self._max_backoff, failure.error.retry_after_ms
-            )
-            self._down_until[index] = time.monotonic() + backoff
-            self._failed_index = index
-            self._next_start = (index + 1) % len(self._addresses)
+            self._book.failed(index, failure.error.retry_after_ms)
         elif failure.drop:
-            self._next_start = index  # e.g. an idle connection closed: the same address again
+            self._book.again(index)  # e.g. an idle connection closed: the same address again
 
     def _wait_for_an_address(self) -> float:
         """Seconds until some address is out of its backoff (0: one is now)."""
-        if self._sock is not None:
+        if self._sock is not None or self._book is None:
             return 0.0
-        return max(0.0, min(self._down_until) - time.monotonic())
+        return self._book.seconds_until_one_is_ready()
 
     def _give_up(
         self, error: ClaimlineError, attempts: int, trail: List[str], maybe_applied: bool, unsafe: bool, write: bool
