@@ -126,12 +126,7 @@ public final class PostgresClaimStore: ClaimStore {
         try self.open("commit")
         guard let batch = self.batch else { throw StoreError("commit", "cannot commit - no transaction is active") }
         self.batch = nil
-        var statements: [PostgresLink.Statement] = []
-        if let write = Self.flushStatement(batch) { statements.append(write) }
-        if batch.notify {
-            statements.append(.init(sql: "SELECT pg_notify('\(PostgresSharedStateWatcher.channel)', '')", operation: "notify"))
-        }
-        statements.append(.init(sql: "COMMIT", operation: "commit"))
+        let statements = Self.commitStatements(batch)
         do {
             try self.link.run(statements)
         } catch {
@@ -163,9 +158,7 @@ public final class PostgresClaimStore: ClaimStore {
             return
         }
         self.batch = nil
-        var statements: [PostgresLink.Statement] = []
-        if let write = Self.flushStatement(batch) { statements.append(write) }
-        statements.append(.init(sql: "COMMIT", operation: "commit"))
+        let statements = Self.commitStatements(batch)
         let last = statements.count - 1
         let link = self.link
         let done = link.eventLoopPromise()
@@ -185,6 +178,17 @@ public final class PostgresClaimStore: ClaimStore {
             done?.succeed()
         }
         self.current = (self.current + 1) % self.links.count
+    }
+
+    /// What ends a batch: its rows' one write, NOTIFY if it changed shared state, COMMIT (last).
+    static func commitStatements(_ batch: PostgresBatch) -> [PostgresLink.Statement] {
+        var statements: [PostgresLink.Statement] = []
+        if let write = Self.flushStatement(batch) { statements.append(write) }
+        if batch.notify {
+            statements.append(.init(sql: "SELECT pg_notify('\(PostgresSharedStateWatcher.channel)', '')", operation: "notify"))
+        }
+        statements.append(.init(sql: "COMMIT", operation: "commit"))
+        return statements
     }
 
     public func rollback() {
