@@ -69,8 +69,8 @@ check-generated: check-proto
 check-proto: deps
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	tools/codegen/generate.sh "$$tmp" && \
-	for d in Sources/ClaimlineProtoC/Generated Sources/ClaimlineProtoC/include/claimline \
-	         Sources/ClaimlineCore/Generated Sources/ClaimlineCodec/Generated Sources/ClaimlineServer/Session/Generated \
+	for d in clients/swift/Sources/ClaimlineProtoC/Generated clients/swift/Sources/ClaimlineProtoC/include/claimline \
+	         clients/swift/Sources/ClaimlineCore/Generated clients/swift/Sources/ClaimlineCodec/Generated Sources/ClaimlineServer/Session/Generated \
 	         clients/swift/Sources/ClaimlineClient/Generated clients/c/include/claimline_methods.h \
 	         clients/python/claimline/methods.py proto/PROTOCOL.md; do \
 	  diff -r "$$tmp/$$d" "$$d" >/dev/null || { echo "stale generated code in $$d: run 'make proto'"; diff -r "$$tmp/$$d" "$$d" | head -20; exit 1; }; \

@@ -26,7 +26,7 @@ struct ProtocolDocumentTests {
     @Test("The server's sources name reasons through Reason, never as loose strings")
     func noLooseReasons() throws {
         let regex = try NSRegularExpression(pattern: #"reason: "[A-Z_]+""#)
-        for folder in ["Sources/ClaimlineServer", "Sources/ClaimlineCore", "Sources/ClaimlineWire"] {
+        for folder in ["Sources/ClaimlineServer", "clients/swift/Sources/ClaimlineCore", "clients/swift/Sources/ClaimlineWire"] {
             let enumerator = FileManager.default.enumerator(atPath: Self.root + "/" + folder)
             while let file = enumerator?.nextObject() as? String {
                 guard file.hasSuffix(".swift") else { continue }

@@ -4,7 +4,7 @@
 Each rpc line carries a trailing comment `// <number> <read|write> <roles>`; from it this
 writes, under OUT_ROOT (the repository, or a temporary folder for the staleness check):
 
-  Sources/ClaimlineCore/Generated/Methods.swift              the Method enum and its descriptors
+  clients/swift/Sources/ClaimlineCore/Generated/Methods.swift              the Method enum and its descriptors
   Sources/ClaimlineServer/Session/Generated/MethodTable.swift        routes: method -> <Name>Handler
   clients/swift/Sources/ClaimlineClient/Generated/ClaimlineClient+Methods.swift
   clients/c/include/claimline_methods.h                       an X-macro list of the methods
@@ -172,7 +172,7 @@ def write(root, path, text):
 def main():
     proto_dir, out = sys.argv[1], sys.argv[2]
     methods = parse(proto_dir)
-    write(out, "Sources/ClaimlineCore/Generated/Methods.swift", swift_core(methods))
+    write(out, "clients/swift/Sources/ClaimlineCore/Generated/Methods.swift", swift_core(methods))
     write(out, "Sources/ClaimlineServer/Session/Generated/MethodTable.swift", swift_server(methods))
     write(out, "clients/swift/Sources/ClaimlineClient/Generated/ClaimlineClient+Methods.swift", swift_client(methods))
     write(out, "clients/c/include/claimline_methods.h", c_header(methods))

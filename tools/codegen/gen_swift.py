@@ -5,12 +5,12 @@ Input: a FileDescriptorSet from `protoc --descriptor_set_out` (read with a
 small wire-format reader below, so the generator needs nothing but Python's
 standard library). Output, one file of each kind per .proto file:
 
-  Sources/ClaimlineCore/Generated/<File>.swift             value types (no C, no NIO)
-  Sources/ClaimlineCore/Generated/<File>+TextFormat.swift  protobuf text format, for vectors and debugging
-  Sources/ClaimlineCore/Generated/<File>+JSON.swift        proto3 JSON mapping, for the CLI's --json
-  Sources/ClaimlineCodec/Generated/<File>+ProtobufC.swift  mapping to and from protoc-c's structs
+  clients/swift/Sources/ClaimlineCore/Generated/<File>.swift             value types (no C, no NIO)
+  clients/swift/Sources/ClaimlineCore/Generated/<File>+TextFormat.swift  protobuf text format, for vectors and debugging
+  clients/swift/Sources/ClaimlineCore/Generated/<File>+JSON.swift        proto3 JSON mapping, for the CLI's --json
+  clients/swift/Sources/ClaimlineCodec/Generated/<File>+ProtobufC.swift  mapping to and from protoc-c's structs
 
-The mapping follows the rules in Sources/ClaimlineCodec/ProtoArena.swift:
+The mapping follows the rules in clients/swift/Sources/ClaimlineCodec/ProtoArena.swift:
 every C pointer lives in the arena of one encode or decode and none escapes.
 
 Usage: gen_swift.py DESCRIPTOR_SET OUT_ROOT
@@ -395,16 +395,16 @@ def main():
                 raise SystemExit("%s: nested types and oneofs are not supported by this generator" % m["name"])
         header = HEADER % fd["name"]
         types = [gen_enum(e) for e in fd["enums"]] + [gen_struct(m, fd["package"]) for m in fd["messages"]]
-        write(os.path.join(out_root, "Sources/ClaimlineCore/Generated/%s.swift" % base),
+        write(os.path.join(out_root, "clients/swift/Sources/ClaimlineCore/Generated/%s.swift" % base),
               header + "\n" + "\n\n".join(types) + "\n")
         text = [gen_text_format(m) for m in fd["messages"]]
-        write(os.path.join(out_root, "Sources/ClaimlineCore/Generated/%s+TextFormat.swift" % base),
+        write(os.path.join(out_root, "clients/swift/Sources/ClaimlineCore/Generated/%s+TextFormat.swift" % base),
               header + "\n" + "\n\n".join(text) + "\n")
         json_writers = [gen_json(m) for m in fd["messages"]]
-        write(os.path.join(out_root, "Sources/ClaimlineCore/Generated/%s+JSON.swift" % base),
+        write(os.path.join(out_root, "clients/swift/Sources/ClaimlineCore/Generated/%s+JSON.swift" % base),
               header + "\n" + "\n\n".join(json_writers) + "\n")
         mapping = [gen_mapping(m, names) for m in fd["messages"]]
-        write(os.path.join(out_root, "Sources/ClaimlineCodec/Generated/%s+ProtobufC.swift" % base),
+        write(os.path.join(out_root, "clients/swift/Sources/ClaimlineCodec/Generated/%s+ProtobufC.swift" % base),
               header + "\nimport CProtobufC\nimport ClaimlineCore\nimport ClaimlineProtoC\nimport NIOCore\n\n" + "\n\n".join(mapping) + "\n")
         registry += ["%s.%s" % (fd["package"], m["name"]) for m in fd["messages"]]
     lines = [HEADER % "claimline/v1/*.proto", "import ClaimlineCore", "",
@@ -413,7 +413,7 @@ def main():
              "    public static let all: [String: any ProtobufCMessage.Type] = ["]
     lines += ['        "%s": %s.self,' % (n, short(n)) for n in sorted(registry)]
     lines += ["    ]", "}", ""]
-    write(os.path.join(out_root, "Sources/ClaimlineCodec/Generated/ProtobufCRegistry+All.swift"), "\n".join(lines))
+    write(os.path.join(out_root, "clients/swift/Sources/ClaimlineCodec/Generated/ProtobufCRegistry+All.swift"), "\n".join(lines))
 
 
 if __name__ == "__main__":

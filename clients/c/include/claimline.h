@@ -3,7 +3,7 @@
  *
  * Messages are protoc-c's structs from proto/claimline/v1. Installed
  * (make install): compile and link with `pkg-config --cflags --libs claimline`.
- * From the build tree: compile with -I<repo>/Sources/ClaimlineProtoC/include and
+ * From the build tree: compile with -I<repo>/clients/swift/Sources/ClaimlineProtoC/include and
  * link libclaimline.a and -lprotobuf-c. Requests stay owned by the caller; every response the library
  * returns is owned by the caller and freed with the matching
  * claimline__v1__*__free_unpacked(resp, NULL).
