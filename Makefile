@@ -13,7 +13,7 @@ SWIFT_FLAGS ?=
 LISTEN ?= 127.0.0.1:7400
 DATA_DIR ?= ./.claimline
 # Debian packages the build and the tests need; installed only when missing.
-DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind postgresql
+DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind postgresql libssl-dev openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build release build-tests test test-swift test-python test-c check-generated check-layers lint check-proto check-vectors proto vectors bench run run-cluster clean

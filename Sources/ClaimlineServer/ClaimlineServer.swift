@@ -101,7 +101,7 @@ public actor ClaimlineServer: Service {
         }
         self.state = .running(channel)
         let address = channel.localAddress!
-        self.logger.info("listening", metadata: ["server.address": "\(address)"])
+        self.logger.info("listening", metadata: ["server.address": "\(address)", "tls": "\(self.configuration.tls != nil)"])
         for waiter in self.addressWaiters { waiter.resume(returning: address) }
         self.addressWaiters.removeAll()
 
@@ -183,6 +183,9 @@ public actor ClaimlineServer: Service {
         )
         let sessions = SessionIDs()
         let quiescing = self.quiescing
+        let tls = try self.configuration.tls.map { settings throws(TLSSetupError) in try ServerTLS(settings) }
+        let logger = self.logger
+        let plainRefusals = LogRateLimiter()
         // NIO's outbound buffer gets half the connection's budget (ConnectionHandler).
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
             low: limits.connectionBufferBytes / 4, high: limits.connectionBufferBytes / 2
@@ -202,6 +205,16 @@ public actor ClaimlineServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSDetector(tls: tls) {
+                                plainRefusals.log(
+                                    logger, .notice, "plain-TCP client on the TLS port: GOAWAY TLS_REQUIRED", metadata: ["peer.address": "\(address)"]
+                                )
+                            }
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(FrameDecoder(role: .server, maxPayload: settings.maxFrameSize)),
                         ConnectionHandler(settings: settings, shared: shared, sessionID: sessions.next())

@@ -32,6 +32,18 @@ struct Claimlined: AsyncParsableCommand {
             """)
     var store: String?
 
+    @Option(help: "TLS on the service port: the server's certificate chain (PEM). With --tls-key.")
+    var tlsCert: String?
+
+    @Option(help: "TLS: the server's private key (PEM).")
+    var tlsKey: String?
+
+    @Option(help: "TLS: ask clients for a certificate and verify it against this CA file (PEM); mTLS.")
+    var tlsClientCa: String?
+
+    @Flag(help: "TLS: refuse a client without a valid certificate (needs --tls-client-ca).")
+    var tlsRequireClientCert = false
+
     @Option(help: "Configuration file (JSON): clients and tokens, limits, the policy file.")
     var config: String = "config/claimline.json"
 
@@ -49,7 +61,32 @@ struct Claimlined: AsyncParsableCommand {
 
         let (host, port) = try Self.parseListen(self.listen)
         let configURL = URL(fileURLWithPath: self.config)
-        let configuration = try JSONDecoder().decode(ServerConfiguration.self, from: Data(contentsOf: configURL))
+        var configuration = try JSONDecoder().decode(ServerConfiguration.self, from: Data(contentsOf: configURL))
+        switch (self.tlsCert, self.tlsKey) {
+        case (let certificate?, let key?):
+            configuration.tls = .init(
+                certificateFile: certificate, privateKeyFile: key, clientCAFile: self.tlsClientCa ?? configuration.tls?.clientCAFile,
+                requireClientCertificate: self.tlsRequireClientCert || (configuration.tls?.requireClientCertificate ?? false)
+            )
+        case (nil, nil):
+            if self.tlsClientCa != nil || self.tlsRequireClientCert {
+                guard var tls = configuration.tls else {
+                    throw ValidationError("--tls-client-ca and --tls-require-client-cert need --tls-cert and --tls-key")
+                }
+                tls.clientCAFile = self.tlsClientCa ?? tls.clientCAFile
+                tls.requireClientCertificate = self.tlsRequireClientCert || tls.requireClientCertificate
+                configuration.tls = tls
+            }
+        default:
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        if let tls = configuration.tls {
+            do {
+                _ = try ServerTLS(tls)  // a bad file stops the start here, naming it
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
         let problems = configuration.problems()
         guard problems.isEmpty else {
             throw ValidationError("\(self.config):\n  " + problems.joined(separator: "\n  "))

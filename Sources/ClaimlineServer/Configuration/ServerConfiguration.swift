@@ -4,16 +4,42 @@ import ClaimlineWire
 /// What `claimlined` reads from `config/claimline.json`: who may connect, the limits, where
 /// the policy file is. Durations are in milliseconds, like everything on the wire.
 public struct ServerConfiguration: Sendable, Codable, Hashable {
-    /// One client system: its name (in logs and the audit), its secret token and its role.
+    /// One client system: its name (in logs and the audit), its role, and how it proves who it
+    /// is: a secret token in HELLO, a TLS client certificate whose subject matches
+    /// `certificateSubject` (mTLS; then HELLO's token may be empty), or both.
     public struct Client: Sendable, Codable, Hashable {
         public var name: String
-        public var token: String
+        public var token: String?
         public var role: Role
+        /// `CN=...[,O=...][,OU=...]`: every attribute named must equal the certificate's.
+        public var certificateSubject: String?
 
-        public init(name: String, token: String, role: Role) {
+        public init(name: String, token: String?, role: Role, certificateSubject: String? = nil) {
             self.name = name
             self.token = token
             self.role = role
+            self.certificateSubject = certificateSubject
+        }
+    }
+
+    /// TLS on the service port. Absent: plain TCP (loopback development). Paths are relative
+    /// to the working folder.
+    public struct TLS: Sendable, Codable, Hashable {
+        /// PEM: the server's certificate chain, its own first.
+        public var certificateFile: String
+        /// PEM: the server's private key.
+        public var privateKeyFile: String
+        /// PEM: the CA(s) client certificates must chain to. Absent: no client certificates asked.
+        public var clientCAFile: String?
+        /// With `clientCAFile`: a client without a valid certificate fails the TLS handshake.
+        /// Otherwise a certificate is optional (verified when presented) and a token will do.
+        public var requireClientCertificate: Bool = false
+
+        public init(certificateFile: String, privateKeyFile: String, clientCAFile: String? = nil, requireClientCertificate: Bool = false) {
+            self.certificateFile = certificateFile
+            self.privateKeyFile = privateKeyFile
+            self.clientCAFile = clientCAFile
+            self.requireClientCertificate = requireClientCertificate
         }
     }
 
@@ -79,6 +105,8 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     public var store: String?
     /// Reader threads, each with its own store connection (the PostgreSQL store's read pool).
     public var readers: Int = 2
+    /// TLS on the service port; the command line's `--tls-*` options win over it.
+    public var tls: TLS?
 
     public init(clients: [Client] = []) {
         self.clients = clients
@@ -91,8 +119,19 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         if !(1...64).contains(self.readers) { out.append("readers: 1 to 64 reader threads") }
         var tokens = Set<String>()
         for (index, client) in self.clients.enumerated() {
-            if client.token.utf8.count < 8 { out.append("clients[\(index)].token: at least 8 bytes") }
-            if !tokens.insert(client.token).inserted { out.append("clients[\(index)].token: used twice") }
+            if let token = client.token {
+                if token.utf8.count < 8 { out.append("clients[\(index)].token: at least 8 bytes") }
+                if !tokens.insert(token).inserted { out.append("clients[\(index)].token: used twice") }
+            }
+            if let subject = client.certificateSubject {
+                if CertificateSubject.Pattern(subject) == nil {
+                    out.append("clients[\(index)].certificateSubject: CN=...[,O=...][,OU=...], got \(subject)")
+                }
+                if self.tls?.clientCAFile == nil { out.append("clients[\(index)].certificateSubject: needs tls.clientCAFile") }
+            }
+            if client.token == nil && client.certificateSubject == nil {
+                out.append("clients[\(index)]: a token or a certificateSubject")
+            }
             if client.name.isEmpty { out.append("clients[\(index)].name: required") }
             if !client.name.isEmpty, !Validation.isPrintableIdentifier(client.name) || client.name.utf8.count > Validation.maxIdentifier {
                 out.append("clients[\(index)].name: at most \(Validation.maxIdentifier) bytes of printable characters")
@@ -115,6 +154,9 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
             out.append("retention.idempotencyTTLMs: at least 24 hours (86400000)")
         }
         if self.maxBatch < 1 { out.append("maxBatch: at least 1") }
+        if let tls = self.tls, tls.requireClientCertificate, tls.clientCAFile == nil {
+            out.append("tls.requireClientCertificate: needs tls.clientCAFile")
+        }
         return out
     }
 }
@@ -132,6 +174,7 @@ extension ServerConfiguration {
         self.maxBatch = try c.decodeIfPresent(Int.self, forKey: .maxBatch) ?? self.maxBatch
         self.store = try c.decodeIfPresent(String.self, forKey: .store)
         self.readers = try c.decodeIfPresent(Int.self, forKey: .readers) ?? self.readers
+        self.tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
     }
 }
 
@@ -155,6 +198,16 @@ extension ServerConfiguration.Limits {
         self.idleTimeoutMs = try c.decodeIfPresent(Int64.self, forKey: .idleTimeoutMs) ?? self.idleTimeoutMs
         self.maxDeadlineMs = try c.decodeIfPresent(Int64.self, forKey: .maxDeadlineMs) ?? self.maxDeadlineMs
         self.shutdownGracePeriodMs = try c.decodeIfPresent(Int64.self, forKey: .shutdownGracePeriodMs) ?? self.shutdownGracePeriodMs
+    }
+}
+
+extension ServerConfiguration.TLS {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.certificateFile = try c.decode(String.self, forKey: .certificateFile)
+        self.privateKeyFile = try c.decode(String.self, forKey: .privateKeyFile)
+        self.clientCAFile = try c.decodeIfPresent(String.self, forKey: .clientCAFile)
+        self.requireClientCertificate = try c.decodeIfPresent(Bool.self, forKey: .requireClientCertificate) ?? false
     }
 }
 

@@ -68,6 +68,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var queuedWrites: [UInt32: WriteCommand] = [:]
     private var context: ChannelHandlerContext?
     private var peerAddress = "unknown"
+    /// The verified TLS client certificate's subject (mTLS), before HELLO.
+    private var peerCertificate: CertificateSubject?
     /// Frames written since the last flush.
     private var pending = ByteBuffer()
     private var flushScheduled = false
@@ -183,6 +185,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             self.drain()
             return
         }
+        if let event = event as? PeerCertificate {
+            self.peerCertificate = event.subject
+            return
+        }
         if let event = event as? ChannelEvent, event == .inputClosed {
             // The peer shut its write side: answer what it sent, then close.
             self.inputClosed = true
@@ -221,9 +227,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             self.goAway(code: .internal, reason: Reason.protocolError, message: "HELLO: \(error)", close: true)
             return
         }
-        // The token first: a stranger learns nothing but UNAUTHENTICATED.
-        guard self.machine.hello(self.shared.authenticator.authenticate(token: hello.token)), let identity = self.machine.identity else {
-            self.logFailure("authentication failed: unknown token", clientName: hello.clientName)
+        // The token (or certificate) first: a stranger learns nothing but UNAUTHENTICATED.
+        let presented = self.shared.authenticator.authenticate(token: hello.token, certificate: self.peerCertificate)
+        guard self.machine.hello(presented), let identity = self.machine.identity else {
+            let what = self.peerCertificate.map { "certificate \(LogSafe.escape($0.description)) with an unknown or another client's token" }
+            self.logFailure("authentication failed: \(what ?? "unknown token")", clientName: hello.clientName)
             self.goAway(code: .unauthenticated, reason: Reason.unauthenticated, message: "unknown token", close: true)
             return
         }

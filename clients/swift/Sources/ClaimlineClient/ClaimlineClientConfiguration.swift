@@ -24,6 +24,8 @@ public struct ClaimlineClientConfiguration: Sendable {
     /// address failed recently the client tries them anyway, round robin, with the retry
     /// policy's backoff between attempts.
     public var failedAddressBackoff: Duration = .seconds(2)
+    /// TLS for every connection (every address); nil for plain TCP.
+    public var tls: ClaimlineTLS?
 
     /// One instance: what a single-server deployment (and every existing caller) uses.
     public init(host: String = "127.0.0.1", port: Int = 7400, token: String, clientName: String = "claimline-swift") {

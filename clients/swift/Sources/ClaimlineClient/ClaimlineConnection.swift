@@ -33,7 +33,8 @@ public final class ClaimlineConnection: Sendable {
     /// False once the server sent GOAWAY or the connection closed: open a new one.
     public var isUsable: Bool { self.health.isUsable && self.channel.isActive }
 
-    /// Connects, sends the preface and HELLO, and waits for HELLO_ACK, `connectTimeout` for each.
+    /// Connects (with `tls`, completes the TLS handshake first), sends the preface and HELLO,
+    /// and waits for HELLO_ACK, `connectTimeout` for each.
     /// Throws ``RPCError`` (UNAUTHENTICATED for a bad token, UNAVAILABLE when unreachable or
     /// when the server accepts but does not answer HELLO in time).
     public static func connect(
@@ -42,7 +43,8 @@ public final class ClaimlineConnection: Sendable {
         token: String,
         clientName: String,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        connectTimeout: TimeAmount = .seconds(5)
+        connectTimeout: TimeAmount = .seconds(5),
+        tls: ClaimlineTLS? = nil
     ) async throws -> ClaimlineConnection {
         let address = ClaimlineAddress(host: host, port: port)
         let hello = Hello(clientName: clientName, token: token)
@@ -58,6 +60,9 @@ public final class ClaimlineConnection: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         let promise = channel.eventLoop.makePromise(of: HelloAck.self)
                         let handler = ClientConnectionHandler(hello: hello, helloPromise: promise, health: health)
+                        if let tls {
+                            try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(host: host))
+                        }
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(FrameDecoder(role: .client, maxPayload: ProtocolLimits.absoluteMaxPayload)),
                             handler

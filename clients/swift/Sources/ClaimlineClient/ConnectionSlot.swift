@@ -106,7 +106,8 @@ final class ConnectionSlot: Sendable {
                 token: self.configuration.token,
                 clientName: self.configuration.clientName,
                 group: self.group,
-                connectTimeout: .seconds(max(1, seconds))
+                connectTimeout: .seconds(max(1, seconds)),
+                tls: self.configuration.tls
             )
             self.failures.withLockedValue { $0 = 0 }
             self.book.connected(index)

@@ -68,6 +68,10 @@ public enum Reason {
     public static let frameTooLarge = "FRAME_TOO_LARGE"
     /// Any other framing or ordering fault.
     public static let protocolError = "PROTOCOL_ERROR"
+    /// A plain-TCP client on a port that speaks TLS.
+    public static let tlsRequired = "TLS_REQUIRED"
+    /// The policy file could not be loaded; the policy in force stays.
+    public static let policyInvalid = "POLICY_INVALID"
 
     /// All of them, for the documentation check.
     public static let all: [String] = [
@@ -104,5 +108,7 @@ public enum Reason {
         unsupportedVersion,
         frameTooLarge,
         protocolError,
+        tlsRequired,
+        policyInvalid,
     ]
 }
