@@ -82,6 +82,7 @@ let package = Package(
         .target(
             name: "ClaimlineLoad",
             dependencies: [
+                .product(name: "ClaimlineClient", package: client),
                 .product(name: "ClaimlineCore", package: client),
                 .product(name: "ClaimlineCodec", package: client),
                 .product(name: "ClaimlineWire", package: client),
@@ -95,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "claimline-load",
             dependencies: [
-                "ClaimlineLoad",
+                "ClaimlineLoad", .product(name: "ClaimlineClient", package: client),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,3 +1,5 @@
+import ClaimlineClient
+
 /// Everything a run needs, already checked: the CLI builds one from flags (and a scenario
 /// file), the tests build one directly.
 public struct LoadConfiguration: Sendable {
@@ -8,6 +10,8 @@ public struct LoadConfiguration: Sendable {
     /// How long an address that refused or dropped a connection is skipped by reconnects.
     public var failedTargetBackoffMs: UInt32 = 1000
     public var token: String
+    /// TLS for every connection; nil for plain TCP.
+    public var tls: ClaimlineTLS?
     public var clientName: String
     public var scenario: Scenario
     public var connections: Int

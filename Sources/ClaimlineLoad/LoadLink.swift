@@ -1,3 +1,4 @@
+import ClaimlineClient
 import ClaimlineCodec
 import ClaimlineCore
 import ClaimlineWire
@@ -18,6 +19,7 @@ final class LoadLink {
     let targets: LoadTargets
     let hello: Hello
     private let connectTimeout: TimeAmount
+    private let tls: ClaimlineTLS?
     /// The current connection, once active; nil while reconnecting.
     private(set) var channel: (any Channel)?
     /// The run's t0 reached this link: a new connection resumes the driver instead of waiting.
@@ -26,13 +28,16 @@ final class LoadLink {
     private var ended = false
     private var retry: Scheduled<Void>?
 
-    init(number: Int, driver: ConnectionDriver, loop: any EventLoop, targets: LoadTargets, hello: Hello, connectTimeout: TimeAmount) {
+    init(
+        number: Int, driver: ConnectionDriver, loop: any EventLoop, targets: LoadTargets, hello: Hello, connectTimeout: TimeAmount, tls: ClaimlineTLS?
+    ) {
         self.number = number
         self.driver = driver
         self.loop = loop
         self.targets = targets
         self.hello = hello
         self.connectTimeout = connectTimeout
+        self.tls = tls
         driver.failover = targets.count > 1
     }
 
@@ -49,6 +54,9 @@ final class LoadLink {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let link = bound.value
+                    if let tls = link.tls {
+                        try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(host: address.host))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(FrameDecoder(role: .client, maxPayload: ProtocolLimits.absoluteMaxPayload)),
                         LoadConnectionHandler(driver: link.driver, hello: link.hello, ready: ready, link: link)

@@ -145,7 +145,8 @@ public final class LoadRunner: Sendable {
             let link = try await loop.submit {
                 let driver = ConnectionDriver(scenario: scenario, mode: mode, data: data, recorder: recorder.value, timeoutMs: timeoutMs)
                 let link = LoadLink(
-                    number: index, driver: driver, loop: loop, targets: targets, hello: hello, connectTimeout: .seconds(5))
+                    number: index, driver: driver, loop: loop, targets: targets, hello: hello, connectTimeout: .seconds(5),
+                    tls: config.tls)
                 return NIOLoopBound(link, eventLoop: loop)
             }.get()
             connections.append(Connection(link: link, recorder: recorder))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClaimlineClient
 import ClaimlineLoad
 import Foundation
 
@@ -19,6 +20,18 @@ struct RunCommand: ParsableCommand {
     var server = "127.0.0.1:7400"
     @Option(name: .long, help: "With several --server addresses: how long one that refused or dropped a connection is skipped.")
     var failoverBackoff = "1s"
+    @Option(name: .long, help: "TLS: the CA file (PEM) the server's certificate must chain to; turns TLS on.")
+    var tlsCa: String?
+
+    @Option(name: .long, help: "TLS: a client certificate (PEM) for mTLS (with --tls-key; --token may then be empty).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "TLS: the client certificate's key (PEM).")
+    var tlsKey: String?
+
+    @Option(name: .long, help: "TLS: verify the server as this name instead of --server's host.")
+    var tlsServerName: String?
+
     @Option(name: .long, help: "HELLO token (its role must allow the scenario's methods).")
     var token = "dev-admin-token"
     @Option(name: .long, help: "escalate | contact | file.")
@@ -160,6 +173,16 @@ struct RunCommand: ParsableCommand {
             threads: threads, profile: profile, serverPID: serverPid, live: !quiet
         )
         configuration.targets = targets
+        if self.tlsCa != nil || self.tlsCert != nil || self.tlsServerName != nil {
+            guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+            do {
+                configuration.tls = try ClaimlineTLS(
+                    caFile: self.tlsCa, certificateFile: self.tlsCert, privateKeyFile: self.tlsKey, serverName: self.tlsServerName
+                )
+            } catch {
+                throw ValidationError("--tls: \(error)")
+            }
+        }
         configuration.failedTargetBackoffMs = UInt32(max(0, min(Double(UInt32.max), (backoff * 1000).rounded())))
         return configuration
     }

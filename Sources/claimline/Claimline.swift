@@ -74,6 +74,21 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print the answer as JSON (proto3 JSON mapping) instead of text; errors as one JSON object on stderr.")
     var json = false
 
+    @Flag(help: "Connect with TLS, trusting the system's CAs (implied by any --tls-* option).")
+    var tls = false
+
+    @Option(help: "TLS: the CA file (PEM) the server's certificate must chain to.")
+    var tlsCa: String?
+
+    @Option(help: "TLS: a client certificate (PEM) for servers that ask for one; with --tls-key, --token may be left out.")
+    var tlsCert: String?
+
+    @Option(help: "TLS: the client certificate's key (PEM).")
+    var tlsKey: String?
+
+    @Option(help: "TLS: verify the server as this name (and send it in SNI) instead of --server's host.")
+    var tlsServerName: String?
+
     mutating func validate() throws {
         guard self.timeout.isFinite, self.timeout >= 0 else {
             throw ValidationError("--timeout: seconds, 0 or more (0: the server's ceiling)")
@@ -83,9 +98,25 @@ struct GlobalOptions: ParsableArguments {
         } catch {
             throw ValidationError("--server: expected host:port or a comma-separated list of them, got '\(error.entry)'")
         }
-        guard self.resolvedToken != nil else {
-            throw ValidationError("--token: required: pass --token or set CLAIMLINE_TOKEN")
+        guard (self.tlsCert == nil) == (self.tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
         }
+        guard self.resolvedToken != nil || self.tlsCert != nil else {
+            throw ValidationError("--token: required: pass --token or set CLAIMLINE_TOKEN (or a client certificate: --tls-cert, --tls-key)")
+        }
+        do {
+            _ = try self.tlsSettings()
+        } catch {
+            throw ValidationError("--tls: \(error)")
+        }
+    }
+
+    /// TLS as the options ask for it; nil for plain TCP.
+    func tlsSettings() throws -> ClaimlineTLS? {
+        guard self.tls || self.tlsCa != nil || self.tlsCert != nil || self.tlsServerName != nil else { return nil }
+        return try ClaimlineTLS(
+            caFile: self.tlsCa, certificateFile: self.tlsCert, privateKeyFile: self.tlsKey, serverName: self.tlsServerName
+        )
     }
 
     /// The instances `--server` names, in order (checked by `validate()`).
@@ -114,8 +145,11 @@ struct GlobalOptions: ParsableArguments {
         var ceilingMs: UInt32 = 0
         // The first instance that answers tells its ceiling; the instances of one deployment share it.
         for address in self.addresses {
-            guard let token = self.resolvedToken,
-                let probe = try? await ClaimlineConnection.connect(host: address.host, port: address.port, token: token, clientName: "claimline-cli")
+            guard
+                let probe = try? await ClaimlineConnection.connect(
+                    host: address.host, port: address.port, token: self.resolvedToken ?? "", clientName: "claimline-cli",
+                    tls: try? self.tlsSettings()
+                )
             else { continue }
             ceilingMs = probe.helloAck.maxDeadlineMs
             await probe.close()
@@ -129,6 +163,7 @@ struct GlobalOptions: ParsableArguments {
         var configuration = ClaimlineClientConfiguration(addresses: self.addresses, token: self.resolvedToken ?? "", clientName: "claimline-cli")
         configuration.connections = 1
         configuration.defaultTimeout = budget
+        configuration.tls = try? self.tlsSettings()
         return ClaimlineClient(configuration: configuration)
     }
 

@@ -1,5 +1,6 @@
 import ClaimlineClient
 import ClaimlineCore
+import ClaimlineLoad
 import ClaimlineServer
 import ClaimlineTestSupport
 import Foundation
@@ -185,6 +186,63 @@ struct TLSTests {
         )
         await connection.close()
         try await named.stop()
+    }
+
+    @Test("the CLI completes a contact over TLS, and with a client certificate needs no token")
+    func cliOverTLS() async throws {
+        let certificates = try Certificates()
+        defer { certificates.directory.remove() }
+        let server = try await Self.start(certificates)
+        let tls = ["--tls-ca", certificates.path("ca.pem")]
+        let callID = "UCID-TLS-CLI-\(UUID().uuidString.prefix(6))"
+        let escalate = try CLITests.run(
+            ["escalate", "--call-id", callID, "--msisdn", CLITests.msisdn, "--tier", "2", "--region", "77", "--category", "billing/balance_desync"]
+                + tls,
+            port: server.port
+        )
+        #expect(escalate.status == 0, "\(escalate.stderr)")
+        let retain = try CLITests.run(["retain", "--call-id", callID, "--outcome", "impossible", "--reason", "long_review"] + tls, port: server.port)
+        #expect(retain.status == 0, "\(retain.stderr)")
+        let file = try CLITests.run(
+            [
+                "file", "--call-id", callID, "--category", "billing/balance_desync", "--msisdn", CLITests.msisdn,
+                "--description", "Баланс не совпадает", "--reason", "long_review", "--json",
+            ] + tls,
+            port: server.port
+        )
+        #expect(file.status == 0, "\(file.stderr)")
+        #expect((file.json?["claimNumber"] as? String)?.isEmpty == false)
+        // mTLS: the certificate is the identity (admin), no token at all.
+        let stats = try CLITests.run(
+            ["stats"] + tls + ["--tls-cert", certificates.path("admin.pem"), "--tls-key", certificates.path("admin.key")], port: server.port,
+            token: ""
+        )
+        #expect(stats.status == 0, "\(stats.stderr)")
+        // Plain CLI on the TLS port: exit status 9 (FAILED_PRECONDITION), TLS_REQUIRED named.
+        let plain = try CLITests.run(["stats"], port: server.port)
+        #expect(plain.status == 9, "\(plain.stderr)")
+        #expect(plain.stderr.contains("FAILED_PRECONDITION: this port speaks TLS"), "\(plain.stderr)")
+        try await server.stop()
+    }
+
+    @Test("the load harness drives contacts over TLS")
+    func harnessOverTLS() async throws {
+        let certificates = try Certificates()
+        defer { certificates.directory.remove() }
+        let server = try await Self.start(certificates)
+        var config = LoadConfiguration(
+            token: TestServer.tokens[.admin]!, scenario: .contact, connections: 2, inFlight: 8,
+            plan: .closedLoop(warmup: 0, duration: 30), requests: 400, timeoutMs: 5000, seed: 3,
+            runTag: "tls-" + UUID().uuidString.prefix(8).lowercased(), live: false
+        )
+        config.targets = [LoadTarget(host: "127.0.0.1", port: server.port)]
+        config.tls = try certificates.client()
+        let result = try await LoadRunner(configuration: config).run()
+        let calls = result.total.methods.reduce(0) { $0 + $1.count }
+        let ok = result.total.methods.reduce(0) { $0 + $1.ok }
+        #expect(calls >= 400)
+        #expect(ok == calls, "\(result.total.methods.map { ($0.name, $0.errors) })")
+        try await server.stop()
     }
 
     @Test("a configuration with a bad TLS file does not start, and says which file")

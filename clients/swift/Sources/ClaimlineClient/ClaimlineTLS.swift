@@ -45,8 +45,9 @@ public struct ClaimlineTLS: Sendable {
         self.serverName = serverName
     }
 
-    /// The handler for one connection to `host`: SNI only for names, not IP addresses.
-    func makeHandler(host: String) throws -> NIOSSLClientHandler {
+    /// The handler for one connection to `host`: SNI only for names, not IP addresses. Public
+    /// for clients that build their own pipelines (the load harness).
+    public func makeHandler(host: String) throws -> NIOSSLClientHandler {
         let name = self.serverName ?? host
         let isAddress = (try? SocketAddress(ipAddress: name, port: 0)) != nil
         return try NIOSSLClientHandler(context: self.context, serverHostname: isAddress ? nil : name)
