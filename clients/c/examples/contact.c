@@ -1,4 +1,9 @@
-/* contact HOST PORT TOKEN: one whole contact through Claimline.
+/* contact HOST PORT TOKEN [TLS options]: one whole contact through Claimline.
+ * TLS options (any of them connects with TLS, claimline_connect_tls()):
+ *   --tls               TLS, the server verified against the system's CA paths
+ *   --ca FILE           the CA to verify the server with
+ *   --cert FILE --key FILE   a client certificate (mTLS; TOKEN may then be "")
+ *   --server-name NAME  the name on the server's certificate, if not HOST
  *   1. Escalate: a billing complaint from a tier-2 subscriber: expect TRANSFER_TO_SECOND_LINE.
  *   2. Retain: the second line could not help (IMPOSSIBLE, LONG_REVIEW): a claim is
  *      required and the server returns a draft of it.
@@ -87,8 +92,32 @@ static void print_claim(const Claimline__V1__Claim *c)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s HOST PORT TOKEN\n", argv[0]);
+    claimline_tls_options tls = CLAIMLINE_TLS_OPTIONS_INIT;
+    int use_tls = 0, bad = argc < 4;
+    for (int i = 4; !bad && i < argc; i++) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(opt, "--tls") == 0) {
+            use_tls = 1;
+            continue;
+        }
+        if (!val)
+            bad = 1;
+        else if (strcmp(opt, "--ca") == 0)
+            tls.ca_file = val;
+        else if (strcmp(opt, "--cert") == 0)
+            tls.cert_file = val;
+        else if (strcmp(opt, "--key") == 0)
+            tls.key_file = val;
+        else if (strcmp(opt, "--server-name") == 0)
+            tls.server_name = val;
+        else
+            bad = 1;
+        use_tls = 1;
+        i++;
+    }
+    if (bad) {
+        fprintf(stderr, "usage: %s HOST PORT TOKEN [--tls] [--ca FILE] [--cert FILE --key FILE] [--server-name NAME]\n",
+                argv[0]);
         return 2;
     }
     int port = atoi(argv[2]);
@@ -101,10 +130,11 @@ int main(int argc, char **argv)
     Claimline__V1__GetClaimResponse *got = NULL;
     Claimline__V1__GetContactResponse *contact = NULL, *after = NULL;
 
-    if ((code = claimline_connect(argv[1], port, argv[3], "contact-example", TIMEOUT_MS, &cl, &err)))
+    if ((code = claimline_connect_tls(argv[1], port, argv[3], "contact-example", use_tls ? &tls : NULL, TIMEOUT_MS,
+                                      &cl, &err)))
         return failed("connect", code, &err);
-    printf("connected to %s, session %s, role %s\n", claimline_server_name(cl), claimline_session_id(cl),
-           claimline_role(cl));
+    printf("connected to %s%s, session %s, role %s\n", claimline_server_name(cl), use_tls ? " over TLS" : "",
+           claimline_session_id(cl), claimline_role(cl));
 
     /* A call id the CTI would give us; unique per run. */
     char call_id[64];

@@ -9,8 +9,9 @@
  * claimline__v1__*__free_unpacked(resp, NULL).
  *
  * Threading: a claimline_client has no internal locking. Use one client per
- * thread (or guard one with your own mutex). The library has no global state,
- * so separate clients in separate threads are independent.
+ * thread (or guard one with your own mutex). The library has no global state of
+ * its own (OpenSSL's, for TLS, is thread-safe), so separate clients in separate
+ * threads are independent.
  *
  * Model: calls are sequential on a connection. Each call sends a REQUEST on a
  * new, increasing stream id, then reads frames until that stream's RESPONSE
@@ -33,7 +34,10 @@
  * list of addresses and make a client that reconnects and fails over by itself (see
  * there); the functions below work the same on both kinds of client.
  *
- * The library never raises SIGPIPE (it sends with MSG_NOSIGNAL). Host names
+ * TLS and mutual TLS: claimline_connect_tls() and claimline_connect_config_tls()
+ * (OpenSSL; see claimline_tls_options).
+ *
+ * The library never raises SIGPIPE (it sends with MSG_NOSIGNAL, TLS included). Host names
  * are resolved with getaddrinfo(), which the connect timeout does not bound:
  * pass a numeric address if that matters. Strings must be UTF-8 (the server
  * rejects invalid UTF-8 with INVALID_ARGUMENT); C strings cannot carry NUL. */
@@ -104,6 +108,44 @@ typedef struct claimline_client claimline_client;
 int claimline_connect(const char *host, int port, const char *token, const char *client_name,
                       int timeout_ms, claimline_client **client, claimline_error *err);
 
+/* TLS (PROTOCOL.md 2.1): for a claimlined started with --tls-cert/--tls-key. Initialise with
+ * CLAIMLINE_TLS_OPTIONS_INIT (all NULL/0: verify the server against the system's CA paths and
+ * its certificate against the host name or IP address connected to).
+ *
+ * The TLS handshake (TLS 1.2 minimum) comes before the preface; the server's certificate is
+ * always verified (SSL_VERIFY_PEER), never a fallback to plain TCP. SNI is sent for host
+ * names, not for IP addresses. With cert_file (mTLS) a client whose certificate subject the
+ * server's config maps to a client (certificateSubject) may send an empty token and gets that
+ * client's role. The files are read when the client is made (a failover client keeps them
+ * loaded for its reconnects).
+ *
+ * Errors: 3 INVALID_ARGUMENT, reason TLS_CONFIG_INVALID, when a file cannot be loaded (or the
+ * key does not match the certificate); 14 UNAVAILABLE with reason TLS_VERIFY_FAILED (the
+ * server's certificate: untrusted, expired, another name...), TLS_HANDSHAKE_FAILED (any other
+ * handshake failure, e.g. a plain port or a refused client certificate), TLS_ERROR (a TLS
+ * error later on the connection, e.g. the server's alert refusing a missing client
+ * certificate under TLS 1.3) or HANDSHAKE_TIMEOUT; err->message names OpenSSL's reason.
+ * A plain client on a TLS port gets 9 FAILED_PRECONDITION, reason TLS_REQUIRED (the server's
+ * GOAWAY). */
+typedef struct claimline_tls_options {
+    const char *ca_file;     /* PEM CA certificate(s) to verify the server with; NULL: the default paths */
+    const char *cert_file;   /* the client certificate (PEM, chain allowed) for mTLS; NULL: none */
+    const char *key_file;    /* its private key (PEM); NULL: read from cert_file */
+    const char *server_name; /* the name (or IP) to check the server's certificate against and to send
+                                as SNI; NULL: the host of the address connected to */
+    int no_verify_hostname;  /* nonzero: check the certificate chain only, not the name (the chain
+                                is still verified against ca_file) */
+} claimline_tls_options;
+
+#define CLAIMLINE_TLS_OPTIONS_INIT {NULL, NULL, NULL, NULL, 0}
+
+/* claimline_connect() over TLS (tls NULL: plain TCP, the same as claimline_connect()). token
+ * may be "" when the client certificate identifies the client. Returns what claimline_connect()
+ * returns, and the TLS errors above. */
+int claimline_connect_tls(const char *host, int port, const char *token, const char *client_name,
+                          const claimline_tls_options *tls, int timeout_ms, claimline_client **client,
+                          claimline_error *err);
+
 /* Several claimlined instances (one PostgreSQL database behind them): a client that fails
  * over between them. Initialise with CLAIMLINE_CONFIG_INIT; 0 in a number means its default.
  *
@@ -156,7 +198,19 @@ int claimline_connect_config(const claimline_config *config, int timeout_ms, cla
 int claimline_connect_addresses(const char *addresses, const char *token, const char *client_name, int timeout_ms,
                                 claimline_client **client, claimline_error *err);
 
-/* Sends GOAWAY (SHUTDOWN) if it can without blocking, closes, frees. NULL is a no-op. */
+/* claimline_connect_config() / claimline_connect_addresses() over TLS (tls NULL: plain TCP):
+ * every connection, the first and each reconnect, to every address. With server_name unset
+ * each address's own host is checked against its certificate. A TLS failure (verification,
+ * handshake) on one address fails over to the next like a refused connection; TLS_REQUIRED
+ * (a plain client on a TLS port) and TLS_CONFIG_INVALID are returned at once. */
+int claimline_connect_config_tls(const claimline_config *config, const claimline_tls_options *tls, int timeout_ms,
+                                 claimline_client **client, claimline_error *err);
+int claimline_connect_addresses_tls(const char *addresses, const char *token, const char *client_name,
+                                    const claimline_tls_options *tls, int timeout_ms, claimline_client **client,
+                                    claimline_error *err);
+
+/* Sends GOAWAY (SHUTDOWN) and, over TLS, close_notify if it can without blocking, closes,
+ * frees (the TLS context and session too). NULL is a no-op. */
 void claimline_close(claimline_client *client);
 
 /* HelloAck fields of the connection ("" if unknown). */

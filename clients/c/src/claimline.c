@@ -1,5 +1,7 @@
 /* Claimline C client: connection, handshake and blocking unary calls.
- * POSIX sockets in non-blocking mode, poll() for every wait, no global state. */
+ * POSIX sockets in non-blocking mode, poll() for every wait, no global state.
+ * TLS: OpenSSL over the same non-blocking socket (a BIO of our own that sends with
+ * MSG_NOSIGNAL), the same poll() waits on SSL_ERROR_WANT_READ / WANT_WRITE. */
 #define _DEFAULT_SOURCE /* getaddrinfo, MSG_NOSIGNAL */
 
 #include "claimline.h"
@@ -19,6 +21,11 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "frame.h"
 #include "internal.h"
@@ -64,6 +71,12 @@ struct claimline_client {
     int failed_index;          /* the address that failed last, -1 after a success */
     unsigned failovers;
     int last_served;           /* the address that answered the last successful call, -1 */
+    /* TLS (claimline_connect_tls, claimline_connect_config_tls): NULL tls_ctx is plain TCP. */
+    SSL_CTX *tls_ctx;
+    BIO_METHOD *tls_bio;       /* the socket BIO sending with MSG_NOSIGNAL */
+    SSL *ssl;                  /* the open connection's TLS session, NULL if plain or none */
+    char *tls_name;            /* the name to verify instead of the host, NULL if none */
+    int tls_no_verify_name;
 };
 
 struct clm_address {
@@ -153,8 +166,16 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
-static enum io_result send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
+static enum io_result tls_send_all(claimline_client *c, const uint8_t *buf, size_t len, int64_t deadline);
+
+/* Writes all of buf on the connection (TLS or plain) within the deadline. IO_TIMEOUT: nothing
+ * was sent and the connection is intact; IO_PARTIAL: cut off by the deadline (the stream of
+ * frames is broken: drop the connection). */
+static enum io_result send_all(claimline_client *c, const uint8_t *buf, size_t len, int64_t deadline)
 {
+    if (c->ssl)
+        return tls_send_all(c, buf, len, deadline);
+    int fd = c->fd;
     size_t off = 0;
     while (off < len) {
         ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
@@ -190,6 +211,232 @@ static int set_socket_options(int fd)
     return 0;
 }
 
+/* ---- TLS ---- */
+
+/* OpenSSL's reason for the last error in this thread's queue (which is then cleared), with
+ * the system error beneath it if there is one ("no such file (No such file or directory)"),
+ * else `fallback`. */
+static void tls_reason(char *buf, size_t cap, const char *fallback)
+{
+    unsigned long e, last = 0;
+    int sys = 0;
+    while ((e = ERR_get_error()) != 0) {
+#ifdef ERR_SYSTEM_ERROR
+        if (ERR_SYSTEM_ERROR(e)) {
+            sys = (int)ERR_GET_REASON(e);
+            continue;
+        }
+#endif
+        if (ERR_GET_LIB(e) == ERR_LIB_SYS) {
+            sys = (int)ERR_GET_REASON(e);
+            continue;
+        }
+        if (ERR_GET_REASON(e) != ERR_R_SYS_LIB) /* "system lib": the system error says more */
+            last = e;
+    }
+    const char *r = last ? ERR_reason_error_string(last) : NULL;
+    char code[128];
+    if (last && !r) {
+        ERR_error_string_n(last, code, sizeof code);
+        r = code;
+    }
+    if (r && sys)
+        snprintf(buf, cap, "%s (%s)", r, strerror(sys));
+    else if (r)
+        snprintf(buf, cap, "%s", r);
+    else
+        snprintf(buf, cap, "%s", sys ? strerror(sys) : fallback);
+}
+
+/* The socket BIO: recv/send on the non-blocking fd (send with MSG_NOSIGNAL: OpenSSL's own
+ * socket BIO write()s, which raises SIGPIPE on a closed connection). */
+static int tls_bio_write(BIO *b, const char *buf, int len)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t n = send((int)(intptr_t)BIO_get_data(b), buf, (size_t)len, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(b);
+    return (int)n;
+}
+
+static int tls_bio_read(BIO *b, char *buf, int len)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t n = recv((int)(intptr_t)BIO_get_data(b), buf, (size_t)len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_read(b);
+    else if (n == 0)
+        BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+    return (int)n;
+}
+
+static long tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)num, (void)ptr;
+    if (cmd == BIO_CTRL_EOF)
+        return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int tls_bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+/* The client's TLS context from the options: 0, or 3 (TLS_CONFIG_INVALID) / 8 (no memory). */
+static int tls_setup(claimline_client *c, const claimline_tls_options *o, claimline_error *err)
+{
+    char why[200];
+    if (o->key_file && !o->cert_file)
+        return fail(err, CLAIMLINE_INVALID_ARGUMENT, "TLS_CONFIG_INVALID", "TLS: key_file without cert_file");
+    c->tls_no_verify_name = o->no_verify_hostname != 0;
+    if (o->server_name && !(c->tls_name = strdup(o->server_name)))
+        return fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for TLS");
+    ERR_clear_error();
+    /* A fixed type (BIO_get_new_index() has 127 in all per process): nothing looks it up. */
+    c->tls_bio = BIO_meth_new(200 | BIO_TYPE_SOURCE_SINK, "claimline socket");
+    if (!c->tls_bio || !BIO_meth_set_write(c->tls_bio, tls_bio_write) ||
+        !BIO_meth_set_read(c->tls_bio, tls_bio_read) || !BIO_meth_set_ctrl(c->tls_bio, tls_bio_ctrl) ||
+        !BIO_meth_set_create(c->tls_bio, tls_bio_create) || !(c->tls_ctx = SSL_CTX_new(TLS_client_method()))) {
+        tls_reason(why, sizeof why, "out of memory");
+        return fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "TLS: cannot set up OpenSSL: %s", why);
+    }
+    SSL_CTX *ctx = c->tls_ctx;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (o->ca_file ? SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1
+                   : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        tls_reason(why, sizeof why, "cannot load");
+        return fail(err, CLAIMLINE_INVALID_ARGUMENT, "TLS_CONFIG_INVALID", "TLS: CA file %s: %s",
+                    o->ca_file ? o->ca_file : "(default paths)", why);
+    }
+    if (o->cert_file) {
+        const char *key = o->key_file ? o->key_file : o->cert_file;
+        if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
+            tls_reason(why, sizeof why, "cannot load");
+            return fail(err, CLAIMLINE_INVALID_ARGUMENT, "TLS_CONFIG_INVALID", "TLS: certificate file %s: %s",
+                        o->cert_file, why);
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+            tls_reason(why, sizeof why, "cannot load");
+            return fail(err, CLAIMLINE_INVALID_ARGUMENT, "TLS_CONFIG_INVALID", "TLS: key file %s: %s", key, why);
+        }
+    }
+    return 0;
+}
+
+static void tls_free(claimline_client *c)
+{
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+    SSL_CTX_free(c->tls_ctx);
+    c->tls_ctx = NULL;
+    BIO_meth_free(c->tls_bio);
+    c->tls_bio = NULL;
+    free(c->tls_name);
+    c->tls_name = NULL;
+}
+
+/* Closes the open connection (and frees its TLS session); `graceful`: send TLS close_notify
+ * first if it can without blocking. */
+static void close_conn(claimline_client *c, int graceful)
+{
+    if (c->ssl) {
+        if (graceful) {
+            ERR_clear_error();
+            (void)SSL_shutdown(c->ssl);
+        }
+        ERR_clear_error();
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+}
+
+static enum io_result tls_send_all(claimline_client *c, const uint8_t *buf, size_t len, int64_t deadline)
+{
+    size_t off = 0;
+    while (off < len) {
+        size_t n = 0;
+        ERR_clear_error();
+        if (SSL_write_ex(c->ssl, buf + off, len - off, &n) == 1) {
+            off += n;
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, 0);
+        short ev = e == SSL_ERROR_WANT_WRITE ? POLLOUT : e == SSL_ERROR_WANT_READ ? POLLIN : 0;
+        ERR_clear_error();
+        if (!ev)
+            return IO_ERROR;
+        int r = wait_fd(c->fd, ev, deadline);
+        if (r > 0)
+            continue;
+        /* The record is sealed and part of it may be out: the TLS stream cannot take another. */
+        if (r == 0)
+            return IO_PARTIAL;
+        return IO_ERROR;
+    }
+    return IO_OK;
+}
+
+/* Reads up to `want` bytes: > 0 the count; 0 the server closed the connection; -1 nothing
+ * yet, wait for *events; -2 an error, said in msg (and *tls_error set if it is TLS's). */
+static ssize_t conn_recv(claimline_client *c, uint8_t *dst, size_t want, short *events, char *msg, size_t cap,
+                         int *tls_error)
+{
+    *tls_error = 0;
+    if (!c->ssl) {
+        for (;;) {
+            ssize_t n = recv(c->fd, dst, want, 0);
+            if (n >= 0)
+                return n;
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                *events = POLLIN;
+                return -1;
+            }
+            snprintf(msg, cap, "reading from the server: %s", strerror(errno));
+            return -2;
+        }
+    }
+    size_t n = 0;
+    ERR_clear_error();
+    errno = 0;
+    if (SSL_read_ex(c->ssl, dst, want, &n) == 1)
+        return (ssize_t)n;
+    int e = SSL_get_error(c->ssl, 0);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        *events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN) {
+        ERR_clear_error();
+        return 0;
+    }
+    unsigned long last = ERR_peek_last_error();
+    if ((e == SSL_ERROR_SYSCALL && !last && errno == 0) ||
+        (ERR_GET_LIB(last) == ERR_LIB_SSL && ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+        ERR_clear_error();
+        return 0; /* closed without close_notify: the frames say whether anything was cut */
+    }
+    if (e == SSL_ERROR_SYSCALL && !last) {
+        snprintf(msg, cap, "reading from the server: %s", strerror(errno));
+        return -2;
+    }
+    char why[200];
+    tls_reason(why, sizeof why, "TLS error");
+    snprintf(msg, cap, "TLS: %.150s", why);
+    *tls_error = 1;
+    return -2;
+}
+
 /* ---- connection state ---- */
 
 static void reset_reader(claimline_client *c)
@@ -204,8 +451,7 @@ static void reset_reader(claimline_client *c)
 static int lose(claimline_client *c, claimline_error *err, const char *reason, const char *message)
 {
     if (c->fd >= 0) {
-        close(c->fd);
-        c->fd = -1;
+        close_conn(c, 0);
         /* A graceful GOAWAY read earlier explains the close better. */
         if (!c->draining) {
             copy_str(c->gone_reason, sizeof c->gone_reason, reason);
@@ -227,7 +473,7 @@ static void send_goaway(claimline_client *c, uint32_t code, const char *reason, 
     size_t len;
     if (c->fd >= 0 &&
         clm_frame_encode(CLM_GOAWAY, 0, 0, 0, &g.base, NULL, 0, c->send_limit, &frame, &len, NULL) == 0) {
-        (void)send_all(c->fd, frame, len, now_ms() + CONTROL_WRITE_GRACE_MS);
+        (void)send_all(c, frame, len, now_ms() + CONTROL_WRITE_GRACE_MS);
         free(frame);
     }
 }
@@ -264,7 +510,9 @@ static int read_frame(claimline_client *c, int64_t deadline, clm_header *h, uint
             c->hdr_have = 0;
             return 0;
         }
-        ssize_t n = recv(c->fd, dst, want, 0);
+        short events = POLLIN;
+        int tls_error = 0;
+        ssize_t n = conn_recv(c, dst, want, &events, msg, sizeof msg, &tls_error);
         if (n > 0) {
             if (c->hdr_have >= CLM_HEADER_LEN) {
                 c->payload_have += (size_t)n;
@@ -291,17 +539,15 @@ static int read_frame(claimline_client *c, int64_t deadline, clm_header *h, uint
         }
         if (n == 0)
             return lose(c, err, "CONNECTION_CLOSED", "the server closed the connection");
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int r = wait_fd(c->fd, POLLIN, deadline);
+        if (n == -1) {
+            int r = wait_fd(c->fd, events, deadline);
             if (r > 0)
                 continue;
             if (r == 0)
                 return CLAIMLINE_DEADLINE_EXCEEDED;
+            snprintf(msg, sizeof msg, "waiting for the server: %s", strerror(errno));
         }
-        snprintf(msg, sizeof msg, "reading from the server: %s", strerror(errno));
-        return lose(c, err, "CONNECTION_CLOSED", msg);
+        return lose(c, err, tls_error ? "TLS_ERROR" : "CONNECTION_CLOSED", msg);
     }
 }
 
@@ -340,7 +586,7 @@ static int await_frame(claimline_client *c, uint32_t stream, const uint8_t *ping
             free(p);
             if (e)
                 return lose(c, err, "OUT_OF_MEMORY", "no memory for a PONG");
-            enum io_result w = send_all(c->fd, frame, len, deadline);
+            enum io_result w = send_all(c, frame, len, deadline);
             free(frame);
             if (w == IO_TIMEOUT)
                 return CLAIMLINE_DEADLINE_EXCEEDED;
@@ -421,7 +667,7 @@ static void send_cancel(claimline_client *c, uint32_t stream)
     uint8_t frame[CLM_HEADER_LEN];
     clm_header h = {0, CLM_CANCEL, 0, 0, stream};
     clm_header_encode(&h, frame);
-    enum io_result w = send_all(c->fd, frame, sizeof frame, now_ms() + CONTROL_WRITE_GRACE_MS);
+    enum io_result w = send_all(c, frame, sizeof frame, now_ms() + CONTROL_WRITE_GRACE_MS);
     if (w == IO_PARTIAL || w == IO_ERROR)
         lose(c, NULL, "CONNECTION_CLOSED", "could not send CANCEL");
 }
@@ -479,7 +725,7 @@ static int call_once(claimline_client *c, uint16_t method, const ProtobufCMessag
                                 "the request is over the server's frame limit of %u bytes", (unsigned)c->send_limit)
                          : fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for the request");
     }
-    enum io_result w = send_all(c->fd, frame, len, deadline);
+    enum io_result w = send_all(c, frame, len, deadline);
     free(frame);
     if (w == IO_TIMEOUT) {
         set_attempt(a, OUT_NOT_SENT, 0, 0, 0);
@@ -615,7 +861,7 @@ static int ping_connection(claimline_client *c, int timeout_ms, claimline_error 
     clm_header h = {8, CLM_PING, 0, 0, 0};
     clm_header_encode(&h, frame);
     memcpy(frame + CLM_HEADER_LEN, data, 8);
-    enum io_result w = send_all(c->fd, frame, sizeof frame, deadline);
+    enum io_result w = send_all(c, frame, sizeof frame, deadline);
     if (w == IO_TIMEOUT || w == IO_PARTIAL) {
         if (w == IO_PARTIAL)
             lose(c, NULL, "WRITE_TIMEOUT", "a PING was cut off by its timeout");
@@ -663,8 +909,8 @@ static void free_addresses(struct clm_address *addrs, size_t n)
 
 static void free_client(claimline_client *c)
 {
-    if (c->fd >= 0)
-        close(c->fd);
+    close_conn(c, 0);
+    tls_free(c);
     free(c->payload);
     free_addresses(c->addrs, c->n_addrs);
     free(c->token);
@@ -676,8 +922,10 @@ void claimline_close(claimline_client *c)
 {
     if (!c)
         return;
-    if (c->fd >= 0)
+    if (c->fd >= 0) {
         send_goaway(c, 0, "SHUTDOWN", "client closing");
+        close_conn(c, 1);
+    }
     free_client(c);
 }
 
@@ -816,6 +1064,74 @@ static int open_socket(const char *host, int port, int64_t deadline, claimline_e
     return fd;
 }
 
+/* The TLS handshake on the connected socket c->fd within the deadline: 0, or 14 with the
+ * connection closed (TLS_VERIFY_FAILED, TLS_HANDSHAKE_FAILED, HANDSHAKE_TIMEOUT), or 8. */
+static int tls_start(claimline_client *c, const char *host, int64_t deadline, claimline_error *err)
+{
+    char why[200];
+    ERR_clear_error();
+    SSL *ssl = SSL_new(c->tls_ctx);
+    BIO *bio = ssl ? BIO_new(c->tls_bio) : NULL;
+    if (!bio) {
+        SSL_free(ssl);
+        tls_reason(why, sizeof why, "out of memory");
+        return lose(c, err, "OUT_OF_MEMORY", why);
+    }
+    BIO_set_data(bio, (void *)(intptr_t)c->fd);
+    SSL_set_bio(ssl, bio, bio);
+    c->ssl = ssl;
+    const char *name = c->tls_name ? c->tls_name : host;
+    unsigned char ip[16];
+    int is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+    int ok = 1;
+    if (!is_ip)
+        ok = SSL_set_tlsext_host_name(ssl, name) == 1;
+    if (ok && !c->tls_no_verify_name) {
+        X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1 : X509_VERIFY_PARAM_set1_host(param, name, 0) == 1;
+    }
+    if (!ok) {
+        char msg[256];
+        tls_reason(why, sizeof why, "invalid name");
+        snprintf(msg, sizeof msg, "TLS: cannot use '%.60s' as the server's name: %.150s", name, why);
+        return lose(c, err, "TLS_HANDSHAKE_FAILED", msg);
+    }
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_connect(ssl);
+        if (r == 1)
+            return 0;
+        int e = SSL_get_error(ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            int w = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+            if (w > 0)
+                continue;
+            ERR_clear_error();
+            return lose(c, err, "HANDSHAKE_TIMEOUT", w == 0 ? "TLS handshake not done in time" : strerror(errno));
+        }
+        char msg[256];
+        long verify = SSL_get_verify_result(ssl);
+        unsigned long last = ERR_peek_last_error();
+        if (verify != X509_V_OK) {
+            tls_reason(why, sizeof why, "certificate verify failed");
+            snprintf(msg, sizeof msg, "TLS: %s: the server's certificate: %s", why,
+                     X509_verify_cert_error_string(verify));
+            return lose(c, err, "TLS_VERIFY_FAILED", msg);
+        }
+        if (last || e == SSL_ERROR_SSL) {
+            tls_reason(why, sizeof why, "handshake failed");
+            snprintf(msg, sizeof msg, "TLS handshake failed: %s", why);
+        } else {
+            snprintf(msg, sizeof msg, "TLS handshake failed: %s",
+                     errno ? strerror(errno) : "the server closed the connection");
+        }
+        ERR_clear_error();
+        return lose(c, err, "TLS_HANDSHAKE_FAILED", msg);
+    }
+}
+
 /* Sends preface and HELLO, reads HELLO_ACK (0) or GOAWAY (its code). */
 static int handshake(claimline_client *c, const char *token, const char *client_name, int64_t deadline,
                      claimline_error *err)
@@ -839,7 +1155,7 @@ static int handshake(claimline_client *c, const char *token, const char *client_
     memcpy(out, clm_preface, CLM_PREFACE_LEN);
     memcpy(out + CLM_PREFACE_LEN, frame, len);
     free(frame);
-    enum io_result w = send_all(c->fd, out, CLM_PREFACE_LEN + len, deadline);
+    enum io_result w = send_all(c, out, CLM_PREFACE_LEN + len, deadline);
     free(out);
     if (w == IO_TIMEOUT || w == IO_PARTIAL)
         return lose(c, err, "HANDSHAKE_TIMEOUT", "could not send HELLO in time");
@@ -851,6 +1167,15 @@ static int handshake(claimline_client *c, const char *token, const char *client_
     int r = read_frame(c, deadline, &h, &payload, err);
     if (r == CLAIMLINE_DEADLINE_EXCEEDED)
         return lose(c, err, "HANDSHAKE_TIMEOUT", "no HELLO_ACK in time");
+    if (r && strcmp(c->gone_reason, "TLS_ERROR") == 0) {
+        /* Under TLS 1.3 the server refuses a client certificate (or its absence) after the
+         * client's side of the handshake is done: an alert where HELLO_ACK should be. */
+        char msg[sizeof c->gone_message];
+        snprintf(msg, sizeof msg, "TLS handshake failed: %s", c->gone_message + (sizeof "TLS: " - 1));
+        copy_str(c->gone_reason, sizeof c->gone_reason, "TLS_HANDSHAKE_FAILED");
+        copy_str(c->gone_message, sizeof c->gone_message, msg);
+        return gone(c, err);
+    }
     if (r)
         return r;
     if (h.type == CLM_HELLO_ACK) {
@@ -884,6 +1209,13 @@ static int handshake(claimline_client *c, const char *token, const char *client_
 int claimline_connect(const char *host, int port, const char *token, const char *client_name, int timeout_ms,
                       claimline_client **client, claimline_error *err)
 {
+    return claimline_connect_tls(host, port, token, client_name, NULL, timeout_ms, client, err);
+}
+
+int claimline_connect_tls(const char *host, int port, const char *token, const char *client_name,
+                          const claimline_tls_options *tls, int timeout_ms, claimline_client **client,
+                          claimline_error *err)
+{
     clear_err(err);
     if (client)
         *client = NULL;
@@ -891,15 +1223,22 @@ int claimline_connect(const char *host, int port, const char *token, const char 
         return fail(err, CLAIMLINE_INVALID_ARGUMENT, "CLIENT_INVALID_ARGUMENT",
                     "host, token and client are required; port 1..65535; timeout_ms > 0");
     int64_t deadline = deadline_after(timeout_ms);
-    int fd = open_socket(host, port, deadline, err);
-    if (fd < 0)
-        return CLAIMLINE_UNAVAILABLE;
-    claimline_client *c = new_client(fd, CLM_MAX_FRAME_HANDSHAKE);
-    if (!c) {
-        close(fd);
+    claimline_client *c = new_client(-1, CLM_MAX_FRAME_HANDSHAKE);
+    if (!c)
         return fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for a client");
+    int r = tls ? tls_setup(c, tls, err) : 0;
+    if (r) {
+        free_client(c);
+        return r;
     }
-    int r = handshake(c, token, client_name ? client_name : "", deadline, err);
+    c->fd = open_socket(host, port, deadline, err);
+    if (c->fd < 0) {
+        free_client(c);
+        return CLAIMLINE_UNAVAILABLE;
+    }
+    r = c->tls_ctx ? tls_start(c, host, deadline, err) : 0;
+    if (r == 0)
+        r = handshake(c, token, client_name ? client_name : "", deadline, err);
     if (r) {
         free_client(c);
         return r;
@@ -953,8 +1292,7 @@ static void drop_connection(claimline_client *c)
     if (c->fd < 0)
         return;
     send_goaway(c, 0, "SHUTDOWN", "client failing over");
-    close(c->fd);
-    c->fd = -1;
+    close_conn(c, 1);
     reset_reader(c);
 }
 
@@ -1036,16 +1374,19 @@ static int connect_next(claimline_client *c, int64_t deadline, claimline_error *
     c->draining = 0;
     c->goaway_code = c->goaway_last_stream = 0;
     c->gone_reason[0] = c->gone_message[0] = '\0';
-    int r = handshake(c, c->token, c->client_name, until, err);
+    int r = c->tls_ctx ? tls_start(c, ad->host, until, err) : 0;
+    if (r == 0)
+        r = handshake(c, c->token, c->client_name, until, err);
     if (r) {
         if (c->fd >= 0) { /* refused before anything was sent (a HELLO too large, no memory) */
-            close(c->fd);
-            c->fd = -1;
+            close_conn(c, 0);
             reset_reader(c);
         }
-        /* Another address would answer a bad token, client name or version the same way. */
+        /* Another address would answer a bad token, client name or version the same way, and
+         * a plain client on a TLS port (TLS_REQUIRED) too: one deployment, one mode. */
         if (r == CLAIMLINE_INVALID_ARGUMENT || r == CLAIMLINE_PERMISSION_DENIED || r == CLAIMLINE_UNIMPLEMENTED ||
-            r == CLAIMLINE_UNAUTHENTICATED || strcmp(err->reason, "OUT_OF_MEMORY") == 0)
+            r == CLAIMLINE_UNAUTHENTICATED || r == CLAIMLINE_FAILED_PRECONDITION ||
+            strcmp(err->reason, "OUT_OF_MEMORY") == 0)
             set_attempt(a, OUT_NOT_SENT, 0, 1, 0);
         return r;
     }
@@ -1155,6 +1496,12 @@ static int failover_call(claimline_client *c, uint16_t method, const ProtobufCMe
 int claimline_connect_config(const claimline_config *config, int timeout_ms, claimline_client **client,
                              claimline_error *err)
 {
+    return claimline_connect_config_tls(config, NULL, timeout_ms, client, err);
+}
+
+int claimline_connect_config_tls(const claimline_config *config, const claimline_tls_options *tls, int timeout_ms,
+                                 claimline_client **client, claimline_error *err)
+{
     clear_err(err);
     if (client)
         *client = NULL;
@@ -1176,6 +1523,10 @@ int claimline_connect_config(const claimline_config *config, int timeout_ms, cla
     if (!c->token || !c->client_name) {
         free_client(c);
         return fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for a client");
+    }
+    if (tls && (r = tls_setup(c, tls, err)) != 0) {
+        free_client(c);
+        return r;
     }
     c->failover = 1;
     c->connect_timeout_ms = config->connect_timeout_ms ? config->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
@@ -1203,11 +1554,18 @@ int claimline_connect_config(const claimline_config *config, int timeout_ms, cla
 int claimline_connect_addresses(const char *addresses, const char *token, const char *client_name, int timeout_ms,
                                 claimline_client **client, claimline_error *err)
 {
+    return claimline_connect_addresses_tls(addresses, token, client_name, NULL, timeout_ms, client, err);
+}
+
+int claimline_connect_addresses_tls(const char *addresses, const char *token, const char *client_name,
+                                    const claimline_tls_options *tls, int timeout_ms, claimline_client **client,
+                                    claimline_error *err)
+{
     claimline_config config = CLAIMLINE_CONFIG_INIT;
     config.addresses = addresses;
     config.token = token;
     config.client_name = client_name;
-    return claimline_connect_config(&config, timeout_ms, client, err);
+    return claimline_connect_config_tls(&config, tls, timeout_ms, client, err);
 }
 
 int claimline_ping(claimline_client *c, int timeout_ms, claimline_error *err)

@@ -4,9 +4,9 @@
 #   shared:  $(pkg-config --cflags --libs claimline), run with LD_LIBRARY_PATH=$prefix/lib
 #   static:  $(pkg-config --static --cflags --libs claimline), libclaimline.a linked in
 # and run each against a claimlined of its own (tests/e2e.sh: starts it, stops it on every
-# exit). Then make uninstall must leave the prefix empty. The prefix is removed on any exit.
+# exit); the static one over TLS and mTLS too (tests/tls_e2e.sh, the example only). Then make uninstall must leave the prefix empty. The prefix is removed on any exit.
 #
-# Environment: MAKE, CC, PKG_CONFIG, CLAIMLINED, CONFIG (passed on to e2e.sh).
+# Environment: MAKE, CC, PKG_CONFIG, CLAIMLINED, CONFIG (passed on to e2e.sh), POLICY (tls_e2e.sh).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"   # clients/c
@@ -63,6 +63,9 @@ say "shared build against claimlined"
 LD_LIBRARY_PATH="$prefix/lib" CONTACT="$work/contact-shared" "$here/tests/e2e.sh"
 say "static build against claimlined"
 CONTACT="$work/contact-static" "$here/tests/e2e.sh"
+# TLS through the installed library (libssl and libcrypto from Requires.private when static).
+say "static build over TLS and mTLS"
+CONTACT="$work/contact-static" TLS_TESTS="" "$here/tests/tls_e2e.sh"
 
 "$make_" -C "$here" --no-print-directory uninstall PREFIX="$prefix" DESTDIR=
 left="$(cd "$prefix" && find . ! -type d)"
