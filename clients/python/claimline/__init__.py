@@ -1,5 +1,6 @@
 """Python client of Claimline protocol v1 (see proto/PROTOCOL.md).
 
+TLS and mutual TLS: ``connect(..., tls=TLSConfig(...))`` (``claimline.tls``).
 The generated messages are in ``claimline.v1`` (``service_pb2``, ``types_pb2``, ``wire_pb2``).
 """
 
@@ -13,6 +14,7 @@ from claimline.client import (
     parse_addresses,
 )
 from claimline.methods import Method
+from claimline.tls import TLS_CERTIFICATE_VERIFY_FAILED, TLS_HANDSHAKE_FAILED, TLSConfig
 from claimline.aio import AsyncClaimlineClient
 
 __all__ = [
@@ -22,6 +24,9 @@ __all__ = [
     "FieldViolation",
     "Method",
     "StatusCode",
+    "TLSConfig",
+    "TLS_CERTIFICATE_VERIFY_FAILED",
+    "TLS_HANDSHAKE_FAILED",
     "code_name",
     "new_idempotency_key",
     "parse_addresses",

@@ -8,6 +8,9 @@
     client = await AsyncClaimlineClient.connect(addresses="10.0.0.5:7400,10.0.0.6:7400",
                                                 token="dev-ivr-token", client_name="ivr-node-3")
 
+``tls=TLSConfig(...)`` (or an ``ssl.SSLContext``) runs the connections over TLS, as for the
+blocking client (:mod:`claimline.tls`).
+
 Each call gets its own stream id; a reader task matches RESPONSE and ERROR frames to the
 waiting calls by stream id, answers PINGs and notes GOAWAY. Errors are the blocking client's
 :class:`~claimline.ClaimlineError` with the same codes and reasons; framing
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import math
 import socket
+import ssl
 import time
 from types import TracebackType
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
@@ -50,6 +54,7 @@ from claimline.client import (
 )
 from claimline.frames import FrameError, FrameHeader, FrameType
 from claimline.methods import DEFAULT_TIMEOUT, METHODS, Method
+from claimline.tls import TLSConfig, _closed_before_hello_ack, _resolve_tls, _TLS, _tls_failure
 from claimline.v1 import service_pb2, wire_pb2
 
 __all__ = ["AsyncClaimlineClient"]
@@ -110,6 +115,8 @@ class _Connection:
         self.retired = False  # no new calls; closed when the calls in flight are done
         self.task: Optional["asyncio.Task[None]"] = None
         self._write_lock = asyncio.Lock()
+        # Over TLS, until HELLO_ACK: the address, for TLS errors as TLS_HANDSHAKE_FAILED.
+        self.tls_handshake_label: Optional[str] = None
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -134,8 +141,17 @@ class _Connection:
         except asyncio.TimeoutError:
             self.close("write timed out")
             raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, "write timed out; connection closed") from None
+        except ssl.SSLError as error:
+            self.close(f"TLS: {error}")
+            if self.tls_handshake_label is not None:
+                message, reason = _tls_failure(error, self.tls_handshake_label)
+                raise ClaimlineError(StatusCode.UNAVAILABLE, message, reason) from None
+            raise ClaimlineError(StatusCode.UNAVAILABLE, f"connection lost: TLS: {error}", "CONNECTION_LOST") from None
         except (OSError, RuntimeError) as error:
             self.close(f"connection lost: {error}")
+            if self.tls_handshake_label is not None:
+                message, reason = _closed_before_hello_ack(self.tls_handshake_label, f"connection lost: {error}")
+                raise ClaimlineError(StatusCode.UNAVAILABLE, message, reason) from None
             raise ClaimlineError(StatusCode.UNAVAILABLE, f"connection lost: {error}", "CONNECTION_LOST") from None
 
     async def send_control(self, data: bytes) -> None:
@@ -294,16 +310,48 @@ def _parse_or_fault(message_type: Type[M], payload: bytes) -> M:
         ) from None
 
 
-async def _open(host: str, port: int, index: int, token: str, client_name: str, timeout: Optional[float]) -> _Connection:
-    """TCP, preface, HELLO, HELLO_ACK within `timeout`; ClaimlineError as the blocking client raises."""
+async def _open(
+    host: str,
+    port: int,
+    index: int,
+    token: str,
+    client_name: str,
+    timeout: Optional[float],
+    tls: Optional[_TLS] = None,
+) -> _Connection:
+    """TCP (with `tls`, then the TLS handshake), preface, HELLO, HELLO_ACK within `timeout`;
+    ClaimlineError as the blocking client raises."""
     deadline = None if timeout is None else time.monotonic() + timeout
     hello = wire_pb2.Hello(client_name=client_name, token=token).SerializeToString()
     if len(hello) > frames.HANDSHAKE_MAX_FRAME_SIZE:
         raise ValueError(f"HELLO of {len(hello)} bytes exceeds {frames.HANDSHAKE_MAX_FRAME_SIZE}")
+    label = _address_label(host, port)
+    if tls is None:
+        opening = asyncio.open_connection(host, port)
+    else:
+        opening = asyncio.open_connection(
+            host,
+            port,
+            ssl=tls.context,
+            server_hostname=tls.hostname_for(host),
+            # Past the wait_for below, which reports a slow handshake as DEADLINE_EXCEEDED.
+            ssl_handshake_timeout=None if timeout is None else timeout + 1.0,
+        )
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        reader, writer = await asyncio.wait_for(opening, timeout)
     except asyncio.TimeoutError:
-        raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, f"connect to {host}:{port} timed out") from None
+        what = "connect to" if tls is None else "connect (TCP and TLS handshake) to"
+        raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, f"{what} {host}:{port} timed out") from None
+    except ssl.SSLError as error:
+        message, reason = _tls_failure(error, label)
+        raise ClaimlineError(StatusCode.UNAVAILABLE, message, reason) from None
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, EOFError) as error:
+        if tls is None:
+            raise ClaimlineError(
+                StatusCode.UNAVAILABLE, f"connect to {host}:{port}: {error}", reason="CONNECT_FAILED"
+            ) from None
+        message, reason = _tls_failure(error, label)
+        raise ClaimlineError(StatusCode.UNAVAILABLE, message, reason) from None
     except OSError as error:
         raise ClaimlineError(
             StatusCode.UNAVAILABLE, f"connect to {host}:{port}: {error}", reason="CONNECT_FAILED"
@@ -315,13 +363,21 @@ async def _open(host: str, port: int, index: int, token: str, client_name: str, 
         except OSError:
             pass
     conn = _Connection(reader, writer, index)
+    conn.tls_handshake_label = None if tls is None else label
     try:
         await conn.send(frames.PREFACE + frames.encode_frame(FrameType.HELLO, hello), _remaining(deadline))
         try:
             header, payload = await asyncio.wait_for(conn.read_frame(), _remaining(deadline))
         except asyncio.TimeoutError:
             raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, "no HELLO_ACK before the timeout") from None
+        except ssl.SSLError as error:
+            # E.g. TLS 1.3's refusal of the client certificate, after the client's side of the handshake.
+            message, reason = _tls_failure(error, label)
+            raise ClaimlineError(StatusCode.UNAVAILABLE, message, reason) from None
         except (asyncio.IncompleteReadError, OSError) as error:
+            if tls is not None:
+                message, reason = _closed_before_hello_ack(label, f"connection lost: {error}")
+                raise ClaimlineError(StatusCode.UNAVAILABLE, message, reason) from None
             raise ClaimlineError(StatusCode.UNAVAILABLE, f"connection lost: {error}", "CONNECTION_LOST") from None
         except _ConnectionFault as fault:
             raise ClaimlineError(StatusCode.UNAVAILABLE, fault.message, fault.reason) from None
@@ -344,6 +400,7 @@ async def _open(host: str, port: int, index: int, token: str, client_name: str, 
         conn.close("handshake failed")
         raise
     conn.hello_ack = ack
+    conn.tls_handshake_label = None
     conn.max_frame_size = min(ack.max_frame_size or _DEFAULT_MAX_FRAME_SIZE, frames.MAX_FRAME_SIZE_CEILING)
     conn.task = asyncio.ensure_future(conn.read_loop())
     return conn
@@ -372,6 +429,7 @@ class AsyncClaimlineClient:
         self._last_served: Optional[str] = None
         self._shut = False
         self._connect_lock = asyncio.Lock()
+        self._tls: Optional[_TLS] = None  # TLS settings of every connection (None: plain TCP)
 
     # -- connection -------------------------------------------------------------------------------
 
@@ -390,15 +448,18 @@ class AsyncClaimlineClient:
         max_attempts: Optional[int] = None,
         backoff: float = DEFAULT_BACKOFF,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
+        tls: Union[None, TLSConfig, ssl.SSLContext] = None,
     ) -> "AsyncClaimlineClient":
-        """Opens TCP, sends the preface and HELLO, reads HELLO_ACK (see ClaimlineClient.connect)."""
+        """Opens TCP (with `tls`, TLS), sends the preface and HELLO, reads HELLO_ACK (see
+        ClaimlineClient.connect, `tls=` included: a TLSConfig or an ssl.SSLContext)."""
         client = cls()
+        client._tls = _resolve_tls(tls)
         if addresses is None:
             if host is None or port is None or token is None or client_name is None:
                 raise TypeError("connect() needs host, port, token and client_name, or addresses=")
             client._addresses = [(host, port)]
             client._labels = [_address_label(host, port)]
-            conn = await _open(host, port, 0, token, client_name, timeout)
+            conn = await _open(host, port, 0, token, client_name, timeout, client._tls)
             client._conn = client._last_conn = conn
             return client
 
@@ -439,7 +500,13 @@ class AsyncClaimlineClient:
             attempt_deadline = min(attempt_deadline, deadline)
         try:
             conn = await _open(
-                host, port, index, self._token, self._client_name, max(attempt_deadline - time.monotonic(), 0.001)
+                host,
+                port,
+                index,
+                self._token,
+                self._client_name,
+                max(attempt_deadline - time.monotonic(), 0.001),
+                self._tls,
             )
         except ClaimlineError as error:
             fatal = error.code in _FATAL_HANDSHAKE_CODES

@@ -8,6 +8,11 @@
                                  token="dev-agent-token", client_name="ivr-node-3") as client:
         answer = client.escalate(request)
 
+    # Over TLS (claimlined --tls-cert), with a client certificate for mutual TLS if wanted:
+    tls = TLSConfig(ca_file="ca.pem", cert_file="me.pem", key_file="me.key")
+    with ClaimlineClient.connect("127.0.0.1", 7400, "", "ops-console", tls=tls) as client:
+        ...
+
 Every failure is a :class:`ClaimlineError` carrying a gRPC canonical status code: the server's
 ERROR frames as they are, GOAWAY and a lost connection as UNAVAILABLE (14), a local timeout as
 DEADLINE_EXCEEDED (4, after sending CANCEL for the stream). See PROTOCOL.md for the contract.
@@ -18,6 +23,7 @@ from __future__ import annotations
 import math
 import random
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -30,6 +36,7 @@ from google.protobuf.message import DecodeError, Message
 from claimline import frames
 from claimline.frames import FrameError, FrameHeader, FrameType
 from claimline.methods import DEFAULT_TIMEOUT, METHODS, GeneratedCalls, Method
+from claimline.tls import TLSConfig, _closed_before_hello_ack, _resolve_tls, _TLS, _tls_failure
 from claimline.v1 import service_pb2, wire_pb2
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "ClaimlineError",
     "FieldViolation",
     "StatusCode",
+    "TLSConfig",
     "new_idempotency_key",
     "parse_addresses",
 ]
@@ -300,8 +308,11 @@ def _final_error(
     )
 
 
-def _dial(host: str, port: int, timeout: Optional[float]) -> socket.socket:
-    """A TCP connection with TCP_NODELAY, or ClaimlineError (DEADLINE_EXCEEDED, UNAVAILABLE)."""
+def _dial(host: str, port: int, timeout: Optional[float], tls: Optional[_TLS] = None) -> socket.socket:
+    """A TCP connection with TCP_NODELAY (with `tls`, the TLS handshake done, within the same
+    `timeout`), or ClaimlineError: DEADLINE_EXCEEDED, UNAVAILABLE (CONNECT_FAILED, or a TLS
+    failure: TLS_CERTIFICATE_VERIFY_FAILED, TLS_HANDSHAKE_FAILED)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except socket.timeout:
@@ -311,7 +322,27 @@ def _dial(host: str, port: int, timeout: Optional[float]) -> socket.socket:
             StatusCode.UNAVAILABLE, f"connect to {host}:{port}: {error}", reason="CONNECT_FAILED"
         ) from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+    if tls is None:
+        return sock
+    label = _address_label(host, port)
+    try:
+        tls_sock = tls.context.wrap_socket(sock, server_hostname=tls.hostname_for(host), do_handshake_on_connect=False)
+    except (OSError, ValueError) as error:
+        sock.close()
+        message, reason = _tls_failure(error, label)
+        raise ClaimlineError(StatusCode.UNAVAILABLE, message, reason) from None
+    try:
+        remaining = _remaining(deadline)
+        tls_sock.settimeout(None if remaining is None else max(remaining, 0.001))
+        tls_sock.do_handshake()
+    except socket.timeout:
+        tls_sock.close()
+        raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, f"TLS handshake with {label} timed out") from None
+    except OSError as error:
+        tls_sock.close()
+        message, reason = _tls_failure(error, label)
+        raise ClaimlineError(StatusCode.UNAVAILABLE, message, reason) from None
+    return tls_sock
 
 
 def _remaining(deadline: Optional[float]) -> Optional[float]:
@@ -349,6 +380,8 @@ class ClaimlineClient(GeneratedCalls):
         self._book: Optional[_AddressBook] = None  # several addresses: where to go next
         self._last_served: Optional[str] = None
         self._shut = False  # close() was called
+        self._tls: Optional[_TLS] = None  # TLS settings of every connection (None: plain TCP)
+        self._handshaking = False  # between the preface and HELLO_ACK: TLS errors are TLS_HANDSHAKE_FAILED
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -367,6 +400,7 @@ class ClaimlineClient(GeneratedCalls):
         max_attempts: Optional[int] = None,
         backoff: float = DEFAULT_BACKOFF,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
+        tls: Union[None, TLSConfig, ssl.SSLContext] = None,
     ) -> "ClaimlineClient":
         """Opens TCP, sends the preface and HELLO, reads HELLO_ACK.
 
@@ -389,13 +423,22 @@ class ClaimlineClient(GeneratedCalls):
         bytes, which the server answers with the first result). Other codes (INVALID_ARGUMENT,
         FAILED_PRECONDITION, ALREADY_EXISTS, PERMISSION_DENIED, ...) are never retried; nor are
         a bad token or client name in answer to HELLO. `timeout` bounds this first connect.
+
+        TLS: ``tls=TLSConfig(ca_file=..., cert_file=..., key_file=...)`` (or an ``ssl.SSLContext``)
+        runs every connection over TLS (``claimlined --tls-cert``), verifying the server's
+        certificate and host name; with a client certificate that the server maps to a client
+        (mutual TLS), `token` may be "". TLS failures are UNAVAILABLE with reason
+        TLS_CERTIFICATE_VERIFY_FAILED or TLS_HANDSHAKE_FAILED (see :mod:`claimline.tls`); a
+        plain client on a TLS port gets FAILED_PRECONDITION (9) TLS_REQUIRED.
         """
+        resolved_tls = _resolve_tls(tls)
         if addresses is None:
             if host is None or port is None or token is None or client_name is None:
                 raise TypeError("connect() needs host, port, token and client_name, or addresses=")
             deadline = None if timeout is None else time.monotonic() + timeout
-            sock = _dial(host, port, timeout)
+            sock = _dial(host, port, timeout, resolved_tls)
             client = cls(sock)
+            client._tls = resolved_tls
             client._addresses = [(host, port)]
             client._labels = [_address_label(host, port)]
             client._index = 0
@@ -418,6 +461,7 @@ class ClaimlineClient(GeneratedCalls):
         if max_attempts is not None and max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
         client = cls(None)
+        client._tls = resolved_tls
         client._failover = True
         client._addresses = parsed
         client._labels = [_address_label(h, p) for h, p in parsed]
@@ -436,11 +480,14 @@ class ClaimlineClient(GeneratedCalls):
         hello = wire_pb2.Hello(client_name=client_name, token=token).SerializeToString()
         if len(hello) > frames.HANDSHAKE_MAX_FRAME_SIZE:
             raise ValueError(f"HELLO of {len(hello)} bytes exceeds {frames.HANDSHAKE_MAX_FRAME_SIZE}")
-        self._send(frames.PREFACE + frames.encode_frame(FrameType.HELLO, hello), deadline)
+        self._handshaking = True
         try:
+            self._send(frames.PREFACE + frames.encode_frame(FrameType.HELLO, hello), deadline)
             header, payload = self._read_frame(deadline)
         except _Timeout:
             raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, "no HELLO_ACK before the timeout") from None
+        finally:
+            self._handshaking = False
         if header.type == FrameType.GOAWAY and header.stream_id == 0:
             goaway = self._parse(wire_pb2.GoAway, payload)
             self._close_socket(f"GOAWAY {goaway.reason}")
@@ -695,7 +742,7 @@ class ClaimlineClient(GeneratedCalls):
         if deadline is not None:
             attempt_deadline = min(attempt_deadline, deadline)
         try:
-            sock = _dial(host, port, max(attempt_deadline - time.monotonic(), 0.001))
+            sock = _dial(host, port, max(attempt_deadline - time.monotonic(), 0.001), self._tls)
         except ClaimlineError as error:
             raise _AttemptFailed(error, _NOT_SENT, index) from None
         self._sock = sock
@@ -908,17 +955,18 @@ class ClaimlineClient(GeneratedCalls):
         try:
             sock.settimeout(timeout)
             data = sock.recv(65536)
-        except (socket.timeout, BlockingIOError):
+        except (socket.timeout, BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return False
+        except ssl.SSLError as error:
+            raise self._tls_error(error) from None
         except OSError as error:
-            self._close_socket(f"connection lost: {error}")
-            raise ClaimlineError(StatusCode.UNAVAILABLE, f"connection lost: {error}", "CONNECTION_LOST") from None
+            raise self._connection_lost(f"connection lost: {error}") from None
         if not data:
             goaway = self._goaway
-            self._close_socket("closed by the server")
             if goaway is not None:
+                self._close_socket("closed by the server")
                 raise self._unavailable_after_goaway(goaway, None)
-            raise ClaimlineError(StatusCode.UNAVAILABLE, "the server closed the connection", "CONNECTION_LOST")
+            raise self._connection_lost("the server closed the connection")
         self._buf += data
         return True
 
@@ -932,9 +980,27 @@ class ClaimlineClient(GeneratedCalls):
             # Part of a frame may be written: the byte stream cannot be trusted any more.
             self._close_socket("write timed out")
             raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, "write timed out; connection closed") from None
+        except ssl.SSLError as error:
+            raise self._tls_error(error) from None
         except OSError as error:
-            self._close_socket(f"connection lost: {error}")
-            raise ClaimlineError(StatusCode.UNAVAILABLE, f"connection lost: {error}", "CONNECTION_LOST") from None
+            raise self._connection_lost(f"connection lost: {error}") from None
+
+    def _connection_lost(self, message: str) -> ClaimlineError:
+        """Closes; UNAVAILABLE CONNECTION_LOST, or TLS_HANDSHAKE_FAILED over TLS before HELLO_ACK."""
+        self._close_socket(message)
+        if self._handshaking and self._tls is not None:
+            message, reason = _closed_before_hello_ack(self._current_label() or "the server", message)
+            return ClaimlineError(StatusCode.UNAVAILABLE, message, reason)
+        return ClaimlineError(StatusCode.UNAVAILABLE, message, "CONNECTION_LOST")
+
+    def _tls_error(self, error: ssl.SSLError) -> ClaimlineError:
+        """A TLS alert or fault: closes; before HELLO_ACK (e.g. TLS 1.3's refusal of the client
+        certificate, which comes after the client's side of the handshake) TLS_HANDSHAKE_FAILED."""
+        self._close_socket(f"TLS: {error}")
+        if self._handshaking:
+            message, reason = _tls_failure(error, self._current_label() or "the server")
+            return ClaimlineError(StatusCode.UNAVAILABLE, message, reason)
+        return ClaimlineError(StatusCode.UNAVAILABLE, f"connection lost: TLS: {error}", "CONNECTION_LOST")
 
     def _parse(self, message_type: Type[M], payload: bytes) -> M:
         try:
