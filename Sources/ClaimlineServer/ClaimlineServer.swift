@@ -2,9 +2,12 @@ import ClaimlineCore
 import ClaimlinePolicy
 import ClaimlineStore
 import ClaimlineWire
+import CoreMetrics
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
+import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 
@@ -28,6 +31,11 @@ public actor ClaimlineServer: Service {
         case stopped
     }
 
+    /// The same, readable from any thread for `/readyz` (the actor's state is not).
+    private enum Phase {
+        case starting, listening, draining, stopped
+    }
+
     private let configuration: ServerConfiguration
     private let host: String
     private let port: Int
@@ -38,6 +46,10 @@ public actor ClaimlineServer: Service {
     private nonisolated let registry: ConnectionRegistry
     private let authenticator: Authenticator
     public nonisolated let policy: PolicyHolder
+    private nonisolated let metrics: ServerMetrics
+    private let admin: AdminEndpoint?
+    private var adminChannel: (any Channel)?
+    private nonisolated let phase = NIOLockedValueBox(Phase.starting)
 
     private var state = State.idle
     private var addressWaiters: [CheckedContinuation<SocketAddress, any Error>] = []
@@ -56,8 +68,12 @@ public actor ClaimlineServer: Service {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         readerThreads: Int = 2,
         logger: Logger,
-        clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs }
+        clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs },
+        admin: AdminEndpoint? = nil,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
+        self.metrics = ServerMetrics(factory: metricsFactory)
+        self.admin = admin
         self.configuration = configuration
         self.host = host
         self.port = port
@@ -69,7 +85,8 @@ public actor ClaimlineServer: Service {
             policy: self.policy,
             settings: .init(maxBatch: configuration.maxBatch, retention: configuration.retention),
             clock: clock,
-            logger: logger
+            logger: logger,
+            metrics: self.metrics
         )
         self.readers = ReaderPool(backend: backend, threads: readerThreads, maxAnswerBytes: configuration.limits.maxFrameSize)
         let limits = configuration.limits
@@ -100,6 +117,18 @@ public actor ClaimlineServer: Service {
             throw error
         }
         self.state = .running(channel)
+        if let admin = self.admin {
+            do {
+                self.adminChannel = try await self.bindAdmin(admin)
+                self.logger.info("admin listening", metadata: ["admin.address": "\(self.adminChannel?.localAddress.map { "\($0)" } ?? "?")"])
+            } catch {
+                self.failAddressWaiters(error)
+                try? await channel.close()
+                try await self.stopWorkers()
+                throw error
+            }
+        }
+        self.phase.withLockedValue { $0 = .listening }
         let address = channel.localAddress!
         self.logger.info("listening", metadata: ["server.address": "\(address)", "tls": "\(self.configuration.tls != nil)"])
         for waiter in self.addressWaiters { waiter.resume(returning: address) }
@@ -111,6 +140,27 @@ public actor ClaimlineServer: Service {
             self.shutdown()
         }
         try await self.drainAndStop()
+    }
+
+    /// Where the admin listener listens (nil without one), once the server runs.
+    public func adminAddress() async throws -> SocketAddress? {
+        _ = try await self.listeningAddress()
+        return self.adminChannel?.localAddress
+    }
+
+    /// `GET /readyz`: listening, and the store takes writes.
+    public nonisolated func readiness() -> Readiness {
+        switch self.phase.withLockedValue({ $0 }) {
+        case .starting: return .notReady("starting")
+        case .draining: return .notReady("draining: shutting down")
+        case .stopped: return .notReady("stopped")
+        case .listening: break
+        }
+        switch self.writer.currentHealth {
+        case .up: return .ready
+        case .reconnecting: return .notReady("store unavailable: reconnecting")
+        case .failed: return .notReady("store failed: writes refused until a restart")
+        }
     }
 
     /// Where the server listens, once it does (for tests binding port 0).
@@ -130,12 +180,14 @@ public actor ClaimlineServer: Service {
     /// Starts a graceful shutdown: stop accepting, GOAWAY to every connection. ``run()``
     /// returns when it is complete. Safe to call more than once, from anywhere.
     public nonisolated func shutdown() {
+        self.phase.withLockedValue { if $0 != .stopped { $0 = .draining } }
         self.logger.info("shutting down: no new connections")
         self.quiescing.initiateShutdown(promise: self.quiesced)
     }
 
     private func drainAndStop() async throws {
         self.state = .stopping
+        self.phase.withLockedValue { $0 = .draining }
         // The listening socket may have closed for another reason: quiesce all the same.
         self.quiescing.initiateShutdown(promise: self.quiesced)
         let registry = self.registry
@@ -147,6 +199,9 @@ public actor ClaimlineServer: Service {
         try? await self.quiesced.futureResult.get()
         grace.cancel()
         try await self.stopWorkers()
+        // The admin listener last: /readyz says "draining" until the very end.
+        try? await self.adminChannel?.close()
+        self.phase.withLockedValue { $0 = .stopped }
         self.state = .stopped
         self.logger.info("stopped")
     }
@@ -179,7 +234,8 @@ public actor ClaimlineServer: Service {
             router: CallRouter(writer: self.writer, readers: self.readers),
             registry: self.registry,
             failureLog: LogRateLimiter(),
-            logger: self.logger
+            logger: self.logger,
+            metrics: self.metrics
         )
         let sessions = SessionIDs()
         let quiescing = self.quiescing
@@ -223,6 +279,40 @@ public actor ClaimlineServer: Service {
             }
             .bind(host: self.host, port: self.port)
             .get()
+    }
+}
+
+extension ClaimlineServer {
+    /// The admin listener (HTTP/1.1): metrics and probes. Connections idle for 60 s are closed.
+    private func bindAdmin(_ admin: AdminEndpoint) async throws -> any Channel {
+        let routes = AdminHTTPHandler.Routes(metrics: admin.metrics, readiness: { [weak self] in self?.readiness() ?? .notReady("stopped") })
+        return try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandlers(
+                        IdleStateHandler(readTimeout: .seconds(60)), AdminIdleCloser(), AdminHTTPHandler(routes: routes)
+                    )
+                }
+            }
+            .bind(host: admin.host, port: admin.port)
+            .get()
+    }
+}
+
+/// Closes an admin connection its peer left idle.
+private final class AdminIdleCloser: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }
 

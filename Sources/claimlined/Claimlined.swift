@@ -6,6 +6,8 @@ import ClaimlineStorePostgres
 import ClaimlineStoreSQLite
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -50,14 +52,41 @@ struct Claimlined: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Log format: text (one line per event) or json (one JSON object per line, for log shippers).")
+    var logFormat: String = "text"
+
+    @Option(
+        help: """
+            The admin listener, host:port (HTTP/1.1): GET /metrics (Prometheus), /healthz, /readyz.             Absent: the configuration's "adminListen", else none. Keep it off the public network.
+            """)
+    var adminListen: String?
+
+    @Flag(help: "Record no metrics (the admin listener's /metrics then has only the process's): for measuring their cost.")
+    var noMetrics = false
+
     func run() async throws {
         let level = Logger.Level(rawValue: self.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        switch self.logFormat {
+        case "text":
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case "json":
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        default:
+            throw ValidationError("--log-format: text or json, got \(self.logFormat)")
         }
         let logger = Logger(label: "claimlined")
+        let registry = PrometheusCollectorRegistry()
+        if !self.noMetrics {
+            MetricsSystem.bootstrap(Self.metricsFactory(registry))
+        }
 
         let (host, port) = try Self.parseListen(self.listen)
         let configURL = URL(fileURLWithPath: self.config)
@@ -105,9 +134,18 @@ struct Claimlined: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: self.dataDir, withIntermediateDirectories: true)
             backend = SQLiteStoreBackend(path: URL(fileURLWithPath: self.dataDir).appendingPathComponent("claimline.db").path)
         }
+        var admin: AdminEndpoint?
+        if let listen = self.adminListen ?? configuration.adminListen {
+            let (adminHost, adminPort) = try Self.parseListen(listen, option: "--admin-listen")
+            admin = AdminEndpoint(host: adminHost, port: adminPort) {
+                var bytes: [UInt8] = []
+                registry.emit(into: &bytes)
+                return bytes
+            }
+        }
         let server = ClaimlineServer(
             configuration: configuration, backend: backend, policy: policy, host: host, port: port,
-            readerThreads: configuration.readers, logger: logger
+            readerThreads: configuration.readers, logger: logger, admin: admin
         )
         logger.info(
             "starting",
@@ -130,11 +168,26 @@ struct Claimlined: AsyncParsableCommand {
         try await group.run()
     }
 
-    static func parseListen(_ value: String) throws -> (String, Int) {
+    static func parseListen(_ value: String, option: String = "--listen") throws -> (String, Int) {
         guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen: expected host:port, got \(value)")
+            throw ValidationError("\(option): expected host:port, got \(value)")
         }
         return (String(value[..<colon]), port)
+    }
+
+    /// Prometheus through swift-metrics, with buckets for what claimlined measures: call
+    /// latencies from 100 µs to 10 s, batch commits from 100 µs to 5 s, batch sizes 1 to 4096.
+    static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        let latency: [Duration] = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+            .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+        ]
+        factory.defaultDurationHistogramBuckets = latency
+        factory.durationHistogramBuckets["claimline_writer_commit_seconds"] = Array(latency.prefix(15))
+        factory.valueHistogramBuckets["claimline_writer_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+        return factory
     }
 
     static func loadPolicy(_ url: URL) throws -> Policy {

@@ -107,6 +107,8 @@ final class Daemon: Sendable {
     let logLevel: String
     /// `--store`: a PostgreSQL URL; nil for SQLite in the directory.
     let store: String?
+    /// More command-line options.
+    let arguments: [String]
 
     /// - Parameters:
     ///   - policyFile: the policy the daemon reads (default: the repository's).
@@ -114,8 +116,10 @@ final class Daemon: Sendable {
     ///   - store: a `postgres://` URL (several daemons may share it); nil for SQLite.
     init(
         directory: TemporaryDirectory, policyFile: String = GoldenPaths.repositoryRoot + "/config/policy.json",
-        limits: String = "", logFile: String? = nil, logLevel: String = "warning", store: String? = nil
+        limits: String = "", logFile: String? = nil, logLevel: String = "warning", store: String? = nil,
+        arguments: [String] = []
     ) throws {
+        self.arguments = arguments
         self.directory = directory
         self.port = try Self.freePort()
         self.logFile = logFile
@@ -143,7 +147,7 @@ final class Daemon: Sendable {
             [
                 "--listen", "127.0.0.1:\(self.port)", "--data-dir", self.directory.path + "/data",
                 "--config", self.directory.path + "/claimline.json", "--log-level", self.logLevel,
-            ] + (self.store.map { ["--store", $0] } ?? [])
+            ] + (self.store.map { ["--store", $0] } ?? []) + self.arguments
         process.standardOutput = FileHandle.nullDevice
         if let logFile = self.logFile {
             if !FileManager.default.fileExists(atPath: logFile) { _ = FileManager.default.createFile(atPath: logFile, contents: nil) }

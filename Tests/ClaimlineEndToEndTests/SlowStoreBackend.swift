@@ -1,12 +1,15 @@
 import ClaimlineCore
 import ClaimlineStore
 import Foundation
+import Synchronization
 
 /// A store whose commits take `commitDelayMs`: makes calls slow enough to test deadlines,
 /// CANCEL, stream limits and graceful shutdown without timing luck.
 final class SlowStoreBackend: ClaimStoreBackend {
     let base: any ClaimStoreBackend
     let commitDelayMs: Int
+    /// Set: every commit from now on fails (a disk gone bad): the writer fail-stops.
+    let failCommits = Atomic<Bool>(false)
 
     init(_ base: any ClaimStoreBackend, commitDelayMs: Int) {
         self.base = base
@@ -16,7 +19,7 @@ final class SlowStoreBackend: ClaimStoreBackend {
     var name: String { "slow(\(self.base.name))" }
 
     func openWriter() throws(StoreError) -> any ClaimStore {
-        SlowStore(base: try self.base.openWriter(), delayMs: self.commitDelayMs)
+        SlowStore(base: try self.base.openWriter(), delayMs: self.commitDelayMs, backend: self)
     }
 
     func openReader() throws(StoreError) -> any ClaimStoreReader { try self.base.openReader() }
@@ -25,15 +28,18 @@ final class SlowStoreBackend: ClaimStoreBackend {
 private final class SlowStore: ClaimStore {
     let base: any ClaimStore
     let delayMs: Int
+    unowned let backend: SlowStoreBackend
 
-    init(base: any ClaimStore, delayMs: Int) {
+    init(base: any ClaimStore, delayMs: Int, backend: SlowStoreBackend) {
         self.base = base
         self.delayMs = delayMs
+        self.backend = backend
     }
 
     func begin() throws(StoreError) { try self.base.begin() }
     func commit() throws(StoreError) {
         usleep(useconds_t(self.delayMs * 1000))
+        if self.backend.failCommits.load(ordering: .relaxed) { throw StoreError("commit", "injected failure") }
         try self.base.commit()
     }
     func rollback() { self.base.rollback() }

@@ -6,6 +6,7 @@ import ClaimlineStore
 import ClaimlineStoreSQLite
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 
 /// A claimlined in this process on 127.0.0.1 and an ephemeral port, with one client of each
@@ -32,12 +33,15 @@ final class TestServer: Sendable {
         backend: any ClaimStoreBackend = InMemoryStoreBackend(),
         policy: Policy = .default,
         configuration: ServerConfiguration = TestServer.configuration(),
-        port: Int = 0
+        port: Int = 0,
+        admin: AdminEndpoint? = nil,
+        metricsFactory: (any MetricsFactory)? = nil
     ) async throws -> TestServer {
         var logger = Logger(label: "test-claimlined")
         logger.logLevel = .warning
         let server = ClaimlineServer(
-            configuration: configuration, backend: backend, policy: policy, host: "127.0.0.1", port: port, logger: logger
+            configuration: configuration, backend: backend, policy: policy, host: "127.0.0.1", port: port, logger: logger,
+            admin: admin, metricsFactory: metricsFactory ?? NOOPMetricsHandler.instance
         )
         let task = Task { try await server.run() }
         let address = try await server.listeningAddress()

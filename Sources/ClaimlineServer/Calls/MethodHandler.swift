@@ -59,6 +59,9 @@ extension WriteMethodHandler {
 struct WriteFootprint: Sendable {
     var callID: String = ""
     var locks: [String] = []
+    /// The subscriber's number as sent, for the failed-call log line, which masks it: never
+    /// stored or logged whole from here.
+    var msisdn: String = ""
 }
 
 /// A method that only reads committed state, on a reader thread.

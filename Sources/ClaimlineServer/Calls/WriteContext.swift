@@ -57,18 +57,20 @@ struct WriteContext {
 struct WriteOutcome<Response: Sendable>: Sendable {
     var response: Response
     var audit: AuditRecord
+    var event: DomainEvent? = nil
 }
 
 /// A write's answer encoded once: the same bytes go to the caller now and to any retry later.
 struct EncodedWrite: Sendable {
     var response: [UInt8]
     var audit: AuditRecord
+    var event: DomainEvent? = nil
 }
 
 extension WriteOutcome where Response: ProtobufCMessage {
     func encoded(_ arena: ProtoArena) throws -> EncodedWrite {
         var buffer = ByteBuffer()
         try self.response.encode(into: &buffer, arena: arena)
-        return EncodedWrite(response: Array(buffer.readableBytesView), audit: self.audit)
+        return EncodedWrite(response: Array(buffer.readableBytesView), audit: self.audit, event: self.event)
     }
 }

@@ -107,6 +107,9 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     public var readers: Int = 2
     /// TLS on the service port; the command line's `--tls-*` options win over it.
     public var tls: TLS?
+    /// The admin listener (`GET /metrics`, `/healthz`, `/readyz`), `host:port`; nil for none.
+    /// The command line's `--admin-listen` wins over it.
+    public var adminListen: String?
 
     public init(clients: [Client] = []) {
         self.clients = clients
@@ -175,6 +178,7 @@ extension ServerConfiguration {
         self.store = try c.decodeIfPresent(String.self, forKey: .store)
         self.readers = try c.decodeIfPresent(Int.self, forKey: .readers) ?? self.readers
         self.tls = try c.decodeIfPresent(TLS.self, forKey: .tls)
+        self.adminListen = try c.decodeIfPresent(String.self, forKey: .adminListen)
     }
 }
 

@@ -6,7 +6,9 @@ import ClaimlinePolicy
 enum EscalateHandler: WriteMethodHandler {
     static func validate(_ request: EscalateRequest) -> [FieldViolation] { Validation.escalate(request) }
 
-    static func footprint(_ request: EscalateRequest) -> WriteFootprint { WriteFootprint(callID: request.callId) }
+    static func footprint(_ request: EscalateRequest) -> WriteFootprint {
+        WriteFootprint(callID: request.callId, msisdn: request.subscriber?.msisdn ?? "")
+    }
 
     static func apply(_ request: EscalateRequest, _ ctx: WriteContext) throws -> WriteOutcome<EscalateResponse> {
         try ContactSession.checkEscalate(existing: try ctx.liveSession(request.callId))
@@ -48,7 +50,8 @@ enum EscalateHandler: WriteMethodHandler {
                 rule: outcome.rule,
                 outcome: outcome.decision.protoName,
                 detail: "msisdn=\(Validation.redactedMSISDN(subscriber.msisdn)) category=\(Taxonomy.key(category))"
-            )
+            ),
+            event: .escalated(decision: outcome.decision, rule: outcome.rule)
         )
     }
 }

@@ -12,7 +12,9 @@ enum FileComplaintHandler: WriteMethodHandler {
 
     static func validate(_ request: FileComplaintRequest) -> [FieldViolation] { Validation.fileComplaint(request) }
 
-    static func footprint(_ request: FileComplaintRequest) -> WriteFootprint { WriteFootprint(callID: request.callId) }
+    static func footprint(_ request: FileComplaintRequest) -> WriteFootprint {
+        WriteFootprint(callID: request.callId, msisdn: request.subscriber?.msisdn ?? "")
+    }
 
     static func apply(_ request: FileComplaintRequest, _ ctx: WriteContext) throws -> WriteOutcome<FileComplaintResponse> {
         let existing = try ctx.liveSession(request.callId)
@@ -71,7 +73,8 @@ enum FileComplaintHandler: WriteMethodHandler {
                 outcome: ClaimStatus.acknowledged.protoName,
                 reason: failureReason == .unspecified ? "" : failureReason.protoName,
                 detail: "category=\(Taxonomy.key(category)) msisdn=\(Validation.redactedMSISDN(subscriber.msisdn))"
-            )
+            ),
+            event: .filed(group: category.group)
         )
     }
 }

@@ -34,7 +34,8 @@ enum RetainHandler: WriteMethodHandler {
                 incidentID: session.incidentID,
                 outcome: request.outcome.protoName,
                 reason: request.outcome == .impossible ? request.failureReason.protoName : ""
-            )
+            ),
+            event: .retained(outcome: request.outcome, reason: request.failureReason)
         )
     }
 }

@@ -58,20 +58,25 @@ struct CallRouter: Sendable {
         }
     }
 
-    /// Routes one call. Bad input throws, for the caller to answer.
-    func route(_ call: Call, arena: ProtoArena) throws(RPCError) -> Routed {
+    /// Routes one call. Bad input throws, for the caller to answer; `subject` gets the call id
+    /// and number of a write as soon as its request decodes, for the log line of a refusal.
+    func route(_ call: Call, arena: ProtoArena, subject: inout CallSubject) throws(RPCError) -> Routed {
         let index = Int(call.method.rawValue)
         guard index < Self.routes.count, let route = Self.routes[index] else {
             throw RPCError(.unimplemented, "\(call.method.name) has no handler", reason: Reason.unknownMethod)
         }
         switch route {
-        case .write(let handler): return try self.write(handler, call, arena)
+        case .write(let handler): return try self.write(handler, call, arena, &subject)
         case .read(let handler): return try Self.read(handler, call, arena)
         }
     }
 
-    private func write<H: WriteMethodHandler>(_: H.Type, _ call: Call, _ arena: ProtoArena) throws(RPCError) -> Routed {
+    private func write<H: WriteMethodHandler>(
+        _: H.Type, _ call: Call, _ arena: ProtoArena, _ subject: inout CallSubject
+    ) throws(RPCError) -> Routed {
         let request = try Self.decode(H.Request.self, call.message, arena)
+        let footprint = H.footprint(request)
+        subject = CallSubject(callID: footprint.callID, msisdn: footprint.msisdn)
         try Self.check(H.validate(request))
         let command = WriteCommand(
             method: call.method,
@@ -81,7 +86,7 @@ struct CallRouter: Sendable {
             deadlineNanos: call.deadlineNanos,
             eventLoop: call.eventLoop,
             completion: call.completion,
-            footprint: H.footprint(request),
+            footprint: footprint,
             apply: { ctx, arena in try H.apply(request, ctx).encoded(arena) }
         )
         self.writer.submit(command)

@@ -44,7 +44,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var registry: ConnectionRegistry
         /// Failures before authentication and refusals: a peer can cause them at will.
         var failureLog: LogRateLimiter
+        /// Refused and failed calls: one line each, rate-limited under load.
+        var callLog: LogRateLimiter = LogRateLimiter(linesPerWindow: 20, what: "refused or failed calls")
         var logger: Logger
+        var metrics: ServerMetrics = ServerMetrics()
     }
 
     /// A read waiting for its turn in the reader pool.
@@ -70,6 +73,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var peerAddress = "unknown"
     /// The verified TLS client certificate's subject (mTLS), before HELLO.
     private var peerCertificate: CertificateSubject?
+    /// For the closing log line: since when, how many calls answered, why it closed.
+    private var openedNanos: Int64 = 0
+    private var callsAnswered = 0
+    private var closeReason = "peer closed"
+    /// The streams in flight last reported to the gauge.
+    private var reportedInFlight = 0
     /// Frames written since the last flush.
     private var pending = ByteBuffer()
     private var flushScheduled = false
@@ -111,6 +120,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.context = context
         self.pending = context.channel.allocator.buffer(capacity: 4096)
         self.peerAddress = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        self.openedNanos = Self.nowNanos()
+        self.shared.metrics.connectionsAccepted.increment()
+        self.shared.metrics.connectionsOpen.increment()
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let evicted = self.shared.registry.accept(
@@ -128,7 +140,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        let authenticated = self.machine.identity != nil
         self.machine.closed()
+        self.reportInFlight()
+        self.shared.metrics.connectionsOpen.decrement()
+        if authenticated {
+            self.logger.info(
+                "connection closed",
+                metadata: [
+                    "peer.address": "\(self.peerAddress)", "connection.duration_ms": "\((Self.nowNanos() - self.openedNanos) / 1_000_000)",
+                    "connection.calls": "\(self.callsAnswered)", "connection.close_reason": "\(self.closeReason)",
+                ]
+            )
+        }
         for write in self.queuedWrites.values { write.withdraw() }
         self.queuedWrites.removeAll()
         self.parked.removeAll()
@@ -155,6 +179,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
         case .cancel:
             if self.machine.cancel(streamID: frame.streamID) {
+                self.reportInFlight()
                 self.queuedWrites.removeValue(forKey: frame.streamID)?.withdraw()
                 self.updateBackpressure()
                 self.closeIfDrained()
@@ -208,6 +233,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let framing = error as? FramingError {
+            if self.machine.identity == nil { self.shared.metrics.handshakeFailed(framing.goAwayReason) }
             self.logFailure("protocol error: \(framing)")
             self.goAway(code: framing.goAwayCode, reason: framing.goAwayReason, message: framing.description, close: true)
         } else {
@@ -232,11 +258,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         guard self.machine.hello(presented), let identity = self.machine.identity else {
             let what = self.peerCertificate.map { "certificate \(LogSafe.escape($0.description)) with an unknown or another client's token" }
             self.logFailure("authentication failed: \(what ?? "unknown token")", clientName: hello.clientName)
+            self.shared.metrics.handshakeFailed(Reason.unauthenticated)
             self.goAway(code: .unauthenticated, reason: Reason.unauthenticated, message: "unknown token", close: true)
             return
         }
         if hello.clientName.utf8.count > Validation.maxIdentifier || !Validation.isPrintableIdentifier(hello.clientName) {
             self.logFailure("HELLO with an invalid client name", clientName: hello.clientName)
+            self.shared.metrics.handshakeFailed(Reason.invalidClientName)
             self.machine.closed()
             self.goAway(
                 code: .invalidArgument, reason: Reason.invalidClientName,
@@ -249,7 +277,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         self.logger[metadataKey: "client.name"] = "\(identity.clientName)"
-        self.logger.debug("session opened", metadata: ["client.role": "\(identity.role.rawValue)"])
+        self.logger.info(
+            "connection opened",
+            metadata: [
+                "peer.address": "\(self.peerAddress)", "client.role": "\(identity.role.rawValue)",
+                "connection.tls": "\(self.peerCertificate != nil ? "mtls" : "no client certificate")",
+            ]
+        )
         let ack = HelloAck(
             sessionId: self.sessionID,
             serverName: self.settings.serverName,
@@ -291,6 +325,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         switch decision {
         case .reject(let error):
             self.writeError(error, method: frame.method, streamID: frame.streamID)
+            self.finished(method: frame.method, code: error.code, error: error, startedNanos: receivedNanos, subject: CallSubject())
         case .dispatch(let method, let identity, let deadline):
             guard let context = self.context else { return }
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -303,8 +338,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 eventLoop: context.eventLoop,
                 completion: { result in loopBound.value.answer(streamID: streamID, method: method.rawValue, result) }
             )
+            var subject = CallSubject()
             do {
-                switch try self.shared.router.route(call, arena: self.arena) {
+                switch try self.shared.router.route(call, arena: self.arena, subject: &subject) {
                 case .write(let command):
                     self.queuedWrites[streamID] = command
                 case .read(let run):
@@ -312,30 +348,34 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 }
                 self.armDeadlineTimer(at: deadline)
             } catch {
-                self.answer(streamID: streamID, method: method.rawValue, .failure(error))
+                self.answer(streamID: streamID, method: method.rawValue, .failure(error), subject: subject)
             }
         }
+        self.reportInFlight()
     }
 
     /// A call's result: sent if the stream still waits for it.
-    private func answer(streamID: UInt32, method: UInt16, _ result: CallResult) {
-        guard self.machine.complete(streamID: streamID) else { return }
-        self.queuedWrites.removeValue(forKey: streamID)
+    private func answer(streamID: UInt32, method: UInt16, _ result: CallResult, subject: CallSubject? = nil) {
+        guard let started = self.machine.complete(streamID: streamID) else { return }
+        let write = self.queuedWrites.removeValue(forKey: streamID)
         switch result {
         case .response(let bytes) where bytes.count <= self.settings.maxFrameSize:
             self.writeFrame(type: .response, method: method, streamID: streamID) { $0.writeBytes(bytes) }
+            self.finished(method: method, code: .ok, error: nil, startedNanos: started, subject: nil)
         case .response(let bytes):
-            self.writeError(
-                RPCError(
-                    .resourceExhausted,
-                    "the answer (\(bytes.count) bytes) is larger than the frame size of \(self.settings.maxFrameSize) bytes",
-                    reason: Reason.responseTooLarge
-                ),
-                method: method, streamID: streamID
+            let error = RPCError(
+                .resourceExhausted,
+                "the answer (\(bytes.count) bytes) is larger than the frame size of \(self.settings.maxFrameSize) bytes",
+                reason: Reason.responseTooLarge
             )
+            self.writeError(error, method: method, streamID: streamID)
+            self.finished(method: method, code: error.code, error: error, startedNanos: started, subject: subject)
         case .failure(let error):
             self.writeError(error, method: method, streamID: streamID)
+            let about = subject ?? write.map { CallSubject(callID: $0.footprint.callID, msisdn: $0.footprint.msisdn) }
+            self.finished(method: method, code: error.code, error: error, startedNanos: started, subject: about)
         }
+        self.reportInFlight()
         self.scheduleFlush()
         self.updateBackpressure()
         self.closeIfDrained()
@@ -434,15 +474,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let expired = self.machine.expire(nowNanos: Self.nowNanos()) { streamID in
             self.queuedWrites[streamID].map { $0.withdraw() } ?? true
         }
-        for (streamID, method) in expired {
-            let isWrite = self.queuedWrites.removeValue(forKey: streamID) != nil
-            self.writeError(
-                isWrite
-                    ? GroupCommitWriter.deadlineNotApplied
-                    : RPCError(.deadlineExceeded, "\(method.name): the deadline passed", reason: Reason.deadline),
-                method: method.rawValue, streamID: streamID
-            )
+        for (streamID, method, received) in expired {
+            let write = self.queuedWrites.removeValue(forKey: streamID)
+            let error =
+                write != nil
+                ? GroupCommitWriter.deadlineNotApplied
+                : RPCError(.deadlineExceeded, "\(method.name): the deadline passed", reason: Reason.deadline)
+            self.writeError(error, method: method.rawValue, streamID: streamID)
+            let subject = write.map { CallSubject(callID: $0.footprint.callID, msisdn: $0.footprint.msisdn) }
+            self.finished(method: method.rawValue, code: error.code, error: error, startedNanos: received, subject: subject)
         }
+        self.reportInFlight()
         self.flushIfNeeded()
         if let next = self.machine.nextDeadlineNanos { self.armDeadlineTimer(at: next) }
         self.updateBackpressure()
@@ -458,7 +500,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             self.write(Frame.ping(data))
             self.flushIfNeeded()
         case .goAway(let code, let reason, let message):
-            if reason == Reason.handshakeTimeout { self.logFailure("handshake timeout: no HELLO in time") }
+            if reason == Reason.handshakeTimeout {
+                self.logFailure("handshake timeout: no HELLO in time")
+                self.shared.metrics.handshakeFailed(reason)
+            }
             self.goAway(code: code, reason: reason, message: message, close: true)
         }
     }
@@ -469,6 +514,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func drain() {
         self.parked.removeAll()  // read but not accepted: GOAWAY's last_stream_id says so
         if let goAway = self.machine.drain() {
+            self.closeReason = goAway.reason
             self.writeMessage(goAway, type: .goAway, method: 0, streamID: 0)
             self.flushIfNeeded()
         }
@@ -485,6 +531,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .handshakeEvicted: "too many connections waiting for HELLO; this one waited longest"
             }
         self.logFailure("connection refused: \(refusal.rawValue)")
+        self.shared.metrics.refused(refusal.rawValue)
         self.machine.closed()
         self.goAway(code: .resourceExhausted, reason: refusal.rawValue, message: message, close: true)
     }
@@ -498,6 +545,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func goAway(code: StatusCode, reason: String, message: String, close: Bool) {
         guard let context = self.context else { return }
+        self.closeReason = reason
         let goAway = GoAway(lastStreamId: self.machine.lastStreamID, code: code.rawValue, reason: reason, message: message)
         self.writeMessage(goAway, type: .goAway, method: 0, streamID: 0)
         self.flushIfNeeded()
@@ -513,6 +561,42 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var metadata: Logger.Metadata = ["peer.address": "\(self.peerAddress)", "session.id": "\(self.sessionID)"]
         if let clientName { metadata["client.name"] = "\(LogSafe.escape(clientName))" }
         self.shared.failureLog.log(self.shared.logger, .notice, "\(what)", metadata: metadata)
+    }
+
+    // MARK: - Accounting
+
+    /// A call answered: its count and latency by method and code, and for a refusal or failure
+    /// one log line at notice level (rate-limited): method, code, reason, client, call id and
+    /// masked number, never the request itself.
+    private func finished(method: UInt16, code: StatusCode, error: RPCError?, startedNanos: Int64, subject: CallSubject?) {
+        self.callsAnswered += 1
+        self.shared.metrics.call(method: method, code: code, startedNanos: startedNanos, nowNanos: Self.nowNanos())
+        guard let error else { return }
+        let logger = self.logger
+        let sessionID = self.sessionID
+        self.shared.callLog.log(
+            logger, .notice, "call refused",
+            metadata: {
+                var metadata: Logger.Metadata = [
+                    "rpc.method": "\(Method(rawValue: method)?.name ?? "method \(method)")", "rpc.code": "\(error.code)",
+                    "rpc.reason": "\(error.reason)", "session.id": "\(sessionID)",
+                ]
+                for (key, value) in subject?.metadata ?? [] { metadata[key] = "\(value)" }
+                return metadata
+            }()
+        )
+    }
+
+    /// The gauge of streams in flight follows this connection's count.
+    private func reportInFlight() {
+        let now = self.machine.inFlight.count
+        guard now != self.reportedInFlight else { return }
+        if now > self.reportedInFlight {
+            self.shared.metrics.streamsInFlight.increment(by: Double(now - self.reportedInFlight))
+        } else {
+            self.shared.metrics.streamsInFlight.decrement(by: Double(self.reportedInFlight - now))
+        }
+        self.reportedInFlight = now
     }
 
     // MARK: - Writing

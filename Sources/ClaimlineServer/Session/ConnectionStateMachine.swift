@@ -40,6 +40,8 @@ struct ConnectionStateMachine {
         var deadlineNanos: Int64
         /// Bytes of the connection's buffer budget held for this call's answer.
         var reservedBytes: Int
+        /// When its REQUEST was read (monotonic nanoseconds): the call's latency starts here.
+        var receivedNanos: Int64
     }
 
     enum State {
@@ -188,15 +190,16 @@ struct ConnectionStateMachine {
         let requested = timeoutMs == 0 ? self.limits.maxDeadlineNanos : Int64(timeoutMs) * 1_000_000
         let deadline = nowNanos + min(requested, self.limits.maxDeadlineNanos)
         let reserved = reserve(method)
-        self.inFlight[streamID] = InFlight(method: method, deadlineNanos: deadline, reservedBytes: reserved)
+        self.inFlight[streamID] = InFlight(method: method, deadlineNanos: deadline, reservedBytes: reserved, receivedNanos: nowNanos)
         self.reservedBytes += reserved
         return .dispatch(method, identity, deadlineNanos: deadline)
     }
 
     /// The call's answer is ready: send it only if the stream is still waiting for one
-    /// (not cancelled, not already answered with DEADLINE_EXCEEDED).
-    mutating func complete(streamID: UInt32) -> Bool {
-        self.remove(streamID) != nil
+    /// (not cancelled, not already answered with DEADLINE_EXCEEDED). Nil: drop the answer;
+    /// otherwise when the call's REQUEST was read.
+    mutating func complete(streamID: UInt32) -> Int64? {
+        self.remove(streamID)?.receivedNanos
     }
 
     /// CANCEL: forget the stream; nothing more is sent on it.
@@ -217,13 +220,13 @@ struct ConnectionStateMachine {
     /// Streams whose deadline has passed, removed: the caller answers each DEADLINE_EXCEEDED.
     /// A stream `mayExpire` refuses (a write already being applied) stays, with no deadline:
     /// its real answer is on the way.
-    mutating func expire(nowNanos: Int64, mayExpire: (UInt32) -> Bool = { _ in true }) -> [(UInt32, Method)] {
-        var expired: [(UInt32, Method)] = []
+    mutating func expire(nowNanos: Int64, mayExpire: (UInt32) -> Bool = { _ in true }) -> [(UInt32, Method, receivedNanos: Int64)] {
+        var expired: [(UInt32, Method, receivedNanos: Int64)] = []
         var kept: [UInt32] = []
         for (streamID, call) in self.inFlight where call.deadlineNanos <= nowNanos {
-            if mayExpire(streamID) { expired.append((streamID, call.method)) } else { kept.append(streamID) }
+            if mayExpire(streamID) { expired.append((streamID, call.method, call.receivedNanos)) } else { kept.append(streamID) }
         }
-        for (streamID, _) in expired { _ = self.remove(streamID) }
+        for (streamID, _, _) in expired { _ = self.remove(streamID) }
         for streamID in kept { self.inFlight[streamID]?.deadlineNanos = .max }
         return expired.sorted { $0.0 < $1.0 }
     }

@@ -15,10 +15,13 @@ final class LogRateLimiter: Sendable {
     private let state = NIOLockedValueBox(State())
     private let linesPerWindow: Int
     private let windowNanos: Int64
+    /// What the lines are about, for the "N more suppressed" line.
+    private let what: String
 
-    init(linesPerWindow: Int = 10, window: TimeAmount = .seconds(1)) {
+    init(linesPerWindow: Int = 10, window: TimeAmount = .seconds(1), what: String = "connection failures") {
         self.linesPerWindow = linesPerWindow
         self.windowNanos = window.nanoseconds
+        self.what = what
     }
 
     /// Logs `message` at `level` unless this window's lines are spent.
@@ -39,7 +42,7 @@ final class LogRateLimiter: Sendable {
         }
         guard let suppressedBefore else { return }
         if suppressedBefore > 0 {
-            logger.log(level: level, "\(suppressedBefore) more connection failures suppressed (rate limit)")
+            logger.log(level: level, "\(suppressedBefore) more \(self.what) suppressed (rate limit)")
         }
         logger.log(level: level, message(), metadata: metadata())
     }

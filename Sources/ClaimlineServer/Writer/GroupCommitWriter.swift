@@ -30,6 +30,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let settings: Settings
     private let clock: @Sendable () -> Int64
     private let logger: Logger
+    private let metrics: ServerMetrics
     private let thread = NIOThreadPool(numberOfThreads: 1)
 
     // Guarded by `lock`: 1 when there is work or a stop request, 0 when idle.
@@ -52,8 +53,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         policy: PolicyHolder,
         settings: Settings,
         clock: @escaping @Sendable () -> Int64,
-        logger: Logger
+        logger: Logger,
+        metrics: ServerMetrics = ServerMetrics()
     ) {
+        self.metrics = metrics
         self.backend = backend
         self.policy = policy
         self.settings = settings
@@ -125,7 +128,12 @@ final class GroupCommitWriter: @unchecked Sendable {
                 self.pending.removeFirst(self.settings.maxBatch)
             }
             let stopping = self.stopRequested
+            let left = self.pending.count
             self.lock.unlock(withValue: self.pending.isEmpty && !stopping ? 0 : 1)
+            if !batch.isEmpty {
+                self.metrics.batchSize.record(batch.count)
+                self.metrics.queueDepth.set(left)
+            }
 
             if let open = store {
                 if !batch.isEmpty { self.process(batch, store: open, state: state, arena: arena) }
@@ -170,6 +178,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             try state.reload(store)
         } catch {
             opened?.close()
+            self.metrics.storeFailed(.reopen)
             self.logger.info("store still unavailable", metadata: ["store.error": "\(error)"])
             return nil
         }
@@ -215,6 +224,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         var results: [CallResult] = []
         results.reserveCapacity(batch.count)
+        var events: [DomainEvent] = []
         do {
             if store.sharedStateMayHaveChanged() { try state.reload(store) }
             try store.begin(footprint: footprint)
@@ -224,16 +234,24 @@ final class GroupCommitWriter: @unchecked Sendable {
                     results.append(.failure(RPCError(.cancelled, "withdrawn before the server acted; not applied", reason: Reason.notApplied)))
                     continue
                 }
-                results.append(try self.execute(command, store: store, state: state, policy: policy, nowMs: nowMs, nowNanos: nowNanos, arena: arena))
+                let (result, event) = try self.execute(
+                    command, store: store, state: state, policy: policy, nowMs: nowMs, nowNanos: nowNanos, arena: arena
+                )
+                results.append(result)
+                if let event { events.append(event) }
             }
             let applied = Int64(NIODeadline.now().uptimeNanoseconds)
             // Answers go out only once the batch is durable; the store may sync it on another
             // thread while this one applies the next batch.
             let answers = results
+            let happened = events
             let recovers = self.backend.recoversFromFailures
+            let metrics = self.metrics
             try store.commit { [self] error in
                 guard let error else {
                     Self.deliver(batch, answers)
+                    metrics.commitDuration.recordNanoseconds(Int64(NIODeadline.now().uptimeNanoseconds) - applied)
+                    metrics.record(happened)
                     return
                 }
                 // The commit went to the store but did not come back durable. A local store's
@@ -274,6 +292,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// until the process restarts (fail-stop).
     private func fail(_ error: any Error, batchSize: Int) {
         let recovers = self.backend.recoversFromFailures
+        self.metrics.storeFailed((error as? StoreError)?.commitOutcomeUnknown == true ? .commitOutcomeUnknown : .batch)
         self.lock.lock()
         if self.health == .up { self.health = recovers ? .reconnecting : .failed }
         self.lock.unlock()
@@ -292,21 +311,23 @@ final class GroupCommitWriter: @unchecked Sendable {
         nowMs: Int64,
         nowNanos: Int64,
         arena: ProtoArena
-    ) throws -> CallResult {
+    ) throws -> (CallResult, DomainEvent?) {
         if command.deadlineNanos <= nowNanos {
-            return .failure(Self.deadlineNotApplied)
+            return (.failure(Self.deadlineNotApplied), nil)
         }
         if let record = try store.idempotencyRecord(key: command.scopedKey) {
             guard record.method == command.method.rawValue, record.requestHash == command.requestHash else {
-                return .failure(
-                    RPCError(
-                        .alreadyExists,
-                        "idempotency key \(command.idempotencyKey) was used for a different request",
-                        reason: Reason.idempotencyKeyReused
-                    )
+                return (
+                    .failure(
+                        RPCError(
+                            .alreadyExists,
+                            "idempotency key \(command.idempotencyKey) was used for a different request",
+                            reason: Reason.idempotencyKeyReused
+                        )
+                    ), nil
                 )
             }
-            return .response(record.response)
+            return (.response(record.response), nil)
         }
         let ctx = WriteContext(
             store: store, state: state, policy: policy, nowMs: nowMs, call: command.context,
@@ -321,9 +342,9 @@ final class GroupCommitWriter: @unchecked Sendable {
                 )
             )
             try ctx.store.appendAudit(outcome.audit)
-            return .response(outcome.response)
+            return (.response(outcome.response), outcome.event)
         } catch let error as RPCError {
-            return .failure(error)
+            return (.failure(error), nil)
         }
     }
 
