@@ -2,6 +2,7 @@
 #   make run     start claimlined with the dev config (see README)
 #   make run-cluster  two claimlined (127.0.0.1:7401, :7402) on one local PostgreSQL (docs/SCALING.md)
 #   make test    every test (CI runs this through .ci/run)
+#   make test-ops  Debian's Prometheus server scrapes claimlined (CI runs it after make test)
 #   make bench   release build, benchmarks, BENCHMARKS.md
 #   make proto   regenerate code from proto/ (committed; `make test` checks it is current)
 #   make check-proto  only that check: regenerate into a temporary folder and diff
@@ -11,12 +12,13 @@
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 LISTEN ?= 127.0.0.1:7400
+ADMIN_LISTEN ?= 127.0.0.1:9400
 DATA_DIR ?= ./.claimline
 # Debian packages the build and the tests need; installed only when missing.
 DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind postgresql libssl-dev openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release build-tests test test-swift test-python test-c check-generated check-layers lint check-proto check-vectors proto vectors bench run run-cluster clean
+.PHONY: all deps build release build-tests test test-swift test-python test-c test-client-package test-ops check-generated check-layers lint check-proto check-vectors proto vectors bench run run-cluster clean
 
 all: build
 
@@ -35,7 +37,25 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
-test: deps check-generated check-layers lint test-swift check-vectors test-python test-c
+test: deps check-generated check-layers lint test-swift check-vectors test-python test-c test-client-package
+
+# An application that needs only the Swift client depends on clients/swift alone: it resolves
+# none of the server's packages, builds, and completes a contact (tools/swift/client-package-test.sh).
+test-client-package: build-tests
+	tools/swift/client-package-test.sh $(CLAIMLINED_DEBUG)
+
+# Debian's prometheus (installed when missing) scrapes claimlined's admin listener and its API
+# is asked for the claimline series (tools/ops/prometheus-scrape.sh).
+OPS_PACKAGES := prometheus curl
+test-ops: build-tests
+	@missing=""; for p in $(OPS_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	tools/ops/prometheus-scrape.sh $(CLAIMLINED_DEBUG) $(dir $(CLAIMLINED_DEBUG))claimline
 
 # The clients in other languages, end to end against the claimlined that test-swift built.
 CLAIMLINED_DEBUG = $(shell $(SWIFT) build --show-bin-path $(SWIFT_FLAGS))/claimlined
@@ -98,9 +118,10 @@ vectors: build
 bench: release
 	tools/bench/run.sh
 
-# Starts claimlined on 127.0.0.1:7400 with the dev config (tokens in config/claimline.json).
+# Starts claimlined on 127.0.0.1:7400 with the dev config (tokens in config/claimline.json), its
+# admin listener (GET /metrics, /healthz, /readyz) on 127.0.0.1:9400.
 run: release
-	$$($(SWIFT) build -c release --show-bin-path)/claimlined --listen $(LISTEN) --data-dir $(DATA_DIR) --config config/claimline.json
+	$$($(SWIFT) build -c release --show-bin-path)/claimlined --listen $(LISTEN) --admin-listen $(ADMIN_LISTEN) --data-dir $(DATA_DIR) --config config/claimline.json
 
 # Two claimlined (127.0.0.1:7401 and :7402, data dirs .claimline-cluster/a and b) on one PostgreSQL
 # cluster in .claimline-cluster/pg (made the first time, reused after), in the foreground:

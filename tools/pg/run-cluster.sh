@@ -8,6 +8,7 @@
 #   --store <the cluster's URL> --config config/claimline.json --listen ADDR --data-dir FOLDER
 # plus CLAIMLINED-OPTIONS (e.g. --log-level debug):
 #   a: 127.0.0.1:7401, .claimline-cluster/a      b: 127.0.0.1:7402, .claimline-cluster/b
+#   (admin listeners, /metrics /healthz /readyz: 127.0.0.1:9401 and :9402)
 # Their logs go to standard error, each line prefixed [a] or [b]. Ctrl-C (SIGINT), SIGTERM, or
 # either claimlined exiting stops both (SIGTERM: graceful, SIGKILL after 30 s) and then
 # PostgreSQL (fast shutdown); the cluster's data stays for the next run
@@ -25,6 +26,8 @@ pgdir=$base/pg
 config=${CONFIG:-config/claimline.json}
 listen_a=${LISTEN_A:-127.0.0.1:7401}
 listen_b=${LISTEN_B:-127.0.0.1:7402}
+admin_a=${ADMIN_A:-127.0.0.1:9401}
+admin_b=${ADMIN_B:-127.0.0.1:9402}
 bin=${CLAIMLINED:-}
 if [ -z "$bin" ]; then
   bin=$(swift build -c release --show-bin-path)/claimlined
@@ -125,12 +128,12 @@ start() {
     > >(prefix "$name") 2>&1 &
 }
 
-start a "$listen_a" "$@"
+start a "$listen_a" --admin-listen "$admin_a" "$@"
 pid_a=$!
-start b "$listen_b" "$@"
+start b "$listen_b" --admin-listen "$admin_b" "$@"
 pid_b=$!
 say "PostgreSQL $url"
-say "claimlined a (pid $pid_a) on $listen_a, b (pid $pid_b) on $listen_b; Ctrl-C stops both and PostgreSQL"
+say "claimlined a (pid $pid_a) on $listen_a (admin $admin_a), b (pid $pid_b) on $listen_b (admin $admin_b); Ctrl-C stops both and PostgreSQL"
 say "psql: tools/pg/cluster.sh psql $pgdir"
 
 while :; do
