@@ -59,6 +59,9 @@ public actor ClaimlineServer: Service {
 
     /// - Parameters:
     ///   - clock: Unix time in milliseconds; tests pass their own.
+    ///   - admin: the admin listener (metrics, probes); nil for none.
+    ///   - metricsFactory: where metrics go (the executable's Prometheus; tests pass their own).
+    ///   - policyLoader: reads the policy file again, for ReloadPolicy and SIGHUP.
     public init(
         configuration: ServerConfiguration,
         backend: any ClaimStoreBackend,
@@ -70,7 +73,8 @@ public actor ClaimlineServer: Service {
         logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs },
         admin: AdminEndpoint? = nil,
-        metricsFactory: any MetricsFactory = MetricsSystem.factory
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        policyLoader: (@Sendable () throws -> Policy)? = nil
     ) {
         self.metrics = ServerMetrics(factory: metricsFactory)
         self.admin = admin
@@ -79,7 +83,7 @@ public actor ClaimlineServer: Service {
         self.port = port
         self.group = group
         self.logger = logger
-        self.policy = PolicyHolder(policy)
+        self.policy = PolicyHolder(policy, load: policyLoader)
         self.writer = GroupCommitWriter(
             backend: backend,
             policy: self.policy,

@@ -31,6 +31,11 @@ public final class InMemoryStoreBackend: ClaimStoreBackend {
         InMemoryClaimStoreReader(backend: self)
     }
 
+    /// The committed audit trail, oldest first: what tests check an action left behind.
+    public func auditRecords() -> [AuditRecord] {
+        self.shared.withLock { $0.state.audit }
+    }
+
     /// The committed state now (a copy).
     func committed() -> InMemoryStoreState {
         self.shared.withLock { $0.state }

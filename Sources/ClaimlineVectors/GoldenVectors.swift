@@ -306,5 +306,18 @@ public enum GoldenVectors {
                 )
             )
         ),
+        .frame(
+            "reload_policy.request", "ReloadPolicy: an admin loads the policy file again.", type: .request,
+            method: .reloadPolicy, streamID: 27, timeoutMs: 1000,
+            message: ReloadPolicyRequest(idempotencyKey: "6f1c2a3b-0000-4000-8000-000000000014")
+        ),
+        .frame(
+            "reload_policy.response", "ReloadPolicy's answer: the policy now in force and the one before.", type: .response,
+            method: .reloadPolicy, streamID: 27,
+            message: ReloadPolicyResponse(
+                policyName: "default", policyVersion: "2026-12-01", rules: 9, previousPolicyName: "default",
+                previousPolicyVersion: "2026-11-25"
+            )
+        ),
     ]
 }

@@ -213,6 +213,30 @@ struct SecondLine: AsyncParsableCommand {
     }
 }
 
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "The escalation policy: reload it from its file (admin only).", subcommands: [Reload.self]
+    )
+
+    struct Reload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load the policy file again, as SIGHUP does: prints the new policy, or the error that kept the old one.",
+            discussion: "Admin only; audited. Writes after the answer decide by the new policy."
+        )
+        static let flags = FlagMap(["idempotency_key": "--key"])
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Idempotency key: pass the same one to retry safely (default: a new one).") var key: String = ""
+
+        func run() async throws {
+            let key = self.key.isEmpty ? ClaimlineClient.newIdempotencyKey() : self.key
+            try await self.global.run(flags: Self.flags, key: key, { try await $0.reloadPolicy(ReloadPolicyRequest(idempotencyKey: key)) }) {
+                "policy \($0.policyName) \($0.policyVersion) (\($0.rules) rules) in force; was \($0.previousPolicyName) \($0.previousPolicyVersion)"
+            }
+        }
+    }
+}
+
 struct Stats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Claims by category, escalations by decision and rule, retention outcomes by reason.",

@@ -22,7 +22,7 @@ struct Claimline: AsyncParsableCommand {
             """,
         subcommands: [
             Escalate.self, Retain.self, File.self, ContactCommand.self, ClaimCommand.self, IncidentCommand.self,
-            SecondLine.self, Stats.self,
+            SecondLine.self, Stats.self, PolicyCommand.self,
         ]
     )
 

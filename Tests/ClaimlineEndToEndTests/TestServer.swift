@@ -35,13 +35,14 @@ final class TestServer: Sendable {
         configuration: ServerConfiguration = TestServer.configuration(),
         port: Int = 0,
         admin: AdminEndpoint? = nil,
-        metricsFactory: (any MetricsFactory)? = nil
+        metricsFactory: (any MetricsFactory)? = nil,
+        policyLoader: (@Sendable () throws -> Policy)? = nil
     ) async throws -> TestServer {
         var logger = Logger(label: "test-claimlined")
         logger.logLevel = .warning
         let server = ClaimlineServer(
             configuration: configuration, backend: backend, policy: policy, host: "127.0.0.1", port: port, logger: logger,
-            admin: admin, metricsFactory: metricsFactory ?? NOOPMetricsHandler.instance
+            admin: admin, metricsFactory: metricsFactory ?? NOOPMetricsHandler.instance, policyLoader: policyLoader
         )
         let task = Task { try await server.run() }
         let address = try await server.listeningAddress()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates every method table from the `service` block of proto/claimline/v1/service.proto.
 
-Each rpc line carries a trailing comment `// <number> <read|write> <roles>`; from it this
+Each rpc line carries a trailing comment `// <number> <read|write> <roles>` (roles: any, admin,
+or a comma-separated list of ivr, agent, supervisor); from it this
 writes, under OUT_ROOT (the repository, or a temporary folder for the staleness check):
 
   clients/swift/Sources/ClaimlineCore/Generated/Methods.swift              the Method enum and its descriptors
@@ -45,7 +46,8 @@ def parse(proto_dir):
         if not m:
             sys.exit("gen_methods: cannot read rpc line: " + line.strip())
         name, request, response, number, kind, roles = m.groups()
-        roles = ROLES if roles == "any" else roles.split(",")
+        # `any`: every role; `admin`: admin only (admin may call everything anyway).
+        roles = ROLES if roles == "any" else [] if roles == "admin" else roles.split(",")
         for role in roles:
             if role not in ROLES:
                 sys.exit(f"gen_methods: {name}: unknown role {role}")
@@ -157,7 +159,7 @@ def python(methods):
 def protocol_table(methods):
     rows = ["| number | method | request | response | role | write |", "|---|---|---|---|---|---|"]
     for m in methods:
-        roles = "any" if m["roles"] == ROLES else ", ".join(m["roles"])
+        roles = "any" if m["roles"] == ROLES else ", ".join(m["roles"]) if m["roles"] else "admin only"
         rows.append(f"| {m['number']} | {m['name']} | {m['request']} | {m['response']} | {roles} | {'yes' if m['write'] else 'no'} |")
     return "\n".join(rows)
 

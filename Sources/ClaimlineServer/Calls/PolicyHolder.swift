@@ -5,9 +5,13 @@ import Synchronization
 /// reads it once per batch, so a batch never mixes two policies.
 public final class PolicyHolder: Sendable {
     private let current: Mutex<Policy>
+    /// Loads the policy file again (ReloadPolicy, SIGHUP); nil when the policy has no file
+    /// (tests): a reload then fails, keeping the policy.
+    public let load: (@Sendable () throws -> Policy)?
 
-    public init(_ policy: Policy) {
+    public init(_ policy: Policy, load: (@Sendable () throws -> Policy)? = nil) {
         self.current = Mutex(policy)
+        self.load = load
     }
 
     public var policy: Policy { self.current.withLock { $0 } }

@@ -13,6 +13,8 @@ struct WriteContext {
     let call: CallContext
     let idempotencyKey: String
     let retention: ServerConfiguration.Retention
+    /// The policy in force and how to load it again (ReloadPolicy).
+    let policies: PolicyHolder
 
     /// An audit record of this call with the common fields filled in.
     func audit(
@@ -58,6 +60,9 @@ struct WriteOutcome<Response: Sendable>: Sendable {
     var response: Response
     var audit: AuditRecord
     var event: DomainEvent? = nil
+    /// Runs once the batch is durable, before its answers go out: for effects outside the
+    /// store (a new policy), so that a write whose batch fails changes nothing.
+    var afterCommit: (@Sendable () -> Void)? = nil
 }
 
 /// A write's answer encoded once: the same bytes go to the caller now and to any retry later.
@@ -65,12 +70,13 @@ struct EncodedWrite: Sendable {
     var response: [UInt8]
     var audit: AuditRecord
     var event: DomainEvent? = nil
+    var afterCommit: (@Sendable () -> Void)? = nil
 }
 
 extension WriteOutcome where Response: ProtobufCMessage {
     func encoded(_ arena: ProtoArena) throws -> EncodedWrite {
         var buffer = ByteBuffer()
         try self.response.encode(into: &buffer, arena: arena)
-        return EncodedWrite(response: Array(buffer.readableBytesView), audit: self.audit, event: self.event)
+        return EncodedWrite(response: Array(buffer.readableBytesView), audit: self.audit, event: self.event, afterCommit: self.afterCommit)
     }
 }

@@ -225,6 +225,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         var results: [CallResult] = []
         results.reserveCapacity(batch.count)
         var events: [DomainEvent] = []
+        var effects: [@Sendable () -> Void] = []
         do {
             if store.sharedStateMayHaveChanged() { try state.reload(store) }
             try store.begin(footprint: footprint)
@@ -234,21 +235,24 @@ final class GroupCommitWriter: @unchecked Sendable {
                     results.append(.failure(RPCError(.cancelled, "withdrawn before the server acted; not applied", reason: Reason.notApplied)))
                     continue
                 }
-                let (result, event) = try self.execute(
+                let (result, written) = try self.execute(
                     command, store: store, state: state, policy: policy, nowMs: nowMs, nowNanos: nowNanos, arena: arena
                 )
                 results.append(result)
-                if let event { events.append(event) }
+                if let event = written?.event { events.append(event) }
+                if let effect = written?.afterCommit { effects.append(effect) }
             }
             let applied = Int64(NIODeadline.now().uptimeNanoseconds)
             // Answers go out only once the batch is durable; the store may sync it on another
             // thread while this one applies the next batch.
             let answers = results
             let happened = events
+            let effectsAfterCommit = effects
             let recovers = self.backend.recoversFromFailures
             let metrics = self.metrics
             try store.commit { [self] error in
                 guard let error else {
+                    for effect in effectsAfterCommit { effect() }
                     Self.deliver(batch, answers)
                     metrics.commitDuration.recordNanoseconds(Int64(NIODeadline.now().uptimeNanoseconds) - applied)
                     metrics.record(happened)
@@ -311,7 +315,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         nowMs: Int64,
         nowNanos: Int64,
         arena: ProtoArena
-    ) throws -> (CallResult, DomainEvent?) {
+    ) throws -> (CallResult, EncodedWrite?) {
         if command.deadlineNanos <= nowNanos {
             return (.failure(Self.deadlineNotApplied), nil)
         }
@@ -331,7 +335,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         let ctx = WriteContext(
             store: store, state: state, policy: policy, nowMs: nowMs, call: command.context,
-            idempotencyKey: command.idempotencyKey, retention: self.settings.retention
+            idempotencyKey: command.idempotencyKey, retention: self.settings.retention, policies: self.policy
         )
         do {
             let outcome = try command.apply(ctx, arena)
@@ -342,7 +346,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 )
             )
             try ctx.store.appendAudit(outcome.audit)
-            return (.response(outcome.response), outcome.event)
+            return (.response(outcome.response), outcome)
         } catch let error as RPCError {
             return (.failure(error), nil)
         }

@@ -16,8 +16,9 @@
     X(10, GET_SECOND_LINE_MODE, get_second_line_mode, Claimline__V1__GetSecondLineModeRequest, claimline__v1__get_second_line_mode_request, Claimline__V1__SecondLineModeResponse, claimline__v1__second_line_mode_response, 0) \
     X(11, SET_SECOND_LINE_MODE, set_second_line_mode, Claimline__V1__SetSecondLineModeRequest, claimline__v1__set_second_line_mode_request, Claimline__V1__SecondLineModeResponse, claimline__v1__second_line_mode_response, 1) \
     X(12, GET_STATS, get_stats, Claimline__V1__GetStatsRequest, claimline__v1__get_stats_request, Claimline__V1__GetStatsResponse, claimline__v1__get_stats_response, 0) \
-    X(13, GET_CONTACT, get_contact, Claimline__V1__GetContactRequest, claimline__v1__get_contact_request, Claimline__V1__GetContactResponse, claimline__v1__get_contact_response, 0)
+    X(13, GET_CONTACT, get_contact, Claimline__V1__GetContactRequest, claimline__v1__get_contact_request, Claimline__V1__GetContactResponse, claimline__v1__get_contact_response, 0) \
+    X(14, RELOAD_POLICY, reload_policy, Claimline__V1__ReloadPolicyRequest, claimline__v1__reload_policy_request, Claimline__V1__ReloadPolicyResponse, claimline__v1__reload_policy_response, 1)
 
-#define CLAIMLINE_METHOD_LAST 13
+#define CLAIMLINE_METHOD_LAST 14
 
 #endif

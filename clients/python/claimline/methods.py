@@ -28,6 +28,7 @@ class Method(IntEnum):
     SET_SECOND_LINE_MODE = 11
     GET_STATS = 12
     GET_CONTACT = 13
+    RELOAD_POLICY = 14
 
 
 class MethodInfo(NamedTuple):
@@ -50,6 +51,7 @@ METHODS = {
     Method.SET_SECOND_LINE_MODE: MethodInfo(service_pb2.SetSecondLineModeRequest, service_pb2.SecondLineModeResponse, True),
     Method.GET_STATS: MethodInfo(service_pb2.GetStatsRequest, service_pb2.GetStatsResponse, False),
     Method.GET_CONTACT: MethodInfo(service_pb2.GetContactRequest, service_pb2.GetContactResponse, False),
+    Method.RELOAD_POLICY: MethodInfo(service_pb2.ReloadPolicyRequest, service_pb2.ReloadPolicyResponse, True),
 }
 
 
@@ -133,3 +135,9 @@ class GeneratedCalls:
     ) -> service_pb2.GetContactResponse:
         """GetContact (method 13)."""
         return self.call(Method.GET_CONTACT, request, service_pb2.GetContactResponse, timeout)  # type: ignore[attr-defined]
+
+    def reload_policy(
+        self, request: service_pb2.ReloadPolicyRequest, timeout: Optional[float] = DEFAULT_TIMEOUT
+    ) -> service_pb2.ReloadPolicyResponse:
+        """ReloadPolicy (method 14, a write: send the same idempotency_key on every retry)."""
+        return self.call(Method.RELOAD_POLICY, request, service_pb2.ReloadPolicyResponse, timeout)  # type: ignore[attr-defined]

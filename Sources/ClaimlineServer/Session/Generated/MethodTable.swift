@@ -6,7 +6,7 @@ extension CallRouter {
     /// Every method's route, by method number: decode, validate, then its handler.
     /// A method `X` is served by the type `XHandler`, a write or a read handler.
     static let routes: [Route?] = {
-        var routes = [Route?](repeating: nil, count: 14)
+        var routes = [Route?](repeating: nil, count: 15)
         routes[1] = .write(EscalateHandler.self)
         routes[2] = .write(RetainHandler.self)
         routes[3] = .write(FileComplaintHandler.self)
@@ -20,6 +20,7 @@ extension CallRouter {
         routes[11] = .write(SetSecondLineModeHandler.self)
         routes[12] = .read(GetStatsHandler.self)
         routes[13] = .read(GetContactHandler.self)
+        routes[14] = .write(ReloadPolicyHandler.self)
         return routes
     }()
 }

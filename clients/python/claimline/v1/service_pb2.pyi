@@ -222,6 +222,26 @@ class ListIncidentsResponse(_message.Message):
     incidents: _containers.RepeatedCompositeFieldContainer[_types_pb2.Incident]
     def __init__(self, incidents: _Optional[_Iterable[_Union[_types_pb2.Incident, _Mapping]]] = ...) -> None: ...
 
+class ReloadPolicyRequest(_message.Message):
+    __slots__ = ["idempotency_key"]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    def __init__(self, idempotency_key: _Optional[str] = ...) -> None: ...
+
+class ReloadPolicyResponse(_message.Message):
+    __slots__ = ["policy_name", "policy_version", "previous_policy_name", "previous_policy_version", "rules"]
+    POLICY_NAME_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_POLICY_NAME_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    policy_name: str
+    policy_version: str
+    previous_policy_name: str
+    previous_policy_version: str
+    rules: int
+    def __init__(self, policy_name: _Optional[str] = ..., policy_version: _Optional[str] = ..., rules: _Optional[int] = ..., previous_policy_name: _Optional[str] = ..., previous_policy_version: _Optional[str] = ...) -> None: ...
+
 class RetainRequest(_message.Message):
     __slots__ = ["agent_id", "call_id", "failure_reason", "idempotency_key", "note", "outcome"]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -67,4 +67,9 @@ extension ClaimlineClient {
     public func getContact(_ request: GetContactRequest, timeout: Duration? = nil) async throws -> GetContactResponse {
         try await self.call(.getContact, request, as: GetContactResponse.self, timeout: timeout)
     }
+
+    /// ReloadPolicy (method 14). A write: its idempotency key is made once and kept on every retry.
+    public func reloadPolicy(_ request: ReloadPolicyRequest, timeout: Duration? = nil) async throws -> ReloadPolicyResponse {
+        try await self.write(.reloadPolicy, request, as: ReloadPolicyResponse.self, timeout: timeout)
+    }
 }

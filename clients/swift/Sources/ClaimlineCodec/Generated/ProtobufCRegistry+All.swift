@@ -34,6 +34,8 @@ extension ProtobufCRegistry {
         "claimline.v1.ListClaimsResponse": ListClaimsResponse.self,
         "claimline.v1.ListIncidentsRequest": ListIncidentsRequest.self,
         "claimline.v1.ListIncidentsResponse": ListIncidentsResponse.self,
+        "claimline.v1.ReloadPolicyRequest": ReloadPolicyRequest.self,
+        "claimline.v1.ReloadPolicyResponse": ReloadPolicyResponse.self,
         "claimline.v1.RetainRequest": RetainRequest.self,
         "claimline.v1.RetainResponse": RetainResponse.self,
         "claimline.v1.RpcStatus": RpcStatus.self,

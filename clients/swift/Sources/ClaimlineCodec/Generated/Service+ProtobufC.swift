@@ -1114,3 +1114,79 @@ extension GetContactResponse: ProtobufCMessage {
         self.init(contact: contact, draft: draft)
     }
 }
+
+extension ReloadPolicyRequest: ProtobufCMessage {
+    public typealias CMessage = Claimline__V1__ReloadPolicyRequest
+    public static let protoName = "claimline.v1.ReloadPolicyRequest"
+
+    public static func initialize(_ c: UnsafeMutablePointer<CMessage>) { claimline__v1__reload_policy_request__init(c) }
+    public static func packedSize(_ c: UnsafePointer<CMessage>) -> Int { claimline__v1__reload_policy_request__get_packed_size(c) }
+    public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__reload_policy_request__pack(c, out) }
+    public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
+        claimline__v1__reload_policy_request__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__reload_policy_request__descriptor) { body($0) }
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
+    public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
+        c.pointee.idempotency_key = try arena.cString(idempotencyKey, field: "idempotency_key")
+    }
+
+    public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {
+        let idempotencyKey = try ProtoArena.string(c.pointee.idempotency_key, field: "idempotency_key")
+        self.init(idempotencyKey: idempotencyKey)
+    }
+}
+
+extension ReloadPolicyResponse: ProtobufCMessage {
+    public typealias CMessage = Claimline__V1__ReloadPolicyResponse
+    public static let protoName = "claimline.v1.ReloadPolicyResponse"
+
+    public static func initialize(_ c: UnsafeMutablePointer<CMessage>) { claimline__v1__reload_policy_response__init(c) }
+    public static func packedSize(_ c: UnsafePointer<CMessage>) -> Int { claimline__v1__reload_policy_response__get_packed_size(c) }
+    public static func pack(_ c: UnsafePointer<CMessage>, _ out: UnsafeMutablePointer<UInt8>) -> Int { claimline__v1__reload_policy_response__pack(c, out) }
+    public static func unpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ count: Int, _ bytes: UnsafePointer<UInt8>) -> UnsafeMutablePointer<CMessage>? {
+        claimline__v1__reload_policy_response__unpack(allocator, count, bytes)
+    }
+
+    public static func withDescriptor<R>(_ body: (UnsafePointer<ProtobufCMessageDescriptor>) -> R) -> R {
+        withUnsafePointer(to: claimline__v1__reload_policy_response__descriptor) { body($0) }
+    }
+
+    @discardableResult
+    public func encode(into buffer: inout ByteBuffer, arena: ProtoArena) throws(CodecError) -> Int {
+        try ProtobufCCoding.encode(self, into: &buffer, arena: arena)
+    }
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, arena: ProtoArena) throws(CodecError) -> Self {
+        try ProtobufCCoding.decode(Self.self, from: bytes, arena: arena)
+    }
+
+    public func fill(_ c: UnsafeMutablePointer<CMessage>, arena: ProtoArena) throws(CodecError) {
+        c.pointee.policy_name = try arena.cString(policyName, field: "policy_name")
+        c.pointee.policy_version = try arena.cString(policyVersion, field: "policy_version")
+        c.pointee.rules = rules
+        c.pointee.previous_policy_name = try arena.cString(previousPolicyName, field: "previous_policy_name")
+        c.pointee.previous_policy_version = try arena.cString(previousPolicyVersion, field: "previous_policy_version")
+    }
+
+    public init(_ c: UnsafePointer<CMessage>) throws(CodecError) {
+        let policyName = try ProtoArena.string(c.pointee.policy_name, field: "policy_name")
+        let policyVersion = try ProtoArena.string(c.pointee.policy_version, field: "policy_version")
+        let rules = c.pointee.rules
+        let previousPolicyName = try ProtoArena.string(c.pointee.previous_policy_name, field: "previous_policy_name")
+        let previousPolicyVersion = try ProtoArena.string(c.pointee.previous_policy_version, field: "previous_policy_version")
+        self.init(policyName: policyName, policyVersion: policyVersion, rules: rules, previousPolicyName: previousPolicyName, previousPolicyVersion: previousPolicyVersion)
+    }
+}

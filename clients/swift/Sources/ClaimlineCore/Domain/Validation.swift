@@ -163,6 +163,12 @@ public enum Validation {
         return out.list
     }
 
+    public static func reloadPolicy(_ request: ReloadPolicyRequest) -> [FieldViolation] {
+        var out = Violations()
+        out.write(idempotencyKey: request.idempotencyKey)
+        return out.list
+    }
+
     public static func listClaims(_ request: ListClaimsRequest) -> [FieldViolation] {
         var out = Violations()
         if !request.msisdn.isEmpty && !isE164(request.msisdn) { out.add("msisdn", "not an E.164 number") }

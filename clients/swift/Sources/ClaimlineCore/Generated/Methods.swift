@@ -18,6 +18,7 @@ public enum Method: UInt16, CaseIterable, Sendable {
     case setSecondLineMode = 11
     case getStats = 12
     case getContact = 13
+    case reloadPolicy = 14
 
     /// The name used in logs, metric labels and PROTOCOL.md.
     public var name: String {
@@ -35,6 +36,7 @@ public enum Method: UInt16, CaseIterable, Sendable {
         case .setSecondLineMode: "SetSecondLineMode"
         case .getStats: "GetStats"
         case .getContact: "GetContact"
+        case .reloadPolicy: "ReloadPolicy"
         }
     }
 
@@ -54,13 +56,14 @@ public enum Method: UInt16, CaseIterable, Sendable {
         case .setSecondLineMode: ("claimline.v1.SetSecondLineModeRequest", "claimline.v1.SecondLineModeResponse")
         case .getStats: ("claimline.v1.GetStatsRequest", "claimline.v1.GetStatsResponse")
         case .getContact: ("claimline.v1.GetContactRequest", "claimline.v1.GetContactResponse")
+        case .reloadPolicy: ("claimline.v1.ReloadPolicyRequest", "claimline.v1.ReloadPolicyResponse")
         }
     }
 
     /// Whether the method changes state (goes through the writer, carries an idempotency key).
     public var isWrite: Bool {
         switch self {
-        case .escalate, .retain, .fileComplaint, .updateClaimStatus, .declareIncident, .withdrawIncident, .setSecondLineMode: true
+        case .escalate, .retain, .fileComplaint, .updateClaimStatus, .declareIncident, .withdrawIncident, .setSecondLineMode, .reloadPolicy: true
         default: false
         }
     }
@@ -81,6 +84,7 @@ public enum Method: UInt16, CaseIterable, Sendable {
         case .setSecondLineMode: [.supervisor]
         case .getStats: [.ivr, .agent, .supervisor]
         case .getContact: [.ivr, .agent, .supervisor]
+        case .reloadPolicy: []
         }
     }
 }
@@ -93,3 +97,4 @@ extension UpdateClaimStatusRequest: IdempotentRequest {}
 extension DeclareIncidentRequest: IdempotentRequest {}
 extension WithdrawIncidentRequest: IdempotentRequest {}
 extension SetSecondLineModeRequest: IdempotentRequest {}
+extension ReloadPolicyRequest: IdempotentRequest {}

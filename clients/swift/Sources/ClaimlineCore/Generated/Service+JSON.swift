@@ -293,3 +293,23 @@ extension GetContactResponse: JSONWritable {
         out.endObject()
     }
 }
+
+extension ReloadPolicyRequest: JSONWritable {
+    public func writeJSON(to out: inout JSONWriter) {
+        out.beginObject()
+        out.string("idempotencyKey", idempotencyKey)
+        out.endObject()
+    }
+}
+
+extension ReloadPolicyResponse: JSONWritable {
+    public func writeJSON(to out: inout JSONWriter) {
+        out.beginObject()
+        out.string("policyName", policyName)
+        out.string("policyVersion", policyVersion)
+        out.integer("rules", rules)
+        out.string("previousPolicyName", previousPolicyName)
+        out.string("previousPolicyVersion", previousPolicyVersion)
+        out.endObject()
+    }
+}

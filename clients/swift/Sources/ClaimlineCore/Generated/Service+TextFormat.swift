@@ -234,3 +234,19 @@ extension GetContactResponse: TextFormatWritable {
         if let value = draft { out.message("draft", value) }
     }
 }
+
+extension ReloadPolicyRequest: TextFormatWritable {
+    public func writeTextFormat(to out: inout TextFormatWriter) {
+        out.string("idempotency_key", idempotencyKey)
+    }
+}
+
+extension ReloadPolicyResponse: TextFormatWritable {
+    public func writeTextFormat(to out: inout TextFormatWriter) {
+        out.string("policy_name", policyName)
+        out.string("policy_version", policyVersion)
+        out.integer("rules", rules)
+        out.string("previous_policy_name", previousPolicyName)
+        out.string("previous_policy_version", previousPolicyVersion)
+    }
+}

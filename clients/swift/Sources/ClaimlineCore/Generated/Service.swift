@@ -411,3 +411,31 @@ public struct GetContactResponse: Hashable, Sendable {
         self.draft = draft
     }
 }
+
+/// `claimline.v1.ReloadPolicyRequest` on the wire.
+public struct ReloadPolicyRequest: Hashable, Sendable {
+    public var idempotencyKey: String = ""
+
+    @inlinable
+    public init(idempotencyKey: String = "") {
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+/// `claimline.v1.ReloadPolicyResponse` on the wire.
+public struct ReloadPolicyResponse: Hashable, Sendable {
+    public var policyName: String = ""
+    public var policyVersion: String = ""
+    public var rules: UInt32 = 0
+    public var previousPolicyName: String = ""
+    public var previousPolicyVersion: String = ""
+
+    @inlinable
+    public init(policyName: String = "", policyVersion: String = "", rules: UInt32 = 0, previousPolicyName: String = "", previousPolicyVersion: String = "") {
+        self.policyName = policyName
+        self.policyVersion = policyVersion
+        self.rules = rules
+        self.previousPolicyName = previousPolicyName
+        self.previousPolicyVersion = previousPolicyVersion
+    }
+}

@@ -1312,6 +1312,96 @@ void   claimline__v1__get_contact_response__free_unpacked
   assert(message->base.descriptor == &claimline__v1__get_contact_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   claimline__v1__reload_policy_request__init
+                     (Claimline__V1__ReloadPolicyRequest         *message)
+{
+  static const Claimline__V1__ReloadPolicyRequest init_value = CLAIMLINE__V1__RELOAD_POLICY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t claimline__v1__reload_policy_request__get_packed_size
+                     (const Claimline__V1__ReloadPolicyRequest *message)
+{
+  assert(message->base.descriptor == &claimline__v1__reload_policy_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t claimline__v1__reload_policy_request__pack
+                     (const Claimline__V1__ReloadPolicyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &claimline__v1__reload_policy_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t claimline__v1__reload_policy_request__pack_to_buffer
+                     (const Claimline__V1__ReloadPolicyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &claimline__v1__reload_policy_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Claimline__V1__ReloadPolicyRequest *
+       claimline__v1__reload_policy_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Claimline__V1__ReloadPolicyRequest *)
+     protobuf_c_message_unpack (&claimline__v1__reload_policy_request__descriptor,
+                                allocator, len, data);
+}
+void   claimline__v1__reload_policy_request__free_unpacked
+                     (Claimline__V1__ReloadPolicyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &claimline__v1__reload_policy_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   claimline__v1__reload_policy_response__init
+                     (Claimline__V1__ReloadPolicyResponse         *message)
+{
+  static const Claimline__V1__ReloadPolicyResponse init_value = CLAIMLINE__V1__RELOAD_POLICY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t claimline__v1__reload_policy_response__get_packed_size
+                     (const Claimline__V1__ReloadPolicyResponse *message)
+{
+  assert(message->base.descriptor == &claimline__v1__reload_policy_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t claimline__v1__reload_policy_response__pack
+                     (const Claimline__V1__ReloadPolicyResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &claimline__v1__reload_policy_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t claimline__v1__reload_policy_response__pack_to_buffer
+                     (const Claimline__V1__ReloadPolicyResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &claimline__v1__reload_policy_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Claimline__V1__ReloadPolicyResponse *
+       claimline__v1__reload_policy_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Claimline__V1__ReloadPolicyResponse *)
+     protobuf_c_message_unpack (&claimline__v1__reload_policy_response__descriptor,
+                                allocator, len, data);
+}
+void   claimline__v1__reload_policy_response__free_unpacked
+                     (Claimline__V1__ReloadPolicyResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &claimline__v1__reload_policy_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor claimline__v1__escalate_request__field_descriptors[6] =
 {
   {
@@ -3213,7 +3303,135 @@ const ProtobufCMessageDescriptor claimline__v1__get_contact_response__descriptor
   (ProtobufCMessageInit) claimline__v1__get_contact_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor claimline__v1__claimline__method_descriptors[13] =
+static const ProtobufCFieldDescriptor claimline__v1__reload_policy_request__field_descriptors[1] =
+{
+  {
+    "idempotency_key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__ReloadPolicyRequest, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned claimline__v1__reload_policy_request__field_indices_by_name[] = {
+  0,   /* field[0] = idempotency_key */
+};
+static const ProtobufCIntRange claimline__v1__reload_policy_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor claimline__v1__reload_policy_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "claimline.v1.ReloadPolicyRequest",
+  "ReloadPolicyRequest",
+  "Claimline__V1__ReloadPolicyRequest",
+  "claimline.v1",
+  sizeof(Claimline__V1__ReloadPolicyRequest),
+  1,
+  claimline__v1__reload_policy_request__field_descriptors,
+  claimline__v1__reload_policy_request__field_indices_by_name,
+  1,  claimline__v1__reload_policy_request__number_ranges,
+  (ProtobufCMessageInit) claimline__v1__reload_policy_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor claimline__v1__reload_policy_response__field_descriptors[5] =
+{
+  {
+    "policy_name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__ReloadPolicyResponse, policy_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "policy_version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__ReloadPolicyResponse, policy_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rules",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__ReloadPolicyResponse, rules),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_policy_name",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__ReloadPolicyResponse, previous_policy_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_policy_version",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Claimline__V1__ReloadPolicyResponse, previous_policy_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned claimline__v1__reload_policy_response__field_indices_by_name[] = {
+  0,   /* field[0] = policy_name */
+  1,   /* field[1] = policy_version */
+  3,   /* field[3] = previous_policy_name */
+  4,   /* field[4] = previous_policy_version */
+  2,   /* field[2] = rules */
+};
+static const ProtobufCIntRange claimline__v1__reload_policy_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor claimline__v1__reload_policy_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "claimline.v1.ReloadPolicyResponse",
+  "ReloadPolicyResponse",
+  "Claimline__V1__ReloadPolicyResponse",
+  "claimline.v1",
+  sizeof(Claimline__V1__ReloadPolicyResponse),
+  5,
+  claimline__v1__reload_policy_response__field_descriptors,
+  claimline__v1__reload_policy_response__field_indices_by_name,
+  1,  claimline__v1__reload_policy_response__number_ranges,
+  (ProtobufCMessageInit) claimline__v1__reload_policy_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor claimline__v1__claimline__method_descriptors[14] =
 {
   { "Escalate", &claimline__v1__escalate_request__descriptor, &claimline__v1__escalate_response__descriptor },
   { "Retain", &claimline__v1__retain_request__descriptor, &claimline__v1__retain_response__descriptor },
@@ -3228,6 +3446,7 @@ static const ProtobufCMethodDescriptor claimline__v1__claimline__method_descript
   { "SetSecondLineMode", &claimline__v1__set_second_line_mode_request__descriptor, &claimline__v1__second_line_mode_response__descriptor },
   { "GetStats", &claimline__v1__get_stats_request__descriptor, &claimline__v1__get_stats_response__descriptor },
   { "GetContact", &claimline__v1__get_contact_request__descriptor, &claimline__v1__get_contact_response__descriptor },
+  { "ReloadPolicy", &claimline__v1__reload_policy_request__descriptor, &claimline__v1__reload_policy_response__descriptor },
 };
 const unsigned claimline__v1__claimline__method_indices_by_name[] = {
   6,        /* DeclareIncident */
@@ -3239,6 +3458,7 @@ const unsigned claimline__v1__claimline__method_indices_by_name[] = {
   11,        /* GetStats */
   4,        /* ListClaims */
   8,        /* ListIncidents */
+  13,        /* ReloadPolicy */
   1,        /* Retain */
   10,        /* SetSecondLineMode */
   5,        /* UpdateClaimStatus */
@@ -3251,7 +3471,7 @@ const ProtobufCServiceDescriptor claimline__v1__claimline__descriptor =
   "Claimline",
   "Claimline__V1__Claimline",
   "claimline.v1",
-  13,
+  14,
   claimline__v1__claimline__method_descriptors,
   claimline__v1__claimline__method_indices_by_name
 };
@@ -3358,6 +3578,14 @@ void claimline__v1__claimline__get_contact(ProtobufCService *service,
 {
   assert(service->descriptor == &claimline__v1__claimline__descriptor);
   service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void claimline__v1__claimline__reload_policy(ProtobufCService *service,
+                                             const Claimline__V1__ReloadPolicyRequest *input,
+                                             Claimline__V1__ReloadPolicyResponse_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &claimline__v1__claimline__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void claimline__v1__claimline__init (Claimline__V1__Claimline_Service *service,
                                      Claimline__V1__Claimline_ServiceDestroy destroy)

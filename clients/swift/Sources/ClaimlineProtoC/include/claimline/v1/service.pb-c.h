@@ -45,6 +45,8 @@ typedef struct Claimline__V1__DecisionCount Claimline__V1__DecisionCount;
 typedef struct Claimline__V1__GetStatsResponse Claimline__V1__GetStatsResponse;
 typedef struct Claimline__V1__GetContactRequest Claimline__V1__GetContactRequest;
 typedef struct Claimline__V1__GetContactResponse Claimline__V1__GetContactResponse;
+typedef struct Claimline__V1__ReloadPolicyRequest Claimline__V1__ReloadPolicyRequest;
+typedef struct Claimline__V1__ReloadPolicyResponse Claimline__V1__ReloadPolicyResponse;
 
 
 /* --- enums --- */
@@ -509,6 +511,39 @@ struct  Claimline__V1__GetContactResponse
 #define CLAIMLINE__V1__GET_CONTACT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__get_contact_response__descriptor) \
     , NULL, NULL }
+
+
+/*
+ * Method 14. Role admin only. Loads the policy file again (the one claimlined was started
+ * with): the new policy takes effect for the writes after this one, or, when the file does not
+ * load, the policy in force stays and the call fails FAILED_PRECONDITION POLICY_INVALID with
+ * the reason. Audited. The same as SIGHUP, but with an answer and without shell access.
+ */
+struct  Claimline__V1__ReloadPolicyRequest
+{
+  ProtobufCMessage base;
+  char *idempotency_key;
+};
+#define CLAIMLINE__V1__RELOAD_POLICY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__reload_policy_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Claimline__V1__ReloadPolicyResponse
+{
+  ProtobufCMessage base;
+  char *policy_name;
+  char *policy_version;
+  /*
+   * escalation rules in the new policy
+   */
+  uint32_t rules;
+  char *previous_policy_name;
+  char *previous_policy_version;
+};
+#define CLAIMLINE__V1__RELOAD_POLICY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&claimline__v1__reload_policy_response__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /* Claimline__V1__EscalateRequest methods */
@@ -1062,6 +1097,44 @@ Claimline__V1__GetContactResponse *
 void   claimline__v1__get_contact_response__free_unpacked
                      (Claimline__V1__GetContactResponse *message,
                       ProtobufCAllocator *allocator);
+/* Claimline__V1__ReloadPolicyRequest methods */
+void   claimline__v1__reload_policy_request__init
+                     (Claimline__V1__ReloadPolicyRequest         *message);
+size_t claimline__v1__reload_policy_request__get_packed_size
+                     (const Claimline__V1__ReloadPolicyRequest   *message);
+size_t claimline__v1__reload_policy_request__pack
+                     (const Claimline__V1__ReloadPolicyRequest   *message,
+                      uint8_t             *out);
+size_t claimline__v1__reload_policy_request__pack_to_buffer
+                     (const Claimline__V1__ReloadPolicyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Claimline__V1__ReloadPolicyRequest *
+       claimline__v1__reload_policy_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   claimline__v1__reload_policy_request__free_unpacked
+                     (Claimline__V1__ReloadPolicyRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Claimline__V1__ReloadPolicyResponse methods */
+void   claimline__v1__reload_policy_response__init
+                     (Claimline__V1__ReloadPolicyResponse         *message);
+size_t claimline__v1__reload_policy_response__get_packed_size
+                     (const Claimline__V1__ReloadPolicyResponse   *message);
+size_t claimline__v1__reload_policy_response__pack
+                     (const Claimline__V1__ReloadPolicyResponse   *message,
+                      uint8_t             *out);
+size_t claimline__v1__reload_policy_response__pack_to_buffer
+                     (const Claimline__V1__ReloadPolicyResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Claimline__V1__ReloadPolicyResponse *
+       claimline__v1__reload_policy_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   claimline__v1__reload_policy_response__free_unpacked
+                     (Claimline__V1__ReloadPolicyResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Claimline__V1__EscalateRequest_Closure)
@@ -1151,6 +1224,12 @@ typedef void (*Claimline__V1__GetContactRequest_Closure)
 typedef void (*Claimline__V1__GetContactResponse_Closure)
                  (const Claimline__V1__GetContactResponse *message,
                   void *closure_data);
+typedef void (*Claimline__V1__ReloadPolicyRequest_Closure)
+                 (const Claimline__V1__ReloadPolicyRequest *message,
+                  void *closure_data);
+typedef void (*Claimline__V1__ReloadPolicyResponse_Closure)
+                 (const Claimline__V1__ReloadPolicyResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1210,6 +1289,10 @@ struct Claimline__V1__Claimline_Service
                       const Claimline__V1__GetContactRequest *input,
                       Claimline__V1__GetContactResponse_Closure closure,
                       void *closure_data);
+  void (*reload_policy)(Claimline__V1__Claimline_Service *service,
+                        const Claimline__V1__ReloadPolicyRequest *input,
+                        Claimline__V1__ReloadPolicyResponse_Closure closure,
+                        void *closure_data);
 };
 typedef void (*Claimline__V1__Claimline_ServiceDestroy)(Claimline__V1__Claimline_Service *);
 void claimline__v1__claimline__init (Claimline__V1__Claimline_Service *service,
@@ -1230,7 +1313,8 @@ void claimline__v1__claimline__init (Claimline__V1__Claimline_Service *service,
       function_prefix__ ## get_second_line_mode,\
       function_prefix__ ## set_second_line_mode,\
       function_prefix__ ## get_stats,\
-      function_prefix__ ## get_contact  }
+      function_prefix__ ## get_contact,\
+      function_prefix__ ## reload_policy  }
 void claimline__v1__claimline__escalate(ProtobufCService *service,
                                         const Claimline__V1__EscalateRequest *input,
                                         Claimline__V1__EscalateResponse_Closure closure,
@@ -1283,6 +1367,10 @@ void claimline__v1__claimline__get_contact(ProtobufCService *service,
                                            const Claimline__V1__GetContactRequest *input,
                                            Claimline__V1__GetContactResponse_Closure closure,
                                            void *closure_data);
+void claimline__v1__claimline__reload_policy(ProtobufCService *service,
+                                             const Claimline__V1__ReloadPolicyRequest *input,
+                                             Claimline__V1__ReloadPolicyResponse_Closure closure,
+                                             void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1315,6 +1403,8 @@ extern const ProtobufCMessageDescriptor claimline__v1__decision_count__descripto
 extern const ProtobufCMessageDescriptor claimline__v1__get_stats_response__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__get_contact_request__descriptor;
 extern const ProtobufCMessageDescriptor claimline__v1__get_contact_response__descriptor;
+extern const ProtobufCMessageDescriptor claimline__v1__reload_policy_request__descriptor;
+extern const ProtobufCMessageDescriptor claimline__v1__reload_policy_response__descriptor;
 extern const ProtobufCServiceDescriptor claimline__v1__claimline__descriptor;
 
 PROTOBUF_C__END_DECLS
