@@ -11,11 +11,13 @@ cleanup() {
 trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-# start_claimlined BIN_DIR DATA_DIR: starts BIN_DIR/claimlined on $port (log in $work), sets
-# server_pid, and returns once it accepts connections.
+# start_claimlined BIN_DIR DATA_DIR [OPTIONS...]: starts BIN_DIR/claimlined on $port (log in
+# $work) with OPTIONS, sets server_pid, and returns once it accepts connections.
 start_claimlined() {
-  "$1/claimlined" --listen "127.0.0.1:$port" --data-dir "$2" --config config/claimline.json --log-level warning \
-    2>> "$work/claimlined.log" &
+  bin_dir=$1 data_dir=$2
+  shift 2
+  "$bin_dir/claimlined" --listen "127.0.0.1:$port" --data-dir "$data_dir" --config config/claimline.json --log-level warning \
+    "$@" 2>> "$work/claimlined.log" &
   server_pid=$!
   for _ in $(seq 1 100); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break

@@ -5,7 +5,8 @@
 #      4 x 256, whole contacts, and a soak at half the escalate peak (RSS growth);
 #   2. PostgreSQL: pgbench's claim-shaped reference, FileComplaint and Escalate through one and
 #      two claimlined on one database (tools/bench/postgres.sh; BENCH_POSTGRES=0 skips it);
-#   3. the codec benchmark; 4. the store benchmark.
+#   3. operations: escalate closed loop with metrics off, on, and over TLS (tools/bench/ops.sh;
+#      BENCH_OPS=0 skips it); 4. the codec benchmark; 5. the store benchmark.
 # Reports (JSON, .hgrm, self-contained HTML) go to bench-results/. Durations can be shortened
 # for a quick look: BENCH_SECONDS=10 BENCH_SOAK_SECONDS=60 make bench.
 set -eu
@@ -66,6 +67,12 @@ stop_claimlined
 if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
   echo "comparing with $BENCH_BASELINE_BIN ..." >&2
   COMPARE_SCENARIOS="escalate file" tools/bench/compare.sh "$BENCH_BASELINE_BIN" 2 "$seconds" > "$work/compare.md"
+fi
+
+# Operations (issue 13): what metrics and TLS cost per call, alternating variants.
+if [ "${BENCH_OPS:-1}" = 1 ]; then
+  echo "operations: metrics off / on / TLS ..." >&2
+  tools/bench/ops.sh "$bin" "${BENCH_OPS_ROUNDS:-3}" "${BENCH_OPS_SECONDS:-20}" "$warmup" > "$work/ops.md"
 fi
 
 # PostgreSQL (issue 12): the pgbench reference, then one and two claimlined on one database.
@@ -140,6 +147,18 @@ print(f"| {d['kind']} | `{sys.argv[3]}/claimline-load attack {sys.argv[2]}` | {r
 PY
   done
   echo
+  if [ -s "$work/ops.md" ]; then
+    echo "## Operations: what metrics and TLS cost (SQLite, Escalate closed loop 4 x 256, alternating)"
+    echo
+    echo "Command: \`tools/bench/ops.sh $rel ${BENCH_OPS_ROUNDS:-3} ${BENCH_OPS_SECONDS:-20} $warmup\`: each round runs"
+    echo "claimlined three ways on a fresh data dir: \`--no-metrics\`; metrics on (Prometheus registry,"
+    echo "\`--admin-listen\`, \`/metrics\` scraped every second during the run); and metrics on with TLS 1.3"
+    echo "on the service port (\`--tls-cert/--tls-key\`, certificates from \`tools/tls/make-certs.sh\`; the"
+    echo "harness with \`--tls-ca\`). Server CPU per call as above."
+    echo
+    cat "$work/ops.md"
+    echo
+  fi
   [ -s "$work/postgres.md" ] && cat "$work/postgres.md"
   if [ -n "${BENCH_BASELINE_BIN:-}" ]; then
     echo "## This build against a baseline build, SQLite, closed loop 4 x 256, alternating"
