@@ -245,7 +245,8 @@ public actor ClaimlineServer: Service {
         let quiescing = self.quiescing
         let tls = try self.configuration.tls.map { settings throws(TLSSetupError) in try ServerTLS(settings) }
         let logger = self.logger
-        let plainRefusals = LogRateLimiter()
+        let plainRefusals = LogRateLimiter(what: "TLS failures")
+        let metrics = self.metrics
         // NIO's outbound buffer gets half the connection's budget (ConnectionHandler).
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
             low: limits.connectionBufferBytes / 4, high: limits.connectionBufferBytes / 2
@@ -268,11 +269,23 @@ public actor ClaimlineServer: Service {
                     if let tls {
                         let address = channel.remoteAddress?.ipAddress ?? "unknown"
                         try channel.pipeline.syncOperations.addHandler(
-                            TLSDetector(tls: tls) {
-                                plainRefusals.log(
-                                    logger, .notice, "plain-TCP client on the TLS port: GOAWAY TLS_REQUIRED", metadata: ["peer.address": "\(address)"]
-                                )
-                            }
+                            TLSDetector(
+                                tls: tls,
+                                onPlainClient: {
+                                    metrics.handshakeFailed(Reason.tlsRequired)
+                                    plainRefusals.log(
+                                        logger, .notice, "plain-TCP client on the TLS port: GOAWAY TLS_REQUIRED",
+                                        metadata: ["peer.address": "\(address)"]
+                                    )
+                                },
+                                onHandshakeFailure: { why in
+                                    metrics.handshakeFailed("TLS_HANDSHAKE")
+                                    plainRefusals.log(
+                                        logger, .notice, "TLS handshake failed",
+                                        metadata: ["peer.address": "\(address)", "tls.error": "\(LogSafe.escape(why, maxScalars: 200))"]
+                                    )
+                                }
+                            )
                         )
                     }
                     try channel.pipeline.syncOperations.addHandlers(

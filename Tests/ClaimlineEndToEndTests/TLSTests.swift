@@ -6,6 +6,7 @@ import ClaimlineTestSupport
 import Foundation
 import NIOCore
 import NIOPosix
+import Prometheus
 import Testing
 
 /// TLS on the service port, end to end over real TCP, with a throwaway CA and certificates made
@@ -31,7 +32,8 @@ struct TLSTests {
     }
 
     static func start(
-        _ certificates: Certificates, clientCA: Bool = true, require: Bool = false, serverCertificate: String = "server"
+        _ certificates: Certificates, clientCA: Bool = true, require: Bool = false, serverCertificate: String = "server",
+        registry: PrometheusCollectorRegistry? = nil
     ) async throws -> TestServer {
         let configuration = TestServer.configuration { configuration in
             configuration.tls = .init(
@@ -44,7 +46,7 @@ struct TLSTests {
             configuration.clients.append(.init(name: "ivr-gateway", token: nil, role: .ivr, certificateSubject: "CN=ivr-gateway"))
         }
         #expect(configuration.problems().isEmpty)
-        return try await TestServer.start(configuration: configuration)
+        return try await TestServer.start(configuration: configuration, metricsFactory: registry.map { PrometheusMetricsFactory(registry: $0) })
     }
 
     @Test("a whole contact over TLS with a token, through the pooled client")
@@ -110,7 +112,8 @@ struct TLSTests {
     func requiredCertificate() async throws {
         let certificates = try Certificates()
         defer { certificates.directory.remove() }
-        let server = try await Self.start(certificates, require: true)
+        let registry = PrometheusCollectorRegistry()
+        let server = try await Self.start(certificates, require: true, registry: registry)
         for name in [nil, "rogue"] as [String?] {
             let started = ContinuousClock.now
             let error = await Self.error {
@@ -128,6 +131,10 @@ struct TLSTests {
         #expect(admin.helloAck.role == Role.admin.rawValue)
         await admin.close()
         try await server.stop()
+        // Both refusals counted as TLS handshake failures.
+        var text: [UInt8] = []
+        registry.emit(into: &text)
+        #expect(PrometheusText.samples(String(decoding: text, as: UTF8.self))[#"claimline_handshake_failures_total{reason="TLS_HANDSHAKE"}"#] == 2)
     }
 
     @Test("a plain client on the TLS port is told TLS_REQUIRED at once; a TLS client on a plain port fails fast")

@@ -148,13 +148,14 @@ PY
   done
   echo
   if [ -s "$work/ops.md" ]; then
-    echo "## Operations: what metrics and TLS cost (SQLite, Escalate closed loop 4 x 256, alternating)"
+    echo "## Operations: what metrics and TLS cost (SQLite, Escalate closed loop, alternating)"
     echo
     echo "Command: \`tools/bench/ops.sh $rel ${BENCH_OPS_ROUNDS:-3} ${BENCH_OPS_SECONDS:-20} $warmup\`: each round runs"
     echo "claimlined three ways on a fresh data dir: \`--no-metrics\`; metrics on (Prometheus registry,"
     echo "\`--admin-listen\`, \`/metrics\` scraped every second during the run); and metrics on with TLS 1.3"
     echo "on the service port (\`--tls-cert/--tls-key\`, certificates from \`tools/tls/make-certs.sh\`; the"
-    echo "harness with \`--tls-ca\`). Server CPU per call as above."
+    echo "harness with \`--tls-ca\`), with 4 connections x 256 calls in flight; then metrics on without and with TLS"
+    echo "at 16 connections x 8 in flight, where TLS records are small. Server CPU per call as above."
     echo
     cat "$work/ops.md"
     echo

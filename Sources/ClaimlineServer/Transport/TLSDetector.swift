@@ -19,11 +19,16 @@ final class TLSDetector: ChannelInboundHandler, RemovableChannelHandler {
 
     private let tls: ServerTLS
     private let onPlainClient: @Sendable () -> Void
+    private let onHandshakeFailure: @Sendable (String) -> Void
     private var decided = false
 
-    init(tls: ServerTLS, onPlainClient: @escaping @Sendable () -> Void) {
+    /// - Parameters:
+    ///   - onPlainClient: a plain client was told TLS_REQUIRED (for the log and the metrics).
+    ///   - onHandshakeFailure: a TLS handshake failed, with NIOSSL's reason.
+    init(tls: ServerTLS, onPlainClient: @escaping @Sendable () -> Void, onHandshakeFailure: @escaping @Sendable (String) -> Void) {
         self.tls = tls
         self.onPlainClient = onPlainClient
+        self.onHandshakeFailure = onHandshakeFailure
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -35,7 +40,7 @@ final class TLSDetector: ChannelInboundHandler, RemovableChannelHandler {
         case 0x16:
             do {
                 try context.pipeline.syncOperations.addHandlers(
-                    [NIOSSLServerHandler(context: self.tls.context), PeerCertificateHandler()],
+                    [NIOSSLServerHandler(context: self.tls.context), PeerCertificateHandler(onHandshakeFailure: self.onHandshakeFailure)],
                     position: .after(self)
                 )
             } catch {
@@ -70,6 +75,23 @@ final class TLSDetector: ChannelInboundHandler, RemovableChannelHandler {
 final class PeerCertificateHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+
+    private let onHandshakeFailure: @Sendable (String) -> Void
+
+    init(onHandshakeFailure: @escaping @Sendable (String) -> Void) {
+        self.onHandshakeFailure = onHandshakeFailure
+    }
+
+    /// Before the handshake completes, an error is the handshake's (no certificate, one from
+    /// another CA, not TLS at all): reported once, then passed on (the connection closes).
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? NIOSSLError {
+            self.onHandshakeFailure("\(error)")
+        } else if error is BoringSSLError {
+            self.onHandshakeFailure("\(error)")
+        }
+        context.fireErrorCaught(error)
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         context.fireUserInboundEventTriggered(event)
