@@ -218,7 +218,10 @@ public final class ConnectionDriver {
         _ method: Method, plan: ContactPlan, intended: UInt64, contactIntended: UInt64, contactSent: UInt64,
         now: UInt64, into out: inout ByteBuffer
     ) {
-        if now >= self.end || self.lost { self.stop() }
+        // A call belongs to the run by when it was due, not when a tick got to it: on a busy
+        // machine the last tick may run after the end, and the calls it finds due still go
+        // out (late, their latency counted from when they were due) instead of vanishing.
+        if intended >= self.end || self.lost { self.stop() }
         guard !self.stopped else { return }
         if self.paused {
             self.heldCalls.append((method, plan, intended, contactIntended, contactSent))

@@ -14,16 +14,7 @@
 #include "frame.h"
 #include "internal.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                                              \
-    do {                                                                                                         \
-        checks++;                                                                                                \
-        if (!(cond)) {                                                                                           \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                     \
-            failures++;                                                                                          \
-        }                                                                                                        \
-    } while (0)
+#include "check.h"
 
 /* ---- the scripted server's side (a blocking socket) ---- */
 

@@ -25,16 +25,7 @@
 
 extern char **environ;
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                                              \
-    do {                                                                                                         \
-        checks++;                                                                                                \
-        if (!(cond)) {                                                                                           \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                     \
-            failures++;                                                                                          \
-        }                                                                                                        \
-    } while (0)
+#include "check.h"
 
 #define SLACK_MS 1500 /* scheduling slack (valgrind included) on top of a deadline the client must keep */
 

@@ -19,16 +19,7 @@
 #include "claimline.h"
 #include "frame.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                                              \
-    do {                                                                                                         \
-        checks++;                                                                                                \
-        if (!(cond)) {                                                                                           \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                     \
-            failures++;                                                                                          \
-        }                                                                                                        \
-    } while (0)
+#include "check.h"
 
 static int64_t now_ms(void)
 {

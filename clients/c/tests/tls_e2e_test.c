@@ -15,16 +15,7 @@
 
 #include "claimline.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                                              \
-    do {                                                                                                         \
-        checks++;                                                                                                \
-        if (!(cond)) {                                                                                           \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                     \
-            failures++;                                                                                          \
-        }                                                                                                        \
-    } while (0)
+#include "check.h"
 
 #define TIMEOUT_MS 10000
 #define PROMPT_MS 2500 /* "within a couple of seconds" (valgrind included) */
