@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "claimline-load", targets: ["claimline-load"]),
         .executable(name: "claimline-codec-bench", targets: ["claimline-codec-bench"]),
         .executable(name: "claimline-vectors", targets: ["claimline-vectors"]),
+        .executable(name: "claimline-echo", targets: ["claimline-echo"]),
     ],
     dependencies: [
         .package(path: "clients/swift"),
@@ -147,6 +148,18 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/claimline-codec-bench"
+        ),
+        // The transport's ceiling for make bench: Claimline's framing and handshake, no work.
+        .executableTarget(
+            name: "claimline-echo",
+            dependencies: [
+                .product(name: "ClaimlineCore", package: client),
+                .product(name: "ClaimlineCodec", package: client),
+                .product(name: "ClaimlineWire", package: client),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/claimline-echo"
         ),
         .executableTarget(
             name: "claimline-store-bench",

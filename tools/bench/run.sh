@@ -1,5 +1,6 @@
 #!/bin/sh
 # `make bench`: release benchmarks, written to BENCHMARKS.md with the commands and the machine.
+#   0. claimline-echo (the transport's ceiling: our framing, no work), escalate closed loop 4 x 256;
 #   1. claimlined (release) on a temporary data dir, driven by claimline-load:
 #      escalate closed loop 4 x 256, escalate open loop at 50,000/s, file complaint closed loop
 #      4 x 256, whole contacts, and a soak at half the escalate peak (RSS growth);
@@ -19,6 +20,24 @@ soak=${BENCH_SOAK_SECONDS:-300}
 warmup=${BENCH_WARMUP:-5s}
 open_rate=${BENCH_OPEN_RATE:-50000}
 . tools/bench/lib.sh
+
+# The ceiling first: claimline-echo (Claimline's framing and handshake, no work) under the same
+# harness settings as claimlined's closed loop, so every figure below has the transport's beside it.
+echo "echo baseline (claimline-echo) ..." >&2
+"$bin/claimline-echo" --listen "127.0.0.1:$port" > "$work/echo.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+  sleep 0.1
+done
+"$bin/claimline-load" --server "127.0.0.1:$port" --server-pid "$server_pid" --warmup "$warmup" --quiet \
+  --json "$results/echo-closed.json" --hgrm "$results/echo-closed.hgrm" --html "$results/echo-closed.html" \
+  --scenario escalate --connections 4 --in-flight 256 --duration "${seconds}s" > "$work/echo-closed.txt" 2>&1
+printf '%s\n' "--scenario escalate --connections 4 --in-flight 256 --duration ${seconds}s" > "$work/echo-closed.args"
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=""
+
 echo "starting claimlined on 127.0.0.1:$port ..." >&2
 start_claimlined "$bin" "$work/data"
 
@@ -117,6 +136,24 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "per call is the server's utime+stime from /proc/PID/stat over the measured window divided by"
   echo "the calls answered; RSS from /proc/PID/status."
   echo
+  section echo-closed "Ceiling: claimline-echo (Claimline's framing, no work), closed loop, 4 x 256"
+  python3 - "$results/echo-closed.json" "$results/escalate-closed.json" "$results/file-closed.json" <<'PY'
+import json, sys
+def figures(path):
+    d = json.load(open(path))
+    s = d["steps"][0]
+    return sum(m["count"] for m in s["methods"]) / s["duration"], d["server"]["cpuMicrosPerCall"]
+echo, escalate, file = (figures(p) for p in sys.argv[1:4])
+def mark(ok): return "met" if ok else "**missed**"
+print("Against the ceiling, same run (issue 14's targets):")
+print()
+print("| figure | value | target | |")
+print("|---|---:|---:|---|")
+print(f"| Escalate closed loop calls/s ÷ echo's | {escalate[0] / echo[0] * 100:.1f} % ({escalate[0]:,.0f} ÷ {echo[0]:,.0f}) | ≥ 10 % | {mark(escalate[0] / echo[0] >= 0.10)} |")
+print(f"| Escalate server CPU per call ÷ echo's | {escalate[1] / echo[1]:.1f}× ({escalate[1]:.2f} ÷ {echo[1]:.2f} µs) | ≤ 12× | {mark(escalate[1] / echo[1] <= 12)} |")
+print(f"| FileComplaint calls/s ÷ Escalate's | {file[0] / escalate[0] * 100:.1f} % ({file[0]:,.0f} ÷ {escalate[0]:,.0f}) | ≥ 50 % | {mark(file[0] / escalate[0] >= 0.5)} |")
+print()
+PY
   section escalate-closed "Escalate, closed loop, 4 connections x 256 in flight"
   section escalate-open "Escalate, open loop at $open_rate calls/s"
   section file-closed "FileComplaint (durable, group commit), closed loop, 4 x 256"
