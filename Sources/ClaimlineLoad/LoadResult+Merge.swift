@@ -48,11 +48,30 @@ extension LoadResult {
                 out[index].inFlight += point.inFlight
                 out[index].scheduleLagUs = max(out[index].scheduleLagUs, point.scheduleLagUs)
                 out[index].harnessCpuPercent += point.harnessCpuPercent
+                if let rate = point.targetRate { out[index].targetRate = (out[index].targetRate ?? 0) + rate }
+                if let contacts = point.contacts { out[index].contacts = (out[index].contacts ?? 0) + contacts }
+                if let errors = point.errorsByCode { out[index].errorsByCode = (out[index].errorsByCode ?? [:]).merging(errors, uniquingKeysWith: +) }
+                out[index].methods = Self.mergeMethodSeconds(out[index].methods, point.methods)
             } else {
                 out.append(point)
             }
         }
         return out.sorted { $0.second < $1.second }
+    }
+
+    /// Per method: counts add; p50 and p99 are the worst process's (not exact, as above).
+    static func mergeMethodSeconds(_ a: [TimelinePoint.MethodSecond]?, _ b: [TimelinePoint.MethodSecond]?) -> [TimelinePoint.MethodSecond]? {
+        guard var out = a else { return b }
+        for method in b ?? [] {
+            if let index = out.firstIndex(where: { $0.name == method.name }) {
+                out[index].completed += method.completed
+                out[index].p50Us = max(out[index].p50Us, method.p50Us)
+                out[index].p99Us = max(out[index].p99Us, method.p99Us)
+            } else {
+                out.append(method)
+            }
+        }
+        return out
     }
 
     static func mergeServers(_ a: ServerStats?, _ b: ServerStats?) -> ServerStats? {

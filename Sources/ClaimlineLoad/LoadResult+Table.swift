@@ -56,10 +56,18 @@ extension LoadResult {
         return out
     }
 
+    /// The contact scenario's timeline starts contacts, not calls: its target and its achieved
+    /// rate are contacts per second, and the calls they made are said apart.
     static func stepHeader(_ step: StepResult) -> String {
         var header = "step \(step.label): " + String(format: "%.1f s", step.duration)
-        if let rate = step.targetRate { header += String(format: ", target %.0f calls/s", rate) }
-        if let all = step.allCalls { header += String(format: ", achieved %.0f calls/s", step.rate(all)) }
+        if let contacts = step.methods.first(where: { $0.name == MetricKey.contact.name }), contacts.count > 0 {
+            if let rate = step.targetRate { header += String(format: ", target %.0f contacts/s", rate) }
+            header += String(format: ", achieved %.0f contacts/s", step.rate(contacts))
+            if let all = step.allCalls { header += String(format: " (%.0f calls/s)", step.rate(all)) }
+        } else {
+            if let rate = step.targetRate { header += String(format: ", target %.0f calls/s", rate) }
+            if let all = step.allCalls { header += String(format: ", achieved %.0f calls/s", step.rate(all)) }
+        }
         return header + "\n"
     }
 

@@ -155,6 +155,29 @@ public struct TimelinePoint: Codable, Sendable, Equatable {
     public var harnessCpuPercent: Double
     public var serverCpuPercent: Double?
     public var serverRssKB: UInt64?
+    /// Open loop: the plan's rate at this second, calls (contacts) per second.
+    public var targetRate: Double?
+    /// Contact scenario: contacts that ended this second.
+    public var contacts: UInt64?
+    /// Per method, this second's answered calls and corrected latency.
+    public var methods: [MethodSecond]?
+    /// This second's failed calls by status code name.
+    public var errorsByCode: [String: UInt64]?
+
+    /// One method's second.
+    public struct MethodSecond: Codable, Sendable, Equatable {
+        public var name: String
+        public var completed: UInt64
+        public var p50Us: UInt64
+        public var p99Us: UInt64
+
+        public init(name: String, completed: UInt64, p50Us: UInt64, p99Us: UInt64) {
+            self.name = name
+            self.completed = completed
+            self.p50Us = p50Us
+            self.p99Us = p99Us
+        }
+    }
 
     public init(
         second: Int, phase: String, sent: UInt64, completed: UInt64, errors: UInt64, p50Us: UInt64, p99Us: UInt64, maxUs: UInt64, inFlight: Int,

@@ -40,9 +40,7 @@ public final class LoopRecorder {
     public func completed(_ key: MetricKey, intended: UInt64, sent: UInt64, now: UInt64, code: UInt32) {
         self.inFlight -= 1
         let corrected = Latency.corrected(intended: intended, completed: now)
-        self.interval.histogram.record(corrected)
-        self.interval.completed += 1
-        if code != 0 { self.interval.errors += 1 }
+        self.interval.record(key, corrected: corrected, code: code)
         self.store(key, intended: intended, corrected: corrected, uncorrected: Latency.uncorrected(sent: sent, completed: now), code: code)
     }
 
@@ -57,8 +55,7 @@ public final class LoopRecorder {
     /// outage shows in the report instead of vanishing from it.
     public func unsent(_ key: MetricKey, intended: UInt64, now: UInt64, code: UInt32) {
         let corrected = Latency.corrected(intended: intended, completed: now)
-        self.interval.completed += 1
-        self.interval.errors += 1
+        self.interval.record(key, corrected: corrected, code: max(code, 1))
         self.store(key, intended: intended, corrected: corrected, uncorrected: corrected, code: code)
     }
 
@@ -80,6 +77,7 @@ public final class LoopRecorder {
 
     /// A whole contact ended: from its first call's intended start to its last answer.
     public func contactEnded(intended: UInt64, sent: UInt64, now: UInt64, code: UInt32) {
+        self.interval.contacts += 1
         self.store(
             .contact, intended: intended, corrected: Latency.corrected(intended: intended, completed: now),
             uncorrected: Latency.uncorrected(sent: sent, completed: now), code: code)
@@ -122,14 +120,44 @@ public struct IntervalSnapshot: Sendable {
     public var maxInFlight = 0
     public var connections = 0
     public var finishedConnections = 0
+    /// Per method (by ``MetricKey`` raw value), this second's corrected latencies; nil until
+    /// the method answered in it.
+    public var methods: [Histogram<UInt64>?] = Array(repeating: nil, count: MetricKey.allCases.count)
+    /// This second's failed calls by status code (client-side codes included).
+    public var errorsByCode: [UInt32: UInt64] = [:]
+    /// Whole contacts that ended this second (contact scenario).
+    public var contacts: UInt64 = 0
 
     public init() {}
+
+    /// One call ended this second.
+    @inline(__always)
+    mutating func record(_ key: MetricKey, corrected: UInt64, code: UInt32) {
+        self.histogram.record(corrected)
+        self.completed += 1
+        if self.methods[key.rawValue] == nil { self.methods[key.rawValue] = LatencyHistogram.make() }
+        self.methods[key.rawValue]!.record(corrected)
+        if code != 0 {
+            self.errors += 1
+            self.errorsByCode[code, default: 0] += 1
+        }
+    }
 
     public mutating func add(_ other: IntervalSnapshot) {
         self.histogram.add(other.histogram)
         self.sent += other.sent
         self.completed += other.completed
         self.errors += other.errors
+        self.contacts += other.contacts
+        for (index, histogram) in other.methods.enumerated() {
+            guard let histogram else { continue }
+            if self.methods[index] == nil {
+                self.methods[index] = histogram
+            } else {
+                self.methods[index]!.add(histogram)
+            }
+        }
+        self.errorsByCode.merge(other.errorsByCode, uniquingKeysWith: +)
         self.lagNanos += other.lagNanos
         self.inFlight += other.inFlight
         self.maxInFlight += other.maxInFlight

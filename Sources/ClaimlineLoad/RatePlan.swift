@@ -105,6 +105,15 @@ public struct RatePlan: Hashable, Sendable, Codable {
     }
 
     /// The segment a moment (seconds from t0) falls in; nil after the end.
+    /// The target rate at `seconds` from t0 (a ramp interpolated); nil past the plan's end.
+    public func rate(atOffset seconds: Double) -> Double? {
+        guard let index = self.segmentIndex(atOffset: seconds) else { return nil }
+        let segment = self.segments[index]
+        guard segment.duration > 0 else { return segment.toRate }
+        let fraction = min(max((seconds - segment.start) / segment.duration, 0), 1)
+        return segment.fromRate + (segment.toRate - segment.fromRate) * fraction
+    }
+
     public func segmentIndex(atOffset seconds: Double) -> Int? {
         guard seconds >= 0 else { return self.segments.isEmpty ? nil : 0 }
         for (index, segment) in self.segments.enumerated() where seconds < segment.end { return index }

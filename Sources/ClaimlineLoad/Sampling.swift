@@ -1,3 +1,4 @@
+import ClaimlineCore
 import Foundation
 
 /// The runner's once-a-second bookkeeping: the timeline, the live line, and the CPU and
@@ -75,7 +76,18 @@ struct Sampling {
             inFlight: snapshot.inFlight, scheduleLagUs: lag, harnessCpuPercent: cpu,
             serverCpuPercent: serverCpu, serverRssKB: serverRss
         )
-        self.timeline.append(point)
+        var detailed = point
+        if self.configuration.isOpenLoop { detailed.targetRate = self.configuration.plan.rate(atOffset: offset) }
+        if self.configuration.scenario == .contact { detailed.contacts = snapshot.contacts }
+        detailed.methods = MetricKey.allCases.compactMap { key in
+            snapshot.methods[key.rawValue].map {
+                TimelinePoint.MethodSecond(
+                    name: key.name, completed: $0.totalCount, p50Us: $0.valueAtPercentile(50), p99Us: $0.valueAtPercentile(99)
+                )
+            }
+        }
+        detailed.errorsByCode = Dictionary(uniqueKeysWithValues: snapshot.errorsByCode.map { (StatusCode(rawValue: $0.key).name, $0.value) })
+        self.timeline.append(detailed)
         return LiveLine.format(point, openLoop: self.configuration.isOpenLoop)
     }
 

@@ -1,12 +1,13 @@
 import ArgumentParser
 
-/// `claimline-load`: `run` (the default) drives load; `merge` adds up results of several processes.
+/// `claimline-load`: `run` (the default) drives load; `merge` adds up results of several processes;
+/// `compare` puts several runs on one page; `attack` plays a hostile peer.
 struct ClaimlineLoadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "claimline-load",
         abstract: "Load-test harness for claimlined: closed and open loop, HdrHistogram latency, CO-corrected.",
         discussion: "See docs/LOAD.md for examples and for what every output means.",
-        subcommands: [RunCommand.self, MergeCommand.self, AttackCommand.self],
+        subcommands: [RunCommand.self, MergeCommand.self, CompareCommand.self, AttackCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

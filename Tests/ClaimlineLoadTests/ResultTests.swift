@@ -103,10 +103,89 @@ import Testing
         #expect(html.contains("<polyline"))
     }
 
+    @Test("the report draws achieved against target, latency per method, errors by code and the server over time")
+    func htmlHasEveryChart() throws {
+        var result = Self.result(values: (1...2000).map { UInt64($0) * 3 })
+        for index in result.timeline.indices {
+            result.timeline[index].targetRate = 1000
+            result.timeline[index].methods = [.init(name: "Escalate", completed: 1000, p50Us: 400, p99Us: 2500 + UInt64(index))]
+            result.timeline[index].errorsByCode = index == 5 ? ["DEADLINE_EXCEEDED": 7] : [:]
+        }
+        let html = result.html()
+        for id in ["throughput", "latency-over-time", "errors-over-time", "server-cpu", "server-rss", "percentile-spectrum"] {
+            #expect(html.contains("id=\"\(id)\""), "\(id)")
+        }
+        #expect(html.contains(">target<"))
+        #expect(html.contains(">achieved calls/s<"))
+        #expect(html.contains(">Escalate p99<"))
+        #expect(html.contains(">DEADLINE_EXCEEDED<"))
+        #expect(html.contains("stroke-dasharray"))
+        // Round trip: the new timeline fields survive --json and merge.
+        let decoded = try JSONDecoder().decode(LoadResult.self, from: try result.jsonData())
+        #expect(decoded.timeline[5].errorsByCode == ["DEADLINE_EXCEEDED": 7])
+        #expect(decoded.timeline[3].methods?.first?.p99Us == 2503)
+    }
+
+    @Test("compare: the runs' spectra overlaid, their figures side by side, each run's report")
+    func compareTwoRuns() {
+        let before = Self.result(values: (1...2000).map { UInt64($0) * 3 }, serverCpu: 2)
+        let after = Self.result(values: (1...2000).map { UInt64($0) * 2 }, serverCpu: 1)
+        let comparison = LoadComparison(runs: [("before", before), ("after", after)])
+        let table = comparison.table()
+        #expect(table.contains("before"))
+        #expect(table.contains("after"))
+        #expect(table.split(separator: "\n").count == 3)
+        let html = comparison.html()
+        #expect(html.contains(">before: Escalate<"))
+        #expect(html.contains(">after: Escalate<"))
+        #expect(html.contains("id=\"percentile-spectrum\""))
+        #expect(html.contains("99.999%"))
+    }
+
+    @Test("the contact scenario's header says contacts/s for its target and achieved rate, calls/s apart")
+    func contactHeader() {
+        var result = Self.result(values: (1...1000).map { UInt64($0) })
+        var contacts = MethodStats(name: "Contact")
+        for value in 1...500 { contacts.record(corrected: UInt64(value), uncorrected: UInt64(value), code: 0) }
+        result.steps[0].methods.append(contacts)
+        result.steps[0].targetRate = 50
+        #expect(result.table().contains("target 50 contacts/s, achieved 50 contacts/s (100 calls/s)"))
+    }
+
     @Test func tableShowsEveryColumn() {
         let table = Self.result(values: (1...100).map { UInt64($0) * 1000 }, errors: 1).table()
         #expect(table.contains("p99.9 ms"))
         #expect(table.contains("Escalate"))
         #expect(table.contains("DEADLINE_EXCEEDED 1"))
+    }
+}
+
+/// What each second records for the report's charts.
+@Suite struct IntervalTests {
+    @Test("a second keeps each method's latencies and the errors by code, and seconds of several loops add up")
+    func perMethodAndErrors() {
+        let plan = RatePlan.steps([1000], stepDuration: 10, warmup: 0)
+        let a = LoopRecorder(plan: plan)
+        let b = LoopRecorder(plan: plan)
+        for (recorder, base) in [(a, UInt64(1_000)), (b, UInt64(5_000))] {
+            for index in 0..<10 {
+                recorder.sent(lag: 0)
+                recorder.completed(.escalate, intended: 0, sent: 0, now: base + UInt64(index), code: 0)
+            }
+            recorder.sent(lag: 0)
+            recorder.completed(.fileComplaint, intended: 0, sent: 0, now: 9_000, code: 4)
+        }
+        a.contactEnded(intended: 0, sent: 0, now: 2_000, code: 0)
+        var second = a.takeInterval()
+        second.add(b.takeInterval())
+        #expect(second.completed == 22)
+        #expect(second.errors == 2)
+        #expect(second.errorsByCode == [4: 2])
+        #expect(second.contacts == 1)
+        #expect(second.methods[MetricKey.escalate.rawValue]?.totalCount == 20)
+        #expect(second.methods[MetricKey.fileComplaint.rawValue]?.totalCount == 2)
+        #expect(second.methods[MetricKey.retain.rawValue] == nil)
+        // A new second starts empty.
+        #expect(a.takeInterval().methods.allSatisfy { $0 == nil })
     }
 }
