@@ -74,6 +74,10 @@ extension LoadResult {
         if contacts {
             series.append(.init(name: "calls/s", points: self.timeline.map { (Double($0.second), Double($0.completed)) }))
         }
+        // Answered is not served: past capacity the achieved line holds while errors take over.
+        series.append(
+            .init(name: "answered OK calls/s", points: self.timeline.map { (Double($0.second), Double($0.completed - min($0.errors, $0.completed))) })
+        )
         let target = self.timeline.compactMap { point in point.targetRate.map { (Double(point.second), $0) } }
         if !target.isEmpty { series.append(.init(name: "target", points: target, dashed: true)) }
         return Chart(id: "throughput", unit: "/s", series: series, warmup: self.run.warmupSeconds).svg()

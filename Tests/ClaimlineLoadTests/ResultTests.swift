@@ -117,6 +117,7 @@ import Testing
         }
         #expect(html.contains(">target<"))
         #expect(html.contains(">achieved calls/s<"))
+        #expect(html.contains(">answered OK calls/s<"))
         #expect(html.contains(">Escalate p99<"))
         #expect(html.contains(">DEADLINE_EXCEEDED<"))
         #expect(html.contains("stroke-dasharray"))
