@@ -92,7 +92,8 @@ struct PolicyReloadCallTests {
     func refused() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let (server, path, _) = try await Self.start(directory, backend: InMemoryStoreBackend())
+        let backend = InMemoryStoreBackend()
+        let (server, path, _) = try await Self.start(directory, backend: backend)
         try "{ not json".write(toFile: path, atomically: true, encoding: .utf8)
         let admin = try await server.connect(.admin)
         let broken = await rpcError {
@@ -102,6 +103,11 @@ struct PolicyReloadCallTests {
         #expect(broken?.reason == Reason.policyInvalid)
         #expect(broken?.message.contains("policy in force stays") == true)
         #expect(try await admin.escalate(Requests.escalate(tier: .tier3)).decision == .firstLineConsultation)
+        let audit = try #require(backend.auditRecords().last { $0.method == "ReloadPolicy" })
+        #expect(audit.outcome == "refused")
+        #expect(audit.reason == Reason.policyInvalid)
+        #expect(audit.detail.hasPrefix("kept=default@2026-11-25"))
+        #expect(audit.clientName == "test-admin")
         for role in [Role.ivr, .agent, .supervisor] {
             let connection = try await server.connect(role)
             let denied = await rpcError {

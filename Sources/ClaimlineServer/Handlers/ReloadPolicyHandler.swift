@@ -4,7 +4,8 @@ import ClaimlinePolicy
 /// ReloadPolicy: an admin loads the policy file again without shell access. The file is read
 /// and checked here, in the writer's batch; the new policy replaces the old once the batch
 /// (with its audit record) is durable, so the writes after this answer decide on it. A file
-/// that does not load keeps the policy in force and fails FAILED_PRECONDITION POLICY_INVALID.
+/// that does not load keeps the policy in force and fails FAILED_PRECONDITION POLICY_INVALID;
+/// both are audited.
 enum ReloadPolicyHandler: WriteMethodHandler {
     static func validate(_ request: ReloadPolicyRequest) -> [FieldViolation] { Validation.reloadPolicy(request) }
 
@@ -18,6 +19,14 @@ enum ReloadPolicyHandler: WriteMethodHandler {
         do {
             policy = try load()
         } catch {
+            // A refused reload is audited too (who tried, which policy stayed, why): the record
+            // commits with the batch; the call fails and keeps no idempotency key.
+            try ctx.store.appendAudit(
+                ctx.audit(
+                    .reloadPolicy, outcome: "refused", reason: Reason.policyInvalid,
+                    detail: "kept=\(ctx.policy.name)@\(ctx.policy.version) error=\(LogSafe.escape("\(error)", maxScalars: 200))"
+                )
+            )
             throw RPCError(
                 .failedPrecondition, "the policy file does not load; the policy in force stays: \(error)", reason: Reason.policyInvalid
             )
