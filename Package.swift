@@ -124,6 +124,7 @@ let package = Package(
             name: "claimlined",
             dependencies: [
                 "ClaimlineServer", "ClaimlinePolicy", "ClaimlineStoreSQLite", "ClaimlineStorePostgres",
+                .product(name: "ClaimlineCore", package: client),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,3 +1,4 @@
+import ClaimlineCore
 import Foundation
 import Logging
 
@@ -48,24 +49,9 @@ struct JSONLogHandler: LogHandler {
         }
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func quote(_ value: String) -> String {
-        var out = "\""
-        out.reserveCapacity(value.utf8.count + 2)
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value):
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal: quotes, backslashes and control characters escaped (the same
+    /// writer as the CLI's `--json`).
+    static func quote(_ value: String) -> String { JSONWriter.quoted(value) }
 
     private static func timestamp() -> String {
         var now = timespec()
