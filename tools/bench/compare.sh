@@ -28,15 +28,7 @@ while [ "$round" -le "$rounds" ]; do
       --json "$results/compare-$scenario-$which-$round.json" --scenario "$scenario" --connections 4 --in-flight 256 \
       --duration "${seconds}s" > /dev/null 2>&1
     stop_claimlined
-    python3 - "$results/compare-$scenario-$which-$round.json" "$which $round" "$scenario" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-s = d["steps"][0]
-calls = sum(m["count"] for m in s["methods"])
-errors = sum(m["count"] - m["ok"] for m in s["methods"])
-cpu = (d.get("server") or {}).get("cpuMicrosPerCall", float("nan"))
-print(f"| {sys.argv[3]} | {sys.argv[2]} | {calls / s['duration']:,.0f} | {cpu:.1f} | {errors} |")
-PY
+    python3 tools/bench/row.py "$results/compare-$scenario-$which-$round.json" "$scenario" "$which $round"
   done
   round=$((round + 1))
 done

@@ -49,17 +49,14 @@ while [ "$round" -le "$rounds" ]; do
       --duration "${seconds}s" > /dev/null 2>&1
     if [ -n "$scraper" ]; then kill "$scraper" 2>/dev/null || true; wait "$scraper" 2>/dev/null || true; scraper=""; fi
     stop_claimlined
-    python3 - "$results/ops-$variant-$round.json" "$variant" "$round" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-s = d["steps"][0]
-calls = sum(m["count"] for m in s["methods"])
-errors = sum(m["count"] - m["ok"] for m in s["methods"])
-cpu = (d.get("server") or {}).get("cpuMicrosPerCall", float("nan"))
-name = {"off": "metrics off, 4 x 256", "on": "metrics on, 4 x 256", "tls": "metrics on + TLS, 4 x 256",
-        "on-small": "metrics on, 16 x 8", "tls-small": "metrics on + TLS, 16 x 8"}[sys.argv[2]]
-print(f"| {name} | {sys.argv[3]} | {calls / s['duration']:,.0f} | {cpu:.2f} | {errors} |")
-PY
+    case $variant in
+      off) name="metrics off, 4 x 256" ;;
+      on) name="metrics on, 4 x 256" ;;
+      tls) name="metrics on + TLS, 4 x 256" ;;
+      on-small) name="metrics on, 16 x 8" ;;
+      tls-small) name="metrics on + TLS, 16 x 8" ;;
+    esac
+    python3 tools/bench/row.py "$results/ops-$variant-$round.json" "$name" "$round"
   done
   round=$((round + 1))
 done

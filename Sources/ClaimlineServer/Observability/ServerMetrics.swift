@@ -27,10 +27,10 @@ public final class ServerMetrics: Sendable {
     private let storeFailures: [String: Counter]
     private let claimsFiled: [ClaimGroup: Counter]
     /// By (outcome, reason): made at start, the enums are the server's.
-    private let retentions: [String: Counter]
+    private let retentions: [RetentionKey: Counter]
     /// By (decision, rule): the rules come from the policy file, which a reload may change,
     /// so these are made on first use.
-    private let decisions = NIOLockedValueBox([String: Counter]())
+    private let decisions = NIOLockedValueBox([DecisionKey: Counter]())
     private let factory: any MetricsFactory
 
     public static let codes = (0...16).map { StatusCode(rawValue: UInt32($0)) }
@@ -76,12 +76,12 @@ public final class ServerMetrics: Sendable {
                 ($0, Counter(label: "claimline_claims_filed_total", dimensions: [("group", Self.short($0.protoName))], factory: factory))
             }
         )
-        var retentions: [String: Counter] = [:]
+        var retentions: [RetentionKey: Counter] = [:]
         for outcome in RetentionOutcome.allCases where outcome != .unspecified {
             let reasons = outcome == .impossible ? RetentionFailureReason.allCases.filter { $0 != .unspecified } : [.unspecified]
             for reason in reasons {
                 let reasonName = reason == .unspecified ? "" : Self.short(reason.protoName)
-                retentions[outcome.protoName + "/" + reasonName] = Counter(
+                retentions[RetentionKey(outcome: outcome, reason: reason)] = Counter(
                     label: "claimline_retention_outcomes_total",
                     dimensions: [("outcome", Self.short(outcome.protoName)), ("reason", reasonName)], factory: factory
                 )
@@ -131,17 +131,44 @@ public final class ServerMetrics: Sendable {
 
     func storeFailed(_ kind: StoreFailure) { self.storeFailures[kind.rawValue]?.increment() }
 
-    /// What the writes of a durable batch did in the domain.
+    /// The counters' keys: the enums themselves, so recording builds no string.
+    private struct RetentionKey: Hashable {
+        var outcome: RetentionOutcome
+        /// `.unspecified` unless the outcome is IMPOSSIBLE.
+        var reason: RetentionFailureReason
+    }
+
+    private struct DecisionKey: Hashable {
+        var decision: EscalateDecision
+        var rule: String
+    }
+
+    /// What the writes of a durable batch did in the domain: one lock for the batch's
+    /// decisions, no string built per event.
     func record(_ events: [DomainEvent]) {
         for event in events {
             switch event {
-            case .escalated(let decision, let rule):
-                self.decisionCounter(decision: decision, rule: rule).increment()
+            case .escalated:
+                break
             case .retained(let outcome, let reason):
-                let reasonName = outcome == .impossible ? Self.short(reason.protoName) : ""
-                self.retentions[outcome.protoName + "/" + reasonName]?.increment()
+                self.retentions[RetentionKey(outcome: outcome, reason: outcome == .impossible ? reason : .unspecified)]?.increment()
             case .filed(let group):
                 self.claimsFiled[group]?.increment()
+            }
+        }
+        self.decisions.withLockedValue { table in
+            for case .escalated(let decision, let rule) in events {
+                let key = DecisionKey(decision: decision, rule: rule)
+                if let counter = table[key] {
+                    counter.increment()
+                } else {
+                    let counter = Counter(
+                        label: "claimline_escalate_decisions_total",
+                        dimensions: [("decision", Self.short(decision.protoName)), ("rule", rule)], factory: self.factory
+                    )
+                    table[key] = counter
+                    counter.increment()
+                }
             }
         }
     }
@@ -153,18 +180,5 @@ public final class ServerMetrics: Sendable {
             return String(protoName.dropFirst(prefix.count))
         }
         return protoName
-    }
-
-    private func decisionCounter(decision: EscalateDecision, rule: String) -> Counter {
-        let key = decision.protoName + "/" + rule
-        return self.decisions.withLockedValue { table in
-            if let counter = table[key] { return counter }
-            let counter = Counter(
-                label: "claimline_escalate_decisions_total", dimensions: [("decision", Self.short(decision.protoName)), ("rule", rule)],
-                factory: self.factory
-            )
-            table[key] = counter
-            return counter
-        }
     }
 }

@@ -49,8 +49,8 @@ from claimline.client import (
     _final_error,
     _is_final,
     _AddressBook,
+    _failover_arguments,
     code_name,
-    parse_addresses,
 )
 from claimline.frames import FrameError, FrameHeader, FrameType
 from claimline.methods import DEFAULT_TIMEOUT, METHODS, Method
@@ -463,24 +463,17 @@ class AsyncClaimlineClient:
             client._conn = client._last_conn = conn
             return client
 
-        if host is not None or port is not None:
-            raise TypeError("give host and port, or addresses=, not both")
-        if token is None or client_name is None:
-            raise TypeError("connect(addresses=...) needs token and client_name")
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds or None, got {timeout}")
-        if not connect_timeout > 0 or backoff < 0 or max_backoff < 0:
-            raise ValueError("connect_timeout must be > 0, backoff and max_backoff >= 0")
-        parsed = parse_addresses(addresses)
-        if max_attempts is not None and max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        parsed, attempts = _failover_arguments(
+            host, port, token, client_name, timeout, addresses, connect_timeout, max_attempts, backoff, max_backoff
+        )
+        assert token is not None and client_name is not None
         client._failover = True
         client._addresses = parsed
         client._labels = [_address_label(h, p) for h, p in parsed]
         client._token = token
         client._client_name = client_name
         client._connect_timeout = connect_timeout
-        client._max_attempts = max_attempts or max(DEFAULT_MAX_ATTEMPTS, len(parsed) + 1)
+        client._max_attempts = attempts
         client._book = _AddressBook(len(parsed), backoff, max_backoff, random_start)
         deadline = None if timeout is None else time.monotonic() + timeout
 

@@ -233,6 +233,34 @@ def parse_addresses(addresses: Union[str, Sequence[Union[str, Tuple[str, int]]]]
 # -- failover rules shared with the asyncio client (claimline.aio) -------------------------------
 
 
+def _failover_arguments(
+    host: Optional[str],
+    port: Optional[int],
+    token: Optional[str],
+    client_name: Optional[str],
+    timeout: Optional[float],
+    addresses: Union[str, Sequence[Union[str, Tuple[str, int]]]],
+    connect_timeout: float,
+    max_attempts: Optional[int],
+    backoff: float,
+    max_backoff: float,
+) -> Tuple[List[Tuple[str, int]], int]:
+    """Checks connect(addresses=...)'s arguments (both clients); returns the parsed addresses
+    and the attempts per call."""
+    if host is not None or port is not None:
+        raise TypeError("give host and port, or addresses=, not both")
+    if token is None or client_name is None:
+        raise TypeError("connect(addresses=...) needs token and client_name")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be > 0 seconds or None, got {timeout}")
+    if not connect_timeout > 0 or backoff < 0 or max_backoff < 0:
+        raise ValueError("connect_timeout must be > 0, backoff and max_backoff >= 0")
+    parsed = parse_addresses(addresses)
+    if max_attempts is not None and max_attempts < 1:
+        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+    return parsed, max_attempts or max(DEFAULT_MAX_ATTEMPTS, len(parsed) + 1)
+
+
 class _AddressBook:
     """Which address of a failover client to try next, shared by the blocking and the asyncio
     client: round robin from the address after the last failure, skipping one in its backoff
@@ -449,17 +477,10 @@ class ClaimlineClient(GeneratedCalls):
                 raise
             return client
 
-        if host is not None or port is not None:
-            raise TypeError("give host and port, or addresses=, not both")
-        if token is None or client_name is None:
-            raise TypeError("connect(addresses=...) needs token and client_name")
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds or None, got {timeout}")
-        if not connect_timeout > 0 or backoff < 0 or max_backoff < 0:
-            raise ValueError("connect_timeout must be > 0, backoff and max_backoff >= 0")
-        parsed = parse_addresses(addresses)
-        if max_attempts is not None and max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        parsed, attempts = _failover_arguments(
+            host, port, token, client_name, timeout, addresses, connect_timeout, max_attempts, backoff, max_backoff
+        )
+        assert token is not None and client_name is not None
         client = cls(None)
         client._tls = resolved_tls
         client._failover = True
@@ -468,7 +489,7 @@ class ClaimlineClient(GeneratedCalls):
         client._token = token
         client._client_name = client_name
         client._connect_timeout = connect_timeout
-        client._max_attempts = max_attempts or max(DEFAULT_MAX_ATTEMPTS, len(parsed) + 1)
+        client._max_attempts = attempts
         client._book = _AddressBook(len(parsed), backoff, max_backoff, random_start)
         client._closed_because = "not connected yet"
         deadline = None if timeout is None else time.monotonic() + timeout
