@@ -8,4 +8,18 @@
 static inline int clm_sqlite_configure(void) {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
+
+/* The WAL hook SQLite calls after each commit, with the frames now in the WAL: stored where
+ * `context` points (an int the writer owns), so the writer knows the WAL's size without a
+ * system call or a Swift closure crossing into C. */
+static int clm_sqlite_store_wal_frames(void *context, sqlite3 *db, const char *name, int frames) {
+    (void)db;
+    (void)name;
+    *(int *)context = frames;
+    return SQLITE_OK;
+}
+
+static inline void clm_sqlite_track_wal_frames(sqlite3 *db, int *frames) {
+    sqlite3_wal_hook(db, clm_sqlite_store_wal_frames, frames);
+}
 #endif

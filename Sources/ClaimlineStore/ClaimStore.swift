@@ -24,6 +24,11 @@ public protocol ClaimStore: AnyObject {
     /// batch is visible to readers from the return on, so a reader may see a write whose
     /// caller has not been answered yet; nobody is answered before `durable`.
     func commit(durable: @escaping @Sendable (StoreError?) -> Void) throws(StoreError)
+    /// How many ``commit(durable:)`` may be awaiting `durable` at once before the writer holds
+    /// the next COMMIT: one for a store whose sync covers everything written before it (SQLite:
+    /// a second commit would only wait for the next sync), more for one that overlaps commits
+    /// on separate connections (PostgreSQL).
+    var commitsInFlight: Int { get }
     func rollback()
 
     func idempotencyRecord(key: String) throws(StoreError) -> IdempotencyRecord?
@@ -112,6 +117,7 @@ extension ClaimStore {
     public func leaseClaimSequences(year: Int) throws(StoreError) -> ClosedRange<Int>? { nil }
     public func leaseIncidentSequence() throws(StoreError) -> Int? { nil }
     public func sharedStateMayHaveChanged() -> Bool { false }
+    public var commitsInFlight: Int { 1 }
 
     /// Stores that cannot split committing from syncing commit durably, then call back.
     public func commit(durable: @escaping @Sendable (StoreError?) -> Void) throws(StoreError) {

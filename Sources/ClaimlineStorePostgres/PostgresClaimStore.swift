@@ -180,6 +180,9 @@ public final class PostgresClaimStore: ClaimStore {
         self.current = (self.current + 1) % self.links.count
     }
 
+    /// One batch per connection may be committing while the writer applies the next.
+    public var commitsInFlight: Int { self.links.count }
+
     /// What ends a batch: its rows' one write, NOTIFY if it changed shared state, COMMIT (last).
     static func commitStatements(_ batch: PostgresBatch) -> [PostgresLink.Statement] {
         var statements: [PostgresLink.Statement] = []

@@ -22,6 +22,9 @@ public final class SQLiteClaimStore: ClaimStore {
         self.checkpointer = checkpointer
         self.syncer = syncer
         self.prepared = try SQLiteWriteStatements(connection)
+        // Only with the background checkpointer: the hook replaces SQLite's own, which runs
+        // the automatic checkpoints used without it.
+        if checkpointer != nil, let db = connection.db { clm_sqlite_track_wal_frames(db, self.walFrames) }
     }
 
     /// The statements, or an error once the store is closed (their handles are gone then).
@@ -80,24 +83,49 @@ public final class SQLiteClaimStore: ClaimStore {
         self.closeWALGap()
     }
 
-    /// The background checkpointer copies most of the WAL while the writer works, but only a
-    /// checkpoint that reaches the WAL's end lets the next transaction start the WAL over, and
-    /// under continuous load the background one never gets there: the WAL (and its shared-memory
-    /// index, which counts as RSS) would grow without bound. So every so often, between
-    /// batches, the writer checkpoints what is left: little, because the background thread
-    /// already copied the rest.
+    /// The background checkpointer copies the WAL into the database in small steps while the
+    /// writer works, but only a checkpoint that reaches the WAL's end lets the next
+    /// transaction start the WAL over, and under continuous load the background one never
+    /// gets there: the WAL (and its shared-memory index, which counts as RSS) would grow
+    /// without bound. So once the WAL holds `walFramesBeforeReset` frames, the writer
+    /// checkpoints what is left between two batches, right after a background step finished:
+    /// only the frames committed during that step, a few hundred pages at most, and one small
+    /// fsync of each file. The next transaction then starts the WAL over, and its commit
+    /// truncates the file to `journal_size_limit`.
     private func closeWALGap() {
-        guard self.checkpointer != nil, let db = self.connection.db else { return }
-        self.commitsSinceCheckpoint += 1
-        guard self.commitsSinceCheckpoint >= Self.commitsPerWriterCheckpoint else { return }
-        self.commitsSinceCheckpoint = 0
+        guard let checkpointer = self.checkpointer, let db = self.connection.db else { return }
+        guard self.walFrames.pointee >= Self.walFramesBeforeReset else { return }
+        guard checkpointer.takeFinishedStep() else {
+            if !self.stepRequested {
+                self.stepRequested = true
+                checkpointer.requestStep()
+            }
+            return
+        }
+        guard self.stepRequested else {
+            // A step finished a while ago: ask for a fresh one so what is left is short.
+            self.stepRequested = true
+            checkpointer.requestStep()
+            return
+        }
+        self.stepRequested = false
         var logFrames: Int32 = 0
         var checkpointed: Int32 = 0
         _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed)
     }
 
-    private var commitsSinceCheckpoint = 0
-    private static let commitsPerWriterCheckpoint = 32
+    /// A background step was asked for; the gap is closed right after it.
+    private var stepRequested = false
+
+    /// Frames in the WAL after the last commit, written by SQLite's WAL hook.
+    private let walFrames: UnsafeMutablePointer<Int32> = {
+        let frames = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        frames.initialize(to: 0)
+        return frames
+    }()
+
+    /// 4,096 pages of 4 KiB: 16 MiB of WAL before it starts over.
+    static let walFramesBeforeReset: Int32 = 4_096
 
     public func rollback() {
         guard let prepared = self.prepared, self.connection.inTransaction else { return }
@@ -117,6 +145,7 @@ public final class SQLiteClaimStore: ClaimStore {
 
     deinit {
         self.close()
+        self.walFrames.deallocate()
     }
 
     // MARK: Diagnostics

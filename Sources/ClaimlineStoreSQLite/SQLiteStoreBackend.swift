@@ -31,7 +31,7 @@ public struct SQLiteStoreBackend: ClaimStoreBackend {
 
     public init(
         path: String, writerBusyTimeoutMs: Int32 = 5_000, readerBusyTimeoutMs: Int32 = 5_000,
-        walAutocheckpointPages: Int32 = 1_000, checkpointIntervalMs: Int = 100, pipelinedSync: Bool = true
+        walAutocheckpointPages: Int32 = 1_000, checkpointIntervalMs: Int = 10, pipelinedSync: Bool = true
     ) {
         self.path = path
         self.writerBusyTimeoutMs = writerBusyTimeoutMs
@@ -42,6 +42,13 @@ public struct SQLiteStoreBackend: ClaimStoreBackend {
     }
 
     public var name: String { "sqlite:\(self.path)" }
+
+    /// What the WAL file is cut back to when it starts over: twice the frames the writer lets
+    /// it hold before resetting it (``SQLiteClaimStore/walFramesBeforeReset``).
+    public static let walSizeLimitBytes = 32 << 20
+
+    /// The writer connection's page cache: 64 MiB (the readers keep SQLite's 2 MiB each).
+    public static let writerCacheKiB = 64 * 1024
 
     /// The newest schema version this build writes (`PRAGMA user_version`).
     public static var schemaVersion: Int64 { SQLiteMigrations.latestVersion }
@@ -60,6 +67,12 @@ public struct SQLiteStoreBackend: ClaimStoreBackend {
         let background = self.checkpointIntervalMs > 0
         try connection.execute(
             "PRAGMA wal_autocheckpoint = \(background ? 0 : max(0, self.walAutocheckpointPages))", operation: "configure writer")
+        // After the WAL starts over, its first commit truncates the file to this (it grows
+        // past it only while a reader holds the start of the WAL).
+        try connection.execute("PRAGMA journal_size_limit = \(Self.walSizeLimitBytes)", operation: "configure writer")
+        // The writer's page cache holds the B-trees' upper levels of a store of tens of millions
+        // of rows, so a random-key insert reads one leaf, not a path (SQLite's default is 2 MiB).
+        try connection.execute("PRAGMA cache_size = -\(Self.writerCacheKiB)", operation: "configure writer")
         var checkpointer: SQLiteCheckpointer? = nil
         if background {
             let checkpointConnection: SQLiteConnection

@@ -1,5 +1,9 @@
 import ClaimlineClient
+import ClaimlineCodec
 import ClaimlineCore
+@testable import ClaimlineServer
+import ClaimlineStore
+import ClaimlineStoreSQLite
 import Testing
 
 @Suite("Idempotency", .serialized)
@@ -19,6 +23,40 @@ struct IdempotencyTests {
         await agent.close()
         await other.close()
         try await server.stop()
+    }
+
+    @Test(
+        "A FileComplaint retry after its claim moved on still gets the first answer, byte for byte, from a record that keeps no claim",
+        arguments: ["memory", "sqlite"]
+    )
+    func retryAfterUpdate(store: String) async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let backend: any ClaimStoreBackend = store == "memory" ? InMemoryStoreBackend() : SQLiteStoreBackend(path: folder.database)
+        let server = try await TestServer.start(backend: backend)
+        let admin = try await server.connect(.admin)
+        let request = Requests.file()
+        let first = try await admin.file(request)
+        #expect(first.claim?.status == .acknowledged)
+        let moved = try await admin.call(
+            .updateClaimStatus,
+            UpdateClaimStatusRequest(idempotencyKey: Requests.key(), claimNumber: first.claimNumber, status: .inProgress),
+            as: UpdateClaimStatusResponse.self
+        )
+        #expect(moved.claim?.status == .inProgress)
+        let again = try await admin.file(request)
+        #expect(again == first)
+        #expect(try again.encodedBytes() == first.encodedBytes())
+        try await server.stop()
+        // What the record kept: the answer without the claim (the claims table has it).
+        let writer = try backend.openWriter()
+        defer { writer.close() }
+        let scoped = WriteCommand.scope(key: request.idempotencyKey, client: "test-admin", method: .fileComplaint)
+        let record = try #require(try writer.idempotencyRecord(key: scoped))
+        let kept = try FileComplaintResponse.decode(from: record.response)
+        #expect(kept.claim == nil)
+        #expect(kept.claimNumber == first.claimNumber)
+        #expect(record.response.count * 2 < (try first.encodedBytes()).count)
     }
 
     @Test("The same key with a different request is ALREADY_EXISTS, reason IDEMPOTENCY_KEY_REUSED")

@@ -2,8 +2,12 @@
 # `make bench`: release benchmarks, written to BENCHMARKS.md with the commands and the machine.
 #   0. claimline-echo (the transport's ceiling: our framing, no work), escalate closed loop 4 x 256;
 #   1. claimlined (release) on a temporary data dir, driven by claimline-load:
-#      escalate closed loop 4 x 256, escalate open loop at 50,000/s, file complaint closed loop
-#      4 x 256, whole contacts, and a soak at half the escalate peak (RSS growth);
+#      escalate closed loop 4 x 256 (the peak), escalate open loop at 40 % and 80 % of that peak
+#      (the tail, and the writer's slow commits during each), file complaint closed loop
+#      4 x 256, whole contacts, and a soak at half the peak (RSS, WAL and database sizes);
+#      `perf record` profiles of the peak, the 40 % load and FileComplaint (tools/bench/lib.sh);
+#   1b. growth (tools/bench/scale.sh, BENCH_SCALE=0 skips it): bytes per filed claim, 10 M
+#      preloaded claims and sessions, 10,000 idle connections;
 #   2. PostgreSQL: pgbench's claim-shaped reference, FileComplaint and Escalate through one and
 #      two claimlined on one database (tools/bench/postgres.sh; BENCH_POSTGRES=0 skips it);
 #   3. operations: escalate closed loop with metrics off, on, and over TLS (tools/bench/ops.sh;
@@ -16,9 +20,8 @@ cd "$root"
 bin=$(swift build -c release --show-bin-path)
 rel=$(realpath --relative-to=. "$bin")
 seconds=${BENCH_SECONDS:-30}
-soak=${BENCH_SOAK_SECONDS:-300}
+soak=${BENCH_SOAK_SECONDS:-600}
 warmup=${BENCH_WARMUP:-5s}
-open_rate=${BENCH_OPEN_RATE:-50000}
 . tools/bench/lib.sh
 
 # The ceiling first: claimline-echo (Claimline's framing and handshake, no work) under the same
@@ -40,29 +43,59 @@ server_pid=""
 
 echo "starting claimlined on 127.0.0.1:$port ..." >&2
 start_claimlined "$bin" "$work/data"
+sample_sizes "$work/data" "$results/sizes-main.txt"
 
-# load NAME ARGS...: one harness run; its report goes to $work/NAME.txt and bench-results/.
+# load NAME ARGS...: one harness run; its report goes to $work/NAME.txt and bench-results/, and
+# the writer's slow commits (stalls over 10 ms) logged during it to $results/NAME.slow.
 load() {
   name=$1
   shift
   echo "load: $name $*" >&2
+  before=$(slow_commits)
   "$bin/claimline-load" --server "127.0.0.1:$port" --server-pid "$server_pid" --warmup "$warmup" --quiet \
     --json "$results/$name.json" --hgrm "$results/$name.hgrm" --html "$results/$name.html" "$@" > "$work/$name.txt" 2>&1
   printf '%s\n' "$*" > "$work/$name.args"
+  cp "$work/$name.txt" "$results/$name.txt"
+  echo $(($(slow_commits) - before)) > "$results/$name.slow"
+}
+
+# section NAME TITLE: a run's command and report, as Markdown.
+section() {
+  name=$1
+  title=$2
+  echo "### $title"
+  echo
+  echo "Command: \`$rel/claimline-load --server 127.0.0.1:PORT --server-pid PID --warmup $warmup $(cat "$work/$name.args")\`"
+  echo "(reports: \`$results/$name.html\`, \`.json\`, \`.hgrm\`)"
+  echo
+  echo '```'
+  grep -v '^claimline-load:' "$work/$name.txt" | sed '/^$/d'
+  echo '```'
+  echo
+}
+
+# rate_of NAME FRACTION: calls/s of a run's report times FRACTION, as an integer.
+rate_of() {
+  python3 -c "
+import json
+d = json.load(open('$results/$1.json'))
+s = d['steps'][0]
+print(int(sum(m['count'] for m in s['methods']) / s['duration'] * $2))"
 }
 
 load escalate-closed --scenario escalate --connections 4 --in-flight 256 --duration "${seconds}s"
-load escalate-open --scenario escalate --connections 4 --rate "$open_rate" --duration "${seconds}s"
+profile escalate-closed --scenario escalate --connections 4 --in-flight 256
+peak=$(rate_of escalate-closed 1)
+rate40=$(rate_of escalate-closed 0.4)
+rate80=$(rate_of escalate-closed 0.8)
+load escalate-40 --scenario escalate --connections 4 --rate "$rate40" --duration "${BENCH_TAIL_SECONDS:-60}s"
+profile escalate-40 --scenario escalate --connections 4 --rate "$rate40"
+load escalate-80 --scenario escalate --connections 4 --rate "$rate80" --duration "${seconds}s"
 load file-closed --scenario file --connections 4 --in-flight 256 --duration "${seconds}s"
+profile file-closed --scenario file --connections 4 --in-flight 256
 load contact-closed --scenario contact --connections 4 --in-flight 64 --duration "${seconds}s"
-peak=$(python3 -c "
-import json
-d = json.load(open('$results/escalate-closed.json'))
-s = d['steps'][0]
-print(int(sum(m['count'] for m in s['methods']) / s['duration']))")
 half=$((peak / 2))
 load soak --scenario escalate --connections 4 --rate "$half" --duration "${soak}s"
-
 # Hostile callers (issue 9), against the same server, now holding every claim filed above: each
 # attack with a well-behaved probe (GetClaim) before and during, and the server's RSS.
 claim_no="$(date -u +%Y)-000001"
@@ -80,6 +113,18 @@ attack read-flood --duration 10s --count 1024
 attack bad-hellos --duration 10s --count 4000
 
 stop_claimlined
+stop_sampler
+python3 tools/bench/sizes.py "$results/sizes-main.txt" --json > "$results/sizes-main.json"
+# The WAL's stated bound: SQLiteStoreBackend.walSizeLimitBytes (32 MiB), the size the WAL is cut
+# back to when it starts over, which the writer makes it do every 16 MiB of frames.
+echo '{"bytes": 33554432}' > "$results/wal-bound.json"
+
+# Flat as it grows (issue 14): bytes per filed claim on a fresh store; then 10 M claims and 10 M
+# contact sessions generated into a store, the same runs against it; then idle connections.
+if [ "${BENCH_SCALE:-1}" = 1 ]; then
+  echo "store growth and idle connections ..." >&2
+  . tools/bench/scale.sh
+fi
 
 # Optional: the same escalate closed loop against another build (BENCH_BASELINE_BIN, a folder
 # holding its claimlined), then this build again, alternating, to tell a change from noise.
@@ -102,22 +147,10 @@ fi
 
 echo "running the codec benchmark..." >&2
 "$bin/claimline-codec-bench" --iterations "${CODEC_ITERATIONS:-1000000}" --rounds "${CODEC_ROUNDS:-7}" > "$work/codec.txt"
+cp "$work/codec.txt" "$results/codec.txt"
 echo "running the store benchmark..." >&2
 "$bin/claimline-store-bench" --batches "${STORE_BATCHES:-50}" --batch-size "${STORE_BATCH_SIZE:-1000}" > "$work/store.txt"
 
-section() {
-  name=$1
-  title=$2
-  echo "### $title"
-  echo
-  echo "Command: \`$rel/claimline-load --server 127.0.0.1:PORT --server-pid PID --warmup $warmup $(cat "$work/$name.args")\`"
-  echo "(reports: \`$results/$name.html\`, \`.json\`, \`.hgrm\`)"
-  echo
-  echo '```'
-  grep -v '^claimline-load:' "$work/$name.txt" | sed '/^$/d'
-  echo '```'
-  echo
-}
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 {
@@ -136,29 +169,35 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "per call is the server's utime+stime from /proc/PID/stat over the measured window divided by"
   echo "the calls answered; RSS from /proc/PID/status."
   echo
+  echo "## Issue 14's targets, from this run"
+  echo
+  python3 tools/bench/targets.py "$results"
+  echo
   section echo-closed "Ceiling: claimline-echo (Claimline's framing, no work), closed loop, 4 x 256"
-  python3 - "$results/echo-closed.json" "$results/escalate-closed.json" "$results/file-closed.json" <<'PY'
-import json, sys
-def figures(path):
-    d = json.load(open(path))
-    s = d["steps"][0]
-    return sum(m["count"] for m in s["methods"]) / s["duration"], d["server"]["cpuMicrosPerCall"]
-echo, escalate, file = (figures(p) for p in sys.argv[1:4])
-def mark(ok): return "met" if ok else "**missed**"
-print("Against the ceiling, same run (issue 14's targets):")
-print()
-print("| figure | value | target | |")
-print("|---|---:|---:|---|")
-print(f"| Escalate closed loop calls/s ÷ echo's | {escalate[0] / echo[0] * 100:.1f} % ({escalate[0]:,.0f} ÷ {echo[0]:,.0f}) | ≥ 10 % | {mark(escalate[0] / echo[0] >= 0.10)} |")
-print(f"| Escalate server CPU per call ÷ echo's | {escalate[1] / echo[1]:.1f}× ({escalate[1]:.2f} ÷ {echo[1]:.2f} µs) | ≤ 12× | {mark(escalate[1] / echo[1] <= 12)} |")
-print(f"| FileComplaint calls/s ÷ Escalate's | {file[0] / escalate[0] * 100:.1f} % ({file[0]:,.0f} ÷ {escalate[0]:,.0f}) | ≥ 50 % | {mark(file[0] / escalate[0] >= 0.5)} |")
-print()
-PY
   section escalate-closed "Escalate, closed loop, 4 connections x 256 in flight"
-  section escalate-open "Escalate, open loop at $open_rate calls/s"
+  section escalate-40 "Escalate, open loop at 40 % of the peak ($rate40 calls/s)"
+  section escalate-80 "Escalate, open loop at 80 % of the peak ($rate80 calls/s)"
   section file-closed "FileComplaint (durable, group commit), closed loop, 4 x 256"
   section contact-closed "Whole contacts (escalate, retain, file), closed loop, 4 x 64"
   section soak "Soak: escalate, open loop at half the closed-loop peak ($half calls/s) for ${soak} s"
+  echo "Database and WAL sizes over these runs, sampled every second (\`$results/sizes-main.txt\`): $(python3 tools/bench/sizes.py "$results/sizes-main.txt")."
+  echo
+  [ -s "$work/scale.md" ] && cat "$work/scale.md"
+  echo "## Profiles"
+  echo
+  echo "\`perf record -F 499 -g -p PID\` for 8 s during a 10 s run after each measured one (same"
+  echo "harness settings), then \`perf report --no-children\`: the share of the server's samples by"
+  echo "thread and library, then the hottest symbols. Full reports: \`$results/profile-*.txt\`."
+  echo
+  for name in escalate-closed escalate-40 file-closed grown-escalate; do
+    [ -s "$results/profile-$name.txt" ] || continue
+    echo "### $name"
+    echo
+    echo '```'
+    head -n 40 "$results/profile-$name.txt"
+    echo '```'
+    echo
+  done
   echo "## Hostile peers"
   echo
   echo "Each attack runs against the server above (default limits: 1 MiB of answers per connection,"

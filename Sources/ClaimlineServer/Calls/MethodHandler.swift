@@ -1,5 +1,6 @@
 import ClaimlineCodec
 import ClaimlineCore
+import ClaimlineStore
 import NIOCore
 
 /// How large a method's answer may be, reserved from its connection's buffer budget while the
@@ -48,11 +49,19 @@ protocol WriteMethodHandler: Sendable {
     /// several instances share locks them for the batch, so two instances never both act on
     /// one contact or claim from the same stale read.
     static func footprint(_ request: Request) -> WriteFootprint
+    /// What the idempotency record keeps of an answer when not all of it: nil keeps it whole.
+    /// The record lives a day and is written with every call, so an answer that repeats rows
+    /// the store keeps anyway is kept without them and ``replayed(_:_:)`` puts them back.
+    static func kept(_ response: Response) -> Response?
+    /// The answer a replay gets from what ``kept(_:)`` kept: byte for byte the first answer.
+    static func replayed(_ kept: Response, _ store: any ClaimStore) throws -> Response
 }
 
 extension WriteMethodHandler {
     static var answerSize: AnswerSize { .small }
     static func footprint(_ request: Request) -> WriteFootprint { WriteFootprint() }
+    static func kept(_ response: Response) -> Response? { nil }
+    static func replayed(_ kept: Response, _ store: any ClaimStore) throws -> Response { kept }
 }
 
 /// One write's share of a batch's ``BatchFootprint`` (its idempotency key is added by the writer).

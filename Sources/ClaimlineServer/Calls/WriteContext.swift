@@ -68,6 +68,8 @@ struct WriteOutcome<Response: Sendable>: Sendable {
 /// A write's answer encoded once: the same bytes go to the caller now and to any retry later.
 struct EncodedWrite: Sendable {
     var response: [UInt8]
+    /// What the idempotency record keeps, when not the whole answer (``WriteMethodHandler/kept(_:)``).
+    var kept: [UInt8]? = nil
     var audit: AuditRecord
     var event: DomainEvent? = nil
     var afterCommit: (@Sendable () -> Void)? = nil
@@ -78,5 +80,14 @@ extension WriteOutcome where Response: ProtobufCMessage {
         var buffer = ByteBuffer()
         try self.response.encode(into: &buffer, arena: arena)
         return EncodedWrite(response: Array(buffer.readableBytesView), audit: self.audit, event: self.event, afterCommit: self.afterCommit)
+    }
+}
+
+extension ProtobufCMessage {
+    /// The message's bytes, encoded through `arena`.
+    func encodedBytes(_ arena: ProtoArena) throws -> [UInt8] {
+        var buffer = ByteBuffer()
+        try self.encode(into: &buffer, arena: arena)
+        return Array(buffer.readableBytesView)
     }
 }

@@ -87,7 +87,15 @@ struct CallRouter: Sendable {
             eventLoop: call.eventLoop,
             completion: call.completion,
             footprint: footprint,
-            apply: { ctx, arena in try H.apply(request, ctx).encoded(arena) }
+            apply: { ctx, arena in
+                let outcome = try H.apply(request, ctx)
+                var written = try outcome.encoded(arena)
+                if let kept = H.kept(outcome.response) { written.kept = try kept.encodedBytes(arena) }
+                return written
+            },
+            replay: { kept, store, arena in
+                try H.replayed(H.Response.decode(from: ByteBuffer(bytes: kept), arena: arena), store).encodedBytes(arena)
+            }
         )
         self.writer.submit(command)
         return .write(command)

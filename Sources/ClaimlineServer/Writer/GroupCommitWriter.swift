@@ -2,6 +2,7 @@ import ClaimlineCodec
 import ClaimlineCore
 import ClaimlinePolicy
 import ClaimlineStore
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -11,6 +12,14 @@ import NIOPosix
 /// writer applies all that is waiting in one transaction with one fsync (group commit), then
 /// answers them. One thread makes the writes' order total and their logic lock-free; the
 /// batch makes durability cost one fsync per batch instead of one per call.
+///
+/// Hand-offs are per batch, not per call. The writer applies a batch while the previous one
+/// is being synced, but holds its COMMIT until that sync is back (``ClaimStore/commitsInFlight``
+/// at most): committing more often would not answer anyone sooner (a commit made during a sync
+/// waits for the next sync anyway), it would only cut batches small, and at moderate load a
+/// small batch costs nearly what a large one does (the same B-tree pages written to the WAL,
+/// the same wake-ups). A call arriving while the writer works or waits for a sync does not
+/// wake it; only one arriving at an idle writer does.
 ///
 /// When the store fails, the writer rolls back and answers the batch UNAVAILABLE (not applied,
 /// or outcome unknown if the failure hid a COMMIT's result). A local store (SQLite) then
@@ -32,12 +41,23 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let logger: Logger
     private let metrics: ServerMetrics
     private let thread = NIOThreadPool(numberOfThreads: 1)
+    private let slowCommitLog = LogRateLimiter(linesPerWindow: 5, what: "slow commits")
 
-    // Guarded by `lock`: 1 when there is work or a stop request, 0 when idle.
-    private let lock = ConditionLock(value: 0)
+    /// Guards the fields below; the writer waits on it for work or for a sync.
+    private let condition = NSCondition()
     private var pending: [WriteCommand] = []
     private var stopRequested = false
     private var health = Health.up
+    /// Batches committed whose `durable` has not come back yet.
+    private var commitsInFlight = 0
+    /// What the writer sleeps for, so a submit or a sync wakes it only when it waits for that.
+    private var waitingFor = Wait.nothing
+
+    private enum Wait {
+        case nothing
+        case work
+        case sync
+    }
 
     /// Whether writes can be taken.
     enum Health {
@@ -84,7 +104,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Queues a write; `command.completion` runs on `command.eventLoop` once it is durable
     /// (or refused).
     func submit(_ command: WriteCommand) {
-        self.lock.lock()
+        self.condition.lock()
         if self.stopRequested || self.health != .up {
             let error =
                 switch (self.stopRequested, self.health) {
@@ -92,19 +112,18 @@ final class GroupCommitWriter: @unchecked Sendable {
                 case (_, .reconnecting): Self.storeUnavailable
                 default: Self.storeFailed
                 }
-            self.lock.unlock()
+            self.condition.unlock()
             command.eventLoop.execute { command.completion(.failure(error)) }
             return
         }
         self.pending.append(command)
-        self.lock.unlock(withValue: 1)
+        if self.waitingFor == .work { self.condition.signal() }
+        self.condition.unlock()
     }
 
     /// Applies what is queued, closes the store and stops the thread.
     func stop() async throws {
-        self.lock.lock()
-        self.stopRequested = true
-        self.lock.unlock(withValue: 1)
+        self.requestStop()
         // The pool's shutdown waits for the running loop, which drains the queue and returns.
         try await self.thread.shutdownGracefully()
     }
@@ -116,20 +135,18 @@ final class GroupCommitWriter: @unchecked Sendable {
         var reconnectBackoffMs = Self.reconnectMinimumMs
         var nextReconnectNanos: UInt64 = 0
         while true {
-            // While the store is away, wake often enough to retry it on time.
-            let woke = self.lock.lock(whenValue: 1, timeoutSeconds: store == nil ? 0.05 : 1)
-            if !woke { self.lock.lock() }
-            // Usually the whole queue fits: take it by swapping, without copying or shifting.
-            var batch: [WriteCommand] = []
-            if self.pending.count <= self.settings.maxBatch {
-                swap(&batch, &self.pending)
-            } else {
-                batch = Array(self.pending.prefix(self.settings.maxBatch))
-                self.pending.removeFirst(self.settings.maxBatch)
+            self.condition.lock()
+            if self.pending.isEmpty && !self.stopRequested {
+                // While the store is away, wake often enough to retry it on time; otherwise
+                // wake now and then for the purge.
+                self.waitingFor = .work
+                _ = self.condition.wait(until: Date(timeIntervalSinceNow: store == nil ? 0.05 : 1))
+                self.waitingFor = .nothing
             }
+            let batch = self.takePending()
             let stopping = self.stopRequested
             let left = self.pending.count
-            self.lock.unlock(withValue: self.pending.isEmpty && !stopping ? 0 : 1)
+            self.condition.unlock()
             if !batch.isEmpty {
                 self.metrics.batchSize.record(batch.count)
                 self.metrics.queueDepth.set(left)
@@ -167,6 +184,48 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.logger.info("writer stopped", metadata: ["store.name": "\(self.backend.name)"])
     }
 
+    private func requestStop() {
+        self.condition.lock()
+        self.stopRequested = true
+        self.condition.broadcast()
+        self.condition.unlock()
+    }
+
+    /// Up to `maxBatch` of the queue, oldest first. Call with `condition` held. Usually the
+    /// whole queue fits: taken by swapping, without copying or shifting.
+    private func takePending() -> [WriteCommand] {
+        var batch: [WriteCommand] = []
+        if self.pending.count <= self.settings.maxBatch {
+            swap(&batch, &self.pending)
+        } else {
+            batch = Array(self.pending.prefix(self.settings.maxBatch))
+            self.pending.removeFirst(self.settings.maxBatch)
+        }
+        return batch
+    }
+
+    /// Holds the open batch's COMMIT while the store has as many commits in flight as it
+    /// takes (their syncs still running), so batches follow the syncs' pace instead of
+    /// the arrivals'. Calls arriving meanwhile wait in the queue for the next batch.
+    private func waitForCommitSlot(limit: Int) {
+        self.condition.lock()
+        while self.commitsInFlight >= limit {
+            self.waitingFor = .sync
+            self.condition.wait()
+        }
+        self.waitingFor = .nothing
+        self.commitsInFlight += 1
+        self.condition.unlock()
+    }
+
+    /// A commit came back (durable or failed): the next batch may commit.
+    private func commitReturned() {
+        self.condition.lock()
+        self.commitsInFlight -= 1
+        if self.waitingFor == .sync { self.condition.signal() }
+        self.condition.unlock()
+    }
+
     /// Opens the store again after a failure and reloads what the writer keeps in memory
     /// (another instance may have changed it meanwhile; a rolled-back batch may have changed
     /// it here). Nil while the store stays away.
@@ -183,9 +242,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             return nil
         }
         guard let store = opened else { return nil }
-        self.lock.lock()
+        self.condition.lock()
         if self.health == .reconnecting { self.health = .up }
-        self.lock.unlock()
+        self.condition.unlock()
         self.logger.notice("store available again; accepting writes", metadata: ["store.name": "\(self.backend.name)"])
         return store
     }
@@ -250,28 +309,41 @@ final class GroupCommitWriter: @unchecked Sendable {
             let effectsAfterCommit = effects
             let recovers = self.backend.recoversFromFailures
             let metrics = self.metrics
-            try store.commit { [self] error in
-                guard let error else {
-                    for effect in effectsAfterCommit { effect() }
-                    Self.deliver(batch, answers)
-                    metrics.commitDuration.recordNanoseconds(Int64(NIODeadline.now().uptimeNanoseconds) - applied)
-                    metrics.record(happened)
-                    return
+            self.waitForCommitSlot(limit: store.commitsInFlight)
+            let committing = Int64(NIODeadline.now().uptimeNanoseconds)
+            do {
+                try store.commit { [self] error in
+                    defer { self.commitReturned() }
+                    guard let error else {
+                        for effect in effectsAfterCommit { effect() }
+                        Self.deliver(batch, answers)
+                        metrics.commitDuration.recordNanoseconds(Int64(NIODeadline.now().uptimeNanoseconds) - applied)
+                        metrics.record(happened)
+                        return
+                    }
+                    // The commit went to the store but did not come back durable. A local store's
+                    // sync failing, or a lost COMMIT answer: applied or not, only a retry with the
+                    // same key can tell the caller which. A database that refused: not applied.
+                    self.fail(error, batchSize: batch.count)
+                    let answer = error.commitOutcomeUnknown || !recovers ? Self.outcomeUnknown : Self.storeUnavailable
+                    Self.deliver(batch, batch.map { _ in .failure(answer) })
                 }
-                // The commit went to the store but did not come back durable. A local store's
-                // sync failing, or a lost COMMIT answer: applied or not, only a retry with the
-                // same key can tell the caller which. A database that refused: not applied.
-                self.fail(error, batchSize: batch.count)
-                let answer = error.commitOutcomeUnknown || !recovers ? Self.outcomeUnknown : Self.storeUnavailable
-                Self.deliver(batch, batch.map { _ in .failure(answer) })
+            } catch {
+                // The commit failed before it reached the store's sync: no `durable` will come.
+                self.commitReturned()
+                throw error
             }
             let committed = Int64(NIODeadline.now().uptimeNanoseconds)
-            if committed - nowNanos > Self.slowBatchNanos {
-                self.logger.info(
-                    "slow batch",
+            // Applying takes as long as the batch is big; the COMMIT (and any WAL maintenance
+            // the store does with it) is what every call of the batch waits for whatever its
+            // size, so a slow one is a stall: logged, at most a few times a second.
+            if committed - committing > Self.slowCommitNanos {
+                self.slowCommitLog.log(
+                    self.logger, .warning, "slow commit",
                     metadata: [
                         "batch.size": "\(batch.count)", "batch.apply_ms": "\((applied - nowNanos) / 1_000_000)",
-                        "batch.commit_ms": "\((committed - applied) / 1_000_000)",
+                        "batch.wait_ms": "\((committing - applied) / 1_000_000)",
+                        "batch.commit_ms": "\((committed - committing) / 1_000_000)",
                     ]
                 )
             }
@@ -287,8 +359,8 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// Set from the writer thread or the store's sync thread, hence the lock.
     var currentHealth: Health {
-        self.lock.lock()
-        defer { self.lock.unlock() }
+        self.condition.lock()
+        defer { self.condition.unlock() }
         return self.health
     }
 
@@ -297,9 +369,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func fail(_ error: any Error, batchSize: Int) {
         let recovers = self.backend.recoversFromFailures
         self.metrics.storeFailed((error as? StoreError)?.commitOutcomeUnknown == true ? .commitOutcomeUnknown : .batch)
-        self.lock.lock()
+        self.condition.lock()
         if self.health == .up { self.health = recovers ? .reconnecting : .failed }
-        self.lock.unlock()
+        self.condition.unlock()
         self.logger.error(
             recovers ? "store failed; refusing writes until it is back" : "store failed; refusing writes until restarted",
             metadata: ["store.error": "\(error)", "batch.size": "\(batchSize)"]
@@ -331,7 +403,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     ), nil
                 )
             }
-            return (.response(record.response), nil)
+            return (.response(try Self.replayAnswer(command, record, store: store, arena: arena)), nil)
         }
         let ctx = WriteContext(
             store: store, state: state, policy: policy, nowMs: nowMs, call: command.context,
@@ -342,13 +414,29 @@ final class GroupCommitWriter: @unchecked Sendable {
             try ctx.store.insertIdempotencyRecord(
                 IdempotencyRecord(
                     key: command.scopedKey, method: command.method.rawValue, requestHash: command.requestHash,
-                    response: outcome.response, createdAtMs: ctx.nowMs
+                    response: outcome.kept ?? outcome.response, createdAtMs: ctx.nowMs
                 )
             )
             try ctx.store.appendAudit(outcome.audit)
             return (.response(outcome.response), outcome)
         } catch let error as RPCError {
             return (.failure(error), nil)
+        }
+    }
+
+    /// A replay's answer: the kept bytes, or what the method rebuilds from them. A record the
+    /// method cannot rebuild from (a row it needs is gone) is a store fault, not the caller's.
+    private static func replayAnswer(
+        _ command: WriteCommand, _ record: IdempotencyRecord, store: any ClaimStore, arena: ProtoArena
+    ) throws -> [UInt8] {
+        do {
+            return try command.replay(record.response, store, arena)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as RPCError {
+            throw StoreError("replay", "cannot rebuild the answer kept for \(command.method.name): \(error.message)")
+        } catch {
+            throw StoreError("replay", "cannot rebuild the answer kept for \(command.method.name): \(error)")
         }
     }
 
@@ -377,8 +465,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// A batch taking longer than this is logged: every call in it waited that long.
-    private static let slowBatchNanos: Int64 = 50_000_000
+    /// A commit taking longer than this is logged: every call in its batch waited that long.
+    private static let slowCommitNanos: Int64 = 10_000_000
 
     /// Nothing of the write was applied (rolled back, or refused after a failure).
     private static let storeFailed = RPCError(
