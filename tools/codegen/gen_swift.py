@@ -178,6 +178,7 @@ def gen_enum(e):
     lines.append("")
     lines.append("    public static let allCases: [%s] = [%s]" % (name, ", ".join("." + c for c, _ in cases)))
     lines.append("")
+    lines.append("    @inlinable")
     lines.append("    public init(rawValue: Int32) {")
     lines.append("        switch rawValue {")
     lines += ["        case %d: self = .%s" % (n, c) for c, n in cases]
@@ -185,6 +186,7 @@ def gen_enum(e):
     lines.append("        }")
     lines.append("    }")
     lines.append("")
+    lines.append("    @inlinable")
     lines.append("    public var rawValue: Int32 {")
     lines.append("        switch self {")
     lines += ["        case .%s: %d" % (c, n) for c, n in cases]
@@ -206,8 +208,16 @@ def gen_enum(e):
 def gen_struct(m, package):
     name = m["name"]
     lines = ["/// `%s.%s` on the wire." % (package, name), "public struct %s: Hashable, Sendable {" % name]
+    # No `= default` on the stored properties, and `Optional<T>` rather than `T?` (which Swift
+    # sets to nil before the init runs): the init below gives every field its value once (its
+    # parameters carry the defaults). With a field set twice, a decode's `self.init(...)` from
+    # another module built the value in a temporary and copied it out: a retain and a release
+    # per string field, on every request.
     for f in m["fields"]:
-        lines.append("    public var %s: %s = %s" % (camel(f["name"]), swift_type(f), default_value(f)))
+        t = swift_type(f)
+        if t.endswith("?"):
+            t = "Optional<%s>" % t[:-1]
+        lines.append("    public var %s: %s" % (camel(f["name"]), t))
     if m["fields"]:
         lines.append("")
         params = ", ".join("%s: %s = %s" % (camel(f["name"]), swift_type(f), default_value(f)) for f in m["fields"])

@@ -53,25 +53,24 @@ extension ProtoArena: Sendable {}
 extension ProtoArena {
     /// A NUL-terminated copy of `value` in the arena, or `nil` (which protobuf-c packs as "")
     /// when it is empty. A NUL inside the string is an error: C would cut the string there.
+    /// The copy and the NUL search are one pass (`clm_copy_cstring`).
     func cString(_ value: String, field: StaticString) throws(CodecError) -> UnsafeMutablePointer<CChar>? {
         let count = value.utf8.count
         if count == 0 { return nil }
         let dst = try self.allocate(CChar.self, count: count + 1)
-        var copied =
+        var nul =
             value.utf8.withContiguousStorageIfAvailable { src in
-                UnsafeMutableRawPointer(dst).copyMemory(from: src.baseAddress!, byteCount: count)
-            } != nil
-        if !copied {
+                clm_copy_cstring(dst, src.baseAddress!, count)
+            }
+        if nul == nil {
             var contiguous = value
             contiguous.makeContiguousUTF8()
-            copied =
-                contiguous.utf8.withContiguousStorageIfAvailable { src in
-                    UnsafeMutableRawPointer(dst).copyMemory(from: src.baseAddress!, byteCount: count)
-                } != nil
-            precondition(copied, "a contiguous UTF-8 string has contiguous storage")
+            nul = contiguous.utf8.withContiguousStorageIfAvailable { src in
+                clm_copy_cstring(dst, src.baseAddress!, count)
+            }
+            precondition(nul != nil, "a contiguous UTF-8 string has contiguous storage")
         }
-        if memchr(dst, 0, count) != nil { throw CodecError(.embeddedNUL, field: "\(field)") }
-        dst[count] = 0
+        if nul != 0 { throw CodecError(.embeddedNUL, field: "\(field)") }
         return dst
     }
 
@@ -141,19 +140,41 @@ extension ProtoArena {
     /// A Swift copy of a string that `*_unpack` put in the arena.
     ///
     /// The block's size is the wire length + 1 (`clm_arena.h`), so a NUL inside the wire bytes
-    /// is seen, not silently cut at; the bytes must be valid UTF-8.
+    /// is seen, not silently cut at; the bytes must be valid UTF-8. Each byte is checked once:
+    /// plain ASCII (ids, keys, numbers) by one C scan, anything else by the standard library's
+    /// validator, and the `String` is then made by a plain copy that does not validate again.
     static func string(_ pointer: UnsafeMutablePointer<CChar>?, field: StaticString) throws(CodecError) -> String {
         // protoc-c points absent strings at its static empty string, which is not in the arena.
         guard let pointer, UnsafeRawPointer(pointer) != UnsafeRawPointer(clm_empty_string()) else { return "" }
         let count = clm_arena_block_size(pointer) - 1
         if count == 0 { return "" }
         let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: count)
+        if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+            if clm_is_plain_ascii(pointer, count) != 0 {
+                // Checked above: ASCII without NUL is valid UTF-8 as it stands.
+                return String(copying: unsafe UTF8Span(unchecked: bytes.span, isKnownASCII: true))
+            }
+            if memchr(pointer, 0, count) != nil { throw CodecError(.embeddedNUL, field: "\(field)") }
+            // `UTF8Span(validating:)` refuses what `String(decoding:as:)` would repair.
+            guard let validated = try? UTF8Span(validating: bytes.span) else {
+                throw CodecError(.invalidUTF8, field: "\(field)")
+            }
+            return String(copying: validated)
+        }
+        return try Self.stringRepairChecked(pointer, bytes, field: field)
+    }
+
+    /// ``string(_:field:)`` where `UTF8Span` is not available (before macOS 26): one repairing
+    /// copy, and a compare with the wire bytes turns any repair into a refusal.
+    private static func stringRepairChecked(
+        _ pointer: UnsafeMutablePointer<CChar>,
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        field: StaticString
+    ) throws(CodecError) -> String {
+        let count = bytes.count
         // Plain ASCII (ids, keys, numbers) is valid UTF-8 as it stands: one fast scan and in.
         if clm_is_plain_ascii(pointer, count) != 0 { return String(decoding: bytes, as: UTF8.self) }
         if memchr(pointer, 0, count) != nil { throw CodecError(.embeddedNUL, field: "\(field)") }
-        // `String(decoding:as:)` is the standard library's fastest way in (one validating copy),
-        // but it repairs bad UTF-8 instead of failing: the bytes differ from the wire exactly
-        // when it had to, so a compare turns repair into refusal.
         var value = String(decoding: bytes, as: UTF8.self)
         let faithful =
             value.utf8.count == count

@@ -2,12 +2,12 @@
 
 /// `claimline.v1.EscalateRequest` on the wire.
 public struct EscalateRequest: Hashable, Sendable {
-    public var idempotencyKey: String = ""
-    public var callId: String = ""
-    public var subscriber: Subscriber? = nil
-    public var category: CategoryRef? = nil
-    public var agentId: String = ""
-    public var placeId: String = ""
+    public var idempotencyKey: String
+    public var callId: String
+    public var subscriber: Optional<Subscriber>
+    public var category: Optional<CategoryRef>
+    public var agentId: String
+    public var placeId: String
 
     @inlinable
     public init(idempotencyKey: String = "", callId: String = "", subscriber: Subscriber? = nil, category: CategoryRef? = nil, agentId: String = "", placeId: String = "") {
@@ -22,10 +22,10 @@ public struct EscalateRequest: Hashable, Sendable {
 
 /// `claimline.v1.EscalateResponse` on the wire.
 public struct EscalateResponse: Hashable, Sendable {
-    public var decision: EscalateDecision = .unspecified
-    public var rule: String = ""
-    public var incident: Incident? = nil
-    public var state: ContactState = .unspecified
+    public var decision: EscalateDecision
+    public var rule: String
+    public var incident: Optional<Incident>
+    public var state: ContactState
 
     @inlinable
     public init(decision: EscalateDecision = .unspecified, rule: String = "", incident: Incident? = nil, state: ContactState = .unspecified) {
@@ -38,12 +38,12 @@ public struct EscalateResponse: Hashable, Sendable {
 
 /// `claimline.v1.RetainRequest` on the wire.
 public struct RetainRequest: Hashable, Sendable {
-    public var idempotencyKey: String = ""
-    public var callId: String = ""
-    public var outcome: RetentionOutcome = .unspecified
-    public var failureReason: RetentionFailureReason = .unspecified
-    public var agentId: String = ""
-    public var note: String = ""
+    public var idempotencyKey: String
+    public var callId: String
+    public var outcome: RetentionOutcome
+    public var failureReason: RetentionFailureReason
+    public var agentId: String
+    public var note: String
 
     @inlinable
     public init(idempotencyKey: String = "", callId: String = "", outcome: RetentionOutcome = .unspecified, failureReason: RetentionFailureReason = .unspecified, agentId: String = "", note: String = "") {
@@ -58,9 +58,9 @@ public struct RetainRequest: Hashable, Sendable {
 
 /// `claimline.v1.RetainResponse` on the wire.
 public struct RetainResponse: Hashable, Sendable {
-    public var claimRequired: Bool = false
-    public var state: ContactState = .unspecified
-    public var draft: FileComplaintRequest? = nil
+    public var claimRequired: Bool
+    public var state: ContactState
+    public var draft: Optional<FileComplaintRequest>
 
     @inlinable
     public init(claimRequired: Bool = false, state: ContactState = .unspecified, draft: FileComplaintRequest? = nil) {
@@ -72,15 +72,15 @@ public struct RetainResponse: Hashable, Sendable {
 
 /// `claimline.v1.FileComplaintRequest` on the wire.
 public struct FileComplaintRequest: Hashable, Sendable {
-    public var idempotencyKey: String = ""
-    public var callId: String = ""
-    public var category: CategoryRef? = nil
-    public var subscriber: Subscriber? = nil
-    public var placeId: String = ""
-    public var description: String = ""
-    public var failureReason: RetentionFailureReason = .unspecified
-    public var incidentId: String = ""
-    public var agentId: String = ""
+    public var idempotencyKey: String
+    public var callId: String
+    public var category: Optional<CategoryRef>
+    public var subscriber: Optional<Subscriber>
+    public var placeId: String
+    public var description: String
+    public var failureReason: RetentionFailureReason
+    public var incidentId: String
+    public var agentId: String
 
     @inlinable
     public init(idempotencyKey: String = "", callId: String = "", category: CategoryRef? = nil, subscriber: Subscriber? = nil, placeId: String = "", description: String = "", failureReason: RetentionFailureReason = .unspecified, incidentId: String = "", agentId: String = "") {
@@ -98,10 +98,10 @@ public struct FileComplaintRequest: Hashable, Sendable {
 
 /// `claimline.v1.FileComplaintResponse` on the wire.
 public struct FileComplaintResponse: Hashable, Sendable {
-    public var claimNumber: String = ""
-    public var department: String = ""
-    public var dueAtMs: Int64 = 0
-    public var claim: Claim? = nil
+    public var claimNumber: String
+    public var department: String
+    public var dueAtMs: Int64
+    public var claim: Optional<Claim>
 
     @inlinable
     public init(claimNumber: String = "", department: String = "", dueAtMs: Int64 = 0, claim: Claim? = nil) {
@@ -114,7 +114,7 @@ public struct FileComplaintResponse: Hashable, Sendable {
 
 /// `claimline.v1.GetClaimRequest` on the wire.
 public struct GetClaimRequest: Hashable, Sendable {
-    public var claimNumber: String = ""
+    public var claimNumber: String
 
     @inlinable
     public init(claimNumber: String = "") {
@@ -124,7 +124,7 @@ public struct GetClaimRequest: Hashable, Sendable {
 
 /// `claimline.v1.GetClaimResponse` on the wire.
 public struct GetClaimResponse: Hashable, Sendable {
-    public var claim: Claim? = nil
+    public var claim: Optional<Claim>
 
     @inlinable
     public init(claim: Claim? = nil) {
@@ -134,14 +134,14 @@ public struct GetClaimResponse: Hashable, Sendable {
 
 /// `claimline.v1.ListClaimsRequest` on the wire.
 public struct ListClaimsRequest: Hashable, Sendable {
-    public var msisdn: String = ""
-    public var status: ClaimStatus = .unspecified
-    public var createdFromMs: Int64 = 0
-    public var createdToMs: Int64 = 0
-    public var pageSize: UInt32 = 0
-    public var pageToken: String = ""
-    public var category: CategoryRef? = nil
-    public var department: String = ""
+    public var msisdn: String
+    public var status: ClaimStatus
+    public var createdFromMs: Int64
+    public var createdToMs: Int64
+    public var pageSize: UInt32
+    public var pageToken: String
+    public var category: Optional<CategoryRef>
+    public var department: String
 
     @inlinable
     public init(msisdn: String = "", status: ClaimStatus = .unspecified, createdFromMs: Int64 = 0, createdToMs: Int64 = 0, pageSize: UInt32 = 0, pageToken: String = "", category: CategoryRef? = nil, department: String = "") {
@@ -158,8 +158,8 @@ public struct ListClaimsRequest: Hashable, Sendable {
 
 /// `claimline.v1.ListClaimsResponse` on the wire.
 public struct ListClaimsResponse: Hashable, Sendable {
-    public var claims: [Claim] = []
-    public var nextPageToken: String = ""
+    public var claims: [Claim]
+    public var nextPageToken: String
 
     @inlinable
     public init(claims: [Claim] = [], nextPageToken: String = "") {
@@ -170,10 +170,10 @@ public struct ListClaimsResponse: Hashable, Sendable {
 
 /// `claimline.v1.UpdateClaimStatusRequest` on the wire.
 public struct UpdateClaimStatusRequest: Hashable, Sendable {
-    public var idempotencyKey: String = ""
-    public var claimNumber: String = ""
-    public var status: ClaimStatus = .unspecified
-    public var note: String = ""
+    public var idempotencyKey: String
+    public var claimNumber: String
+    public var status: ClaimStatus
+    public var note: String
 
     @inlinable
     public init(idempotencyKey: String = "", claimNumber: String = "", status: ClaimStatus = .unspecified, note: String = "") {
@@ -186,7 +186,7 @@ public struct UpdateClaimStatusRequest: Hashable, Sendable {
 
 /// `claimline.v1.UpdateClaimStatusResponse` on the wire.
 public struct UpdateClaimStatusResponse: Hashable, Sendable {
-    public var claim: Claim? = nil
+    public var claim: Optional<Claim>
 
     @inlinable
     public init(claim: Claim? = nil) {
@@ -196,12 +196,12 @@ public struct UpdateClaimStatusResponse: Hashable, Sendable {
 
 /// `claimline.v1.DeclareIncidentRequest` on the wire.
 public struct DeclareIncidentRequest: Hashable, Sendable {
-    public var idempotencyKey: String = ""
-    public var title: String = ""
-    public var regions: [String] = []
-    public var categories: [CategoryRef] = []
-    public var playbookUrl: String = ""
-    public var playbookText: String = ""
+    public var idempotencyKey: String
+    public var title: String
+    public var regions: [String]
+    public var categories: [CategoryRef]
+    public var playbookUrl: String
+    public var playbookText: String
 
     @inlinable
     public init(idempotencyKey: String = "", title: String = "", regions: [String] = [], categories: [CategoryRef] = [], playbookUrl: String = "", playbookText: String = "") {
@@ -216,7 +216,7 @@ public struct DeclareIncidentRequest: Hashable, Sendable {
 
 /// `claimline.v1.DeclareIncidentResponse` on the wire.
 public struct DeclareIncidentResponse: Hashable, Sendable {
-    public var incident: Incident? = nil
+    public var incident: Optional<Incident>
 
     @inlinable
     public init(incident: Incident? = nil) {
@@ -226,9 +226,9 @@ public struct DeclareIncidentResponse: Hashable, Sendable {
 
 /// `claimline.v1.WithdrawIncidentRequest` on the wire.
 public struct WithdrawIncidentRequest: Hashable, Sendable {
-    public var idempotencyKey: String = ""
-    public var incidentId: String = ""
-    public var note: String = ""
+    public var idempotencyKey: String
+    public var incidentId: String
+    public var note: String
 
     @inlinable
     public init(idempotencyKey: String = "", incidentId: String = "", note: String = "") {
@@ -240,7 +240,7 @@ public struct WithdrawIncidentRequest: Hashable, Sendable {
 
 /// `claimline.v1.WithdrawIncidentResponse` on the wire.
 public struct WithdrawIncidentResponse: Hashable, Sendable {
-    public var incident: Incident? = nil
+    public var incident: Optional<Incident>
 
     @inlinable
     public init(incident: Incident? = nil) {
@@ -250,7 +250,7 @@ public struct WithdrawIncidentResponse: Hashable, Sendable {
 
 /// `claimline.v1.ListIncidentsRequest` on the wire.
 public struct ListIncidentsRequest: Hashable, Sendable {
-    public var includeWithdrawn: Bool = false
+    public var includeWithdrawn: Bool
 
     @inlinable
     public init(includeWithdrawn: Bool = false) {
@@ -260,7 +260,7 @@ public struct ListIncidentsRequest: Hashable, Sendable {
 
 /// `claimline.v1.ListIncidentsResponse` on the wire.
 public struct ListIncidentsResponse: Hashable, Sendable {
-    public var incidents: [Incident] = []
+    public var incidents: [Incident]
 
     @inlinable
     public init(incidents: [Incident] = []) {
@@ -276,10 +276,10 @@ public struct GetSecondLineModeRequest: Hashable, Sendable {
 
 /// `claimline.v1.SecondLineModeResponse` on the wire.
 public struct SecondLineModeResponse: Hashable, Sendable {
-    public var mode: SecondLineMode = .unspecified
-    public var changedAtMs: Int64 = 0
-    public var changedBy: String = ""
-    public var reason: String = ""
+    public var mode: SecondLineMode
+    public var changedAtMs: Int64
+    public var changedBy: String
+    public var reason: String
 
     @inlinable
     public init(mode: SecondLineMode = .unspecified, changedAtMs: Int64 = 0, changedBy: String = "", reason: String = "") {
@@ -292,9 +292,9 @@ public struct SecondLineModeResponse: Hashable, Sendable {
 
 /// `claimline.v1.SetSecondLineModeRequest` on the wire.
 public struct SetSecondLineModeRequest: Hashable, Sendable {
-    public var idempotencyKey: String = ""
-    public var mode: SecondLineMode = .unspecified
-    public var reason: String = ""
+    public var idempotencyKey: String
+    public var mode: SecondLineMode
+    public var reason: String
 
     @inlinable
     public init(idempotencyKey: String = "", mode: SecondLineMode = .unspecified, reason: String = "") {
@@ -306,8 +306,8 @@ public struct SetSecondLineModeRequest: Hashable, Sendable {
 
 /// `claimline.v1.GetStatsRequest` on the wire.
 public struct GetStatsRequest: Hashable, Sendable {
-    public var fromMs: Int64 = 0
-    public var toMs: Int64 = 0
+    public var fromMs: Int64
+    public var toMs: Int64
 
     @inlinable
     public init(fromMs: Int64 = 0, toMs: Int64 = 0) {
@@ -318,8 +318,8 @@ public struct GetStatsRequest: Hashable, Sendable {
 
 /// `claimline.v1.CategoryCount` on the wire.
 public struct CategoryCount: Hashable, Sendable {
-    public var category: CategoryRef? = nil
-    public var claims: UInt64 = 0
+    public var category: Optional<CategoryRef>
+    public var claims: UInt64
 
     @inlinable
     public init(category: CategoryRef? = nil, claims: UInt64 = 0) {
@@ -330,8 +330,8 @@ public struct CategoryCount: Hashable, Sendable {
 
 /// `claimline.v1.GroupCount` on the wire.
 public struct GroupCount: Hashable, Sendable {
-    public var group: ClaimGroup = .unspecified
-    public var claims: UInt64 = 0
+    public var group: ClaimGroup
+    public var claims: UInt64
 
     @inlinable
     public init(group: ClaimGroup = .unspecified, claims: UInt64 = 0) {
@@ -342,8 +342,8 @@ public struct GroupCount: Hashable, Sendable {
 
 /// `claimline.v1.FailureReasonCount` on the wire.
 public struct FailureReasonCount: Hashable, Sendable {
-    public var reason: RetentionFailureReason = .unspecified
-    public var count: UInt64 = 0
+    public var reason: RetentionFailureReason
+    public var count: UInt64
 
     @inlinable
     public init(reason: RetentionFailureReason = .unspecified, count: UInt64 = 0) {
@@ -354,9 +354,9 @@ public struct FailureReasonCount: Hashable, Sendable {
 
 /// `claimline.v1.DecisionCount` on the wire.
 public struct DecisionCount: Hashable, Sendable {
-    public var decision: EscalateDecision = .unspecified
-    public var rule: String = ""
-    public var escalations: UInt64 = 0
+    public var decision: EscalateDecision
+    public var rule: String
+    public var escalations: UInt64
 
     @inlinable
     public init(decision: EscalateDecision = .unspecified, rule: String = "", escalations: UInt64 = 0) {
@@ -368,14 +368,14 @@ public struct DecisionCount: Hashable, Sendable {
 
 /// `claimline.v1.GetStatsResponse` on the wire.
 public struct GetStatsResponse: Hashable, Sendable {
-    public var claimsByGroup: [GroupCount] = []
-    public var claimsByCategory: [CategoryCount] = []
-    public var retained: UInt64 = 0
-    public var declined: UInt64 = 0
-    public var impossibleByReason: [FailureReasonCount] = []
-    public var escalations: UInt64 = 0
-    public var claimsTotal: UInt64 = 0
-    public var escalationsByDecision: [DecisionCount] = []
+    public var claimsByGroup: [GroupCount]
+    public var claimsByCategory: [CategoryCount]
+    public var retained: UInt64
+    public var declined: UInt64
+    public var impossibleByReason: [FailureReasonCount]
+    public var escalations: UInt64
+    public var claimsTotal: UInt64
+    public var escalationsByDecision: [DecisionCount]
 
     @inlinable
     public init(claimsByGroup: [GroupCount] = [], claimsByCategory: [CategoryCount] = [], retained: UInt64 = 0, declined: UInt64 = 0, impossibleByReason: [FailureReasonCount] = [], escalations: UInt64 = 0, claimsTotal: UInt64 = 0, escalationsByDecision: [DecisionCount] = []) {
@@ -392,7 +392,7 @@ public struct GetStatsResponse: Hashable, Sendable {
 
 /// `claimline.v1.GetContactRequest` on the wire.
 public struct GetContactRequest: Hashable, Sendable {
-    public var callId: String = ""
+    public var callId: String
 
     @inlinable
     public init(callId: String = "") {
@@ -402,8 +402,8 @@ public struct GetContactRequest: Hashable, Sendable {
 
 /// `claimline.v1.GetContactResponse` on the wire.
 public struct GetContactResponse: Hashable, Sendable {
-    public var contact: Contact? = nil
-    public var draft: FileComplaintRequest? = nil
+    public var contact: Optional<Contact>
+    public var draft: Optional<FileComplaintRequest>
 
     @inlinable
     public init(contact: Contact? = nil, draft: FileComplaintRequest? = nil) {
@@ -414,7 +414,7 @@ public struct GetContactResponse: Hashable, Sendable {
 
 /// `claimline.v1.ReloadPolicyRequest` on the wire.
 public struct ReloadPolicyRequest: Hashable, Sendable {
-    public var idempotencyKey: String = ""
+    public var idempotencyKey: String
 
     @inlinable
     public init(idempotencyKey: String = "") {
@@ -424,11 +424,11 @@ public struct ReloadPolicyRequest: Hashable, Sendable {
 
 /// `claimline.v1.ReloadPolicyResponse` on the wire.
 public struct ReloadPolicyResponse: Hashable, Sendable {
-    public var policyName: String = ""
-    public var policyVersion: String = ""
-    public var rules: UInt32 = 0
-    public var previousPolicyName: String = ""
-    public var previousPolicyVersion: String = ""
+    public var policyName: String
+    public var policyVersion: String
+    public var rules: UInt32
+    public var previousPolicyName: String
+    public var previousPolicyVersion: String
 
     @inlinable
     public init(policyName: String = "", policyVersion: String = "", rules: UInt32 = 0, previousPolicyName: String = "", previousPolicyVersion: String = "") {

@@ -12,6 +12,7 @@ public enum ClaimGroup: ProtoEnum, Hashable, Sendable, CaseIterable {
 
     public static let allCases: [ClaimGroup] = [.unspecified, .shop, .contactCentre, .dealer, .billing, .other]
 
+    @inlinable
     public init(rawValue: Int32) {
         switch rawValue {
         case 0: self = .unspecified
@@ -24,6 +25,7 @@ public enum ClaimGroup: ProtoEnum, Hashable, Sendable, CaseIterable {
         }
     }
 
+    @inlinable
     public var rawValue: Int32 {
         switch self {
         case .unspecified: 0
@@ -69,6 +71,7 @@ public enum Category: ProtoEnum, Hashable, Sendable, CaseIterable {
 
     public static let allCases: [Category] = [.unspecified, .dissatisfaction, .incompetence, .improperService, .confidentialityBreach, .slowService, .migration, .balanceDesync, .blockedWithPositiveBalance, .notBlockedWithNegativeBalance, .chargedWhileBlocked, .selfServiceMalfunction, .tariffChangeDissatisfaction]
 
+    @inlinable
     public init(rawValue: Int32) {
         switch rawValue {
         case 0: self = .unspecified
@@ -88,6 +91,7 @@ public enum Category: ProtoEnum, Hashable, Sendable, CaseIterable {
         }
     }
 
+    @inlinable
     public var rawValue: Int32 {
         switch self {
         case .unspecified: 0
@@ -139,6 +143,7 @@ public enum ValueTier: ProtoEnum, Hashable, Sendable, CaseIterable {
 
     public static let allCases: [ValueTier] = [.unspecified, .tier1, .tier2, .tier3, .tier4]
 
+    @inlinable
     public init(rawValue: Int32) {
         switch rawValue {
         case 0: self = .unspecified
@@ -150,6 +155,7 @@ public enum ValueTier: ProtoEnum, Hashable, Sendable, CaseIterable {
         }
     }
 
+    @inlinable
     public var rawValue: Int32 {
         switch self {
         case .unspecified: 0
@@ -185,6 +191,7 @@ public enum RetentionFailureReason: ProtoEnum, Hashable, Sendable, CaseIterable 
 
     public static let allCases: [RetentionFailureReason] = [.unspecified, .laboriousRecalculation, .longReview, .causeUnknown, .exceedsAuthority]
 
+    @inlinable
     public init(rawValue: Int32) {
         switch rawValue {
         case 0: self = .unspecified
@@ -196,6 +203,7 @@ public enum RetentionFailureReason: ProtoEnum, Hashable, Sendable, CaseIterable 
         }
     }
 
+    @inlinable
     public var rawValue: Int32 {
         switch self {
         case .unspecified: 0
@@ -230,6 +238,7 @@ public enum RetentionOutcome: ProtoEnum, Hashable, Sendable, CaseIterable {
 
     public static let allCases: [RetentionOutcome] = [.unspecified, .retained, .declined, .impossible]
 
+    @inlinable
     public init(rawValue: Int32) {
         switch rawValue {
         case 0: self = .unspecified
@@ -240,6 +249,7 @@ public enum RetentionOutcome: ProtoEnum, Hashable, Sendable, CaseIterable {
         }
     }
 
+    @inlinable
     public var rawValue: Int32 {
         switch self {
         case .unspecified: 0
@@ -273,6 +283,7 @@ public enum EscalateDecision: ProtoEnum, Hashable, Sendable, CaseIterable {
 
     public static let allCases: [EscalateDecision] = [.unspecified, .followIncidentPlaybook, .fileClaim, .firstLineConsultation, .transferToSecondLine]
 
+    @inlinable
     public init(rawValue: Int32) {
         switch rawValue {
         case 0: self = .unspecified
@@ -284,6 +295,7 @@ public enum EscalateDecision: ProtoEnum, Hashable, Sendable, CaseIterable {
         }
     }
 
+    @inlinable
     public var rawValue: Int32 {
         switch self {
         case .unspecified: 0
@@ -318,6 +330,7 @@ public enum SecondLineMode: ProtoEnum, Hashable, Sendable, CaseIterable {
 
     public static let allCases: [SecondLineMode] = [.unspecified, .normal, .degraded, .closed]
 
+    @inlinable
     public init(rawValue: Int32) {
         switch rawValue {
         case 0: self = .unspecified
@@ -328,6 +341,7 @@ public enum SecondLineMode: ProtoEnum, Hashable, Sendable, CaseIterable {
         }
     }
 
+    @inlinable
     public var rawValue: Int32 {
         switch self {
         case .unspecified: 0
@@ -365,6 +379,7 @@ public enum ClaimStatus: ProtoEnum, Hashable, Sendable, CaseIterable {
 
     public static let allCases: [ClaimStatus] = [.unspecified, .acknowledged, .rejected, .pending, .held, .inProgress, .cancelled, .closed, .resolved]
 
+    @inlinable
     public init(rawValue: Int32) {
         switch rawValue {
         case 0: self = .unspecified
@@ -380,6 +395,7 @@ public enum ClaimStatus: ProtoEnum, Hashable, Sendable, CaseIterable {
         }
     }
 
+    @inlinable
     public var rawValue: Int32 {
         switch self {
         case .unspecified: 0
@@ -426,6 +442,7 @@ public enum ContactState: ProtoEnum, Hashable, Sendable, CaseIterable {
 
     public static let allCases: [ContactState] = [.unspecified, .followingPlaybook, .claimRequired, .firstLineConsultation, .withSecondLine, .retained, .declined, .claimFiled]
 
+    @inlinable
     public init(rawValue: Int32) {
         switch rawValue {
         case 0: self = .unspecified
@@ -440,6 +457,7 @@ public enum ContactState: ProtoEnum, Hashable, Sendable, CaseIterable {
         }
     }
 
+    @inlinable
     public var rawValue: Int32 {
         switch self {
         case .unspecified: 0
@@ -472,10 +490,10 @@ public enum ContactState: ProtoEnum, Hashable, Sendable, CaseIterable {
 
 /// `claimline.v1.Subscriber` on the wire.
 public struct Subscriber: Hashable, Sendable {
-    public var msisdn: String = ""
-    public var accountId: String = ""
-    public var valueTier: ValueTier = .unspecified
-    public var region: String = ""
+    public var msisdn: String
+    public var accountId: String
+    public var valueTier: ValueTier
+    public var region: String
 
     @inlinable
     public init(msisdn: String = "", accountId: String = "", valueTier: ValueTier = .unspecified, region: String = "") {
@@ -488,8 +506,8 @@ public struct Subscriber: Hashable, Sendable {
 
 /// `claimline.v1.CategoryRef` on the wire.
 public struct CategoryRef: Hashable, Sendable {
-    public var group: ClaimGroup = .unspecified
-    public var category: Category = .unspecified
+    public var group: ClaimGroup
+    public var category: Category
 
     @inlinable
     public init(group: ClaimGroup = .unspecified, category: Category = .unspecified) {
@@ -500,20 +518,20 @@ public struct CategoryRef: Hashable, Sendable {
 
 /// `claimline.v1.Claim` on the wire.
 public struct Claim: Hashable, Sendable {
-    public var claimNumber: String = ""
-    public var callId: String = ""
-    public var category: CategoryRef? = nil
-    public var subscriber: Subscriber? = nil
-    public var placeId: String = ""
-    public var description: String = ""
-    public var failureReason: RetentionFailureReason = .unspecified
-    public var incidentId: String = ""
-    public var agentId: String = ""
-    public var department: String = ""
-    public var status: ClaimStatus = .unspecified
-    public var createdAtMs: Int64 = 0
-    public var dueAtMs: Int64 = 0
-    public var updatedAtMs: Int64 = 0
+    public var claimNumber: String
+    public var callId: String
+    public var category: Optional<CategoryRef>
+    public var subscriber: Optional<Subscriber>
+    public var placeId: String
+    public var description: String
+    public var failureReason: RetentionFailureReason
+    public var incidentId: String
+    public var agentId: String
+    public var department: String
+    public var status: ClaimStatus
+    public var createdAtMs: Int64
+    public var dueAtMs: Int64
+    public var updatedAtMs: Int64
 
     @inlinable
     public init(claimNumber: String = "", callId: String = "", category: CategoryRef? = nil, subscriber: Subscriber? = nil, placeId: String = "", description: String = "", failureReason: RetentionFailureReason = .unspecified, incidentId: String = "", agentId: String = "", department: String = "", status: ClaimStatus = .unspecified, createdAtMs: Int64 = 0, dueAtMs: Int64 = 0, updatedAtMs: Int64 = 0) {
@@ -536,21 +554,21 @@ public struct Claim: Hashable, Sendable {
 
 /// `claimline.v1.Contact` on the wire.
 public struct Contact: Hashable, Sendable {
-    public var callId: String = ""
-    public var state: ContactState = .unspecified
-    public var subscriber: Subscriber? = nil
-    public var category: CategoryRef? = nil
-    public var placeId: String = ""
-    public var decision: EscalateDecision = .unspecified
-    public var rule: String = ""
-    public var incidentId: String = ""
-    public var failureReason: RetentionFailureReason = .unspecified
-    public var claimNumber: String = ""
-    public var firstLineAgentId: String = ""
-    public var secondLineAgentId: String = ""
-    public var createdAtMs: Int64 = 0
-    public var updatedAtMs: Int64 = 0
-    public var expiresAtMs: Int64 = 0
+    public var callId: String
+    public var state: ContactState
+    public var subscriber: Optional<Subscriber>
+    public var category: Optional<CategoryRef>
+    public var placeId: String
+    public var decision: EscalateDecision
+    public var rule: String
+    public var incidentId: String
+    public var failureReason: RetentionFailureReason
+    public var claimNumber: String
+    public var firstLineAgentId: String
+    public var secondLineAgentId: String
+    public var createdAtMs: Int64
+    public var updatedAtMs: Int64
+    public var expiresAtMs: Int64
 
     @inlinable
     public init(callId: String = "", state: ContactState = .unspecified, subscriber: Subscriber? = nil, category: CategoryRef? = nil, placeId: String = "", decision: EscalateDecision = .unspecified, rule: String = "", incidentId: String = "", failureReason: RetentionFailureReason = .unspecified, claimNumber: String = "", firstLineAgentId: String = "", secondLineAgentId: String = "", createdAtMs: Int64 = 0, updatedAtMs: Int64 = 0, expiresAtMs: Int64 = 0) {
@@ -574,16 +592,16 @@ public struct Contact: Hashable, Sendable {
 
 /// `claimline.v1.Incident` on the wire.
 public struct Incident: Hashable, Sendable {
-    public var incidentId: String = ""
-    public var title: String = ""
-    public var regions: [String] = []
-    public var categories: [CategoryRef] = []
-    public var playbookUrl: String = ""
-    public var playbookText: String = ""
-    public var active: Bool = false
-    public var declaredAtMs: Int64 = 0
-    public var withdrawnAtMs: Int64 = 0
-    public var declaredBy: String = ""
+    public var incidentId: String
+    public var title: String
+    public var regions: [String]
+    public var categories: [CategoryRef]
+    public var playbookUrl: String
+    public var playbookText: String
+    public var active: Bool
+    public var declaredAtMs: Int64
+    public var withdrawnAtMs: Int64
+    public var declaredBy: String
 
     @inlinable
     public init(incidentId: String = "", title: String = "", regions: [String] = [], categories: [CategoryRef] = [], playbookUrl: String = "", playbookText: String = "", active: Bool = false, declaredAtMs: Int64 = 0, withdrawnAtMs: Int64 = 0, declaredBy: String = "") {

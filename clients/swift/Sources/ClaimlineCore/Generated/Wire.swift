@@ -2,8 +2,8 @@
 
 /// `claimline.v1.Hello` on the wire.
 public struct Hello: Hashable, Sendable {
-    public var clientName: String = ""
-    public var token: String = ""
+    public var clientName: String
+    public var token: String
 
     @inlinable
     public init(clientName: String = "", token: String = "") {
@@ -14,14 +14,14 @@ public struct Hello: Hashable, Sendable {
 
 /// `claimline.v1.HelloAck` on the wire.
 public struct HelloAck: Hashable, Sendable {
-    public var sessionId: String = ""
-    public var serverName: String = ""
-    public var maxFrameSize: UInt32 = 0
-    public var maxConcurrentStreams: UInt32 = 0
-    public var keepaliveIntervalMs: UInt32 = 0
-    public var idleTimeoutMs: UInt32 = 0
-    public var role: String = ""
-    public var maxDeadlineMs: UInt32 = 0
+    public var sessionId: String
+    public var serverName: String
+    public var maxFrameSize: UInt32
+    public var maxConcurrentStreams: UInt32
+    public var keepaliveIntervalMs: UInt32
+    public var idleTimeoutMs: UInt32
+    public var role: String
+    public var maxDeadlineMs: UInt32
 
     @inlinable
     public init(sessionId: String = "", serverName: String = "", maxFrameSize: UInt32 = 0, maxConcurrentStreams: UInt32 = 0, keepaliveIntervalMs: UInt32 = 0, idleTimeoutMs: UInt32 = 0, role: String = "", maxDeadlineMs: UInt32 = 0) {
@@ -38,8 +38,8 @@ public struct HelloAck: Hashable, Sendable {
 
 /// `claimline.v1.FieldViolation` on the wire.
 public struct FieldViolation: Hashable, Sendable {
-    public var field: String = ""
-    public var description: String = ""
+    public var field: String
+    public var description: String
 
     @inlinable
     public init(field: String = "", description: String = "") {
@@ -50,12 +50,12 @@ public struct FieldViolation: Hashable, Sendable {
 
 /// `claimline.v1.RpcStatus` on the wire.
 public struct RpcStatus: Hashable, Sendable {
-    public var code: UInt32 = 0
-    public var message: String = ""
-    public var fieldViolations: [FieldViolation] = []
-    public var currentState: String = ""
-    public var retryAfterMs: UInt32 = 0
-    public var reason: String = ""
+    public var code: UInt32
+    public var message: String
+    public var fieldViolations: [FieldViolation]
+    public var currentState: String
+    public var retryAfterMs: UInt32
+    public var reason: String
 
     @inlinable
     public init(code: UInt32 = 0, message: String = "", fieldViolations: [FieldViolation] = [], currentState: String = "", retryAfterMs: UInt32 = 0, reason: String = "") {
@@ -70,10 +70,10 @@ public struct RpcStatus: Hashable, Sendable {
 
 /// `claimline.v1.GoAway` on the wire.
 public struct GoAway: Hashable, Sendable {
-    public var lastStreamId: UInt32 = 0
-    public var code: UInt32 = 0
-    public var reason: String = ""
-    public var message: String = ""
+    public var lastStreamId: UInt32
+    public var code: UInt32
+    public var reason: String
+    public var message: String
 
     @inlinable
     public init(lastStreamId: UInt32 = 0, code: UInt32 = 0, reason: String = "", message: String = "") {
