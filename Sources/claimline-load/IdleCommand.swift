@@ -61,6 +61,7 @@ struct IdleCommand: AsyncParsableCommand {
         }
         print(result.line)
         if let json = self.json { try result.writeJSON(to: json) }
-        if let error = result.fileDescriptorError { throw ValidationError(error) }
+        // The line above already says why (EMFILE and the limits): no usage text after it.
+        if result.fileDescriptorError != nil { throw ExitCode(1) }
     }
 }

@@ -25,15 +25,16 @@ public struct IdleResult: Sendable {
 
     public init() {}
 
-    /// (after − before) / established, after every connection's handshake.
+    /// (after − before) / established, after every connection's handshake; 0 when a sample
+    /// is missing (no --server-pid, or /proc could not be opened: out of file descriptors).
     public var bytesPerConnection: Double {
-        guard self.established > 0, self.rssBeforeKB > 0 else { return 0 }
+        guard self.established > 0, self.rssBeforeKB > 0, self.rssAfterKB > 0 else { return 0 }
         return (Double(self.rssAfterKB) - Double(self.rssBeforeKB)) * 1024 / Double(self.established)
     }
 
     /// The same at the end of the hold (after keepalive PINGs, if the hold saw any).
     public var bytesPerConnectionAtEnd: Double {
-        guard self.established > 0, self.rssBeforeKB > 0 else { return 0 }
+        guard self.established > 0, self.rssBeforeKB > 0, self.rssEndKB > 0 else { return 0 }
         return (Double(self.rssEndKB) - Double(self.rssBeforeKB)) * 1024 / Double(self.established)
     }
 
