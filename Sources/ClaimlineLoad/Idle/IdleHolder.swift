@@ -52,6 +52,17 @@ public struct IdleHolder: Sendable {
         var result = IdleResult()
         result.requested = settings.connections
         result.rssBeforeKB = rss()
+        // Running out of descriptors is worse than an error here: libdispatch's thread-pool
+        // monitor traps when it cannot open /proc. So open no more than the limit leaves room
+        // for, and say why the rest were not tried.
+        let (room, limit) = Self.descriptorRoom()
+        let connections = min(settings.connections, room)
+        if connections < settings.connections {
+            result.fileDescriptorError =
+                "not enough file descriptors for \(settings.connections) connections: this process may open \(limit.rlim_cur)"
+                + " (hard limit \(limit.rlim_max)), room for \(room) after a reserve of \(Self.descriptorReserve); raise it with"
+                + " `ulimit -n` (the server needs as many), or split the connections over several processes"
+        }
 
         let opened = ContinuousClock.now
         var channels: [any Channel] = []
@@ -59,8 +70,8 @@ public struct IdleHolder: Sendable {
         await withTaskGroup(of: Opened.self) { group in
             var next = 0
             var outOfDescriptors = false
-            let limit = max(1, settings.handshakesInFlight)
-            while next < min(limit, settings.connections) {
+            let inFlight = max(1, settings.handshakesInFlight)
+            while next < min(inFlight, connections) {
                 let source = sources.isEmpty ? nil : sources[next % sources.count]
                 group.addTask { await Self.open(address, from: source, hello: hello, tally: tally) }
                 next += 1
@@ -76,15 +87,13 @@ public struct IdleHolder: Sendable {
                 if (channels.count + result.refused.values.reduce(0, +)) % 1000 == 0, !channels.isEmpty {
                     progress("idle: \(channels.count) established")
                 }
-                if next < settings.connections, !outOfDescriptors {
+                if next < connections, !outOfDescriptors {
                     let source = sources.isEmpty ? nil : sources[next % sources.count]
                     group.addTask { await Self.open(address, from: source, hello: hello, tally: tally) }
                     next += 1
                 }
             }
             if outOfDescriptors {
-                var limit = rlimit()
-                getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
                 result.fileDescriptorError =
                     "out of file descriptors (EMFILE) after \(channels.count) connections: this process may open \(limit.rlim_cur)"
                     + " (hard limit \(limit.rlim_max)); raise it with `ulimit -n` (the server needs as many), or split the"
@@ -120,6 +129,18 @@ public struct IdleHolder: Sendable {
             for future in closing { try? await future.get() }
         }
         return result
+    }
+
+    /// Descriptors kept free for /proc, the event loops and the JSON file.
+    static let descriptorReserve = 64
+
+    /// How many more sockets fit under RLIMIT_NOFILE, and the limit.
+    static func descriptorRoom() -> (room: Int, limit: rlimit) {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        let soft = limit.rlim_cur > UInt64(Int.max) ? Int.max : Int(limit.rlim_cur)
+        return (max(0, soft - open - Self.descriptorReserve), limit)
     }
 
     private enum Opened: Sendable {
