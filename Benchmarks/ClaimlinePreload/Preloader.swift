@@ -27,8 +27,10 @@ public struct Preloader {
         public var sessionTTLMs: Int64 = 30 * 86_400_000
         public var nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)
         /// The store's own settings (``SQLiteStoreBackend``): how the WAL is checkpointed and
-        /// synced while loading. They change the speed, never the rows.
-        public var checkpointIntervalMs = 100
+        /// synced while loading. They change the speed, never the rows. By default each commit
+        /// checkpoints (no background thread): under nonstop writes the background checkpointer
+        /// never lets the WAL start over, and 10M claims left an 11 GB WAL behind them.
+        public var checkpointIntervalMs = 0
         public var walAutocheckpointPages: Int32 = 1_000
         public var pipelinedSync = true
 

@@ -21,7 +21,7 @@ enum PreloadCommand {
         var claimDays = 180
         var sessionHours = 4
         var sessionTTLMs: Int64 = 30 * 86_400_000
-        var checkpointMs = 100
+        var checkpointMs = 0
         var autocheckpointPages: Int32 = 1_000
         var pipelined = true
         var iterator = arguments.makeIterator()
