@@ -162,9 +162,15 @@ let package = Package(
             ],
             path: "Benchmarks/claimline-echo"
         ),
+        // Fills a fresh SQLite store with millions of realistic rows through the writer's API.
+        .target(
+            name: "ClaimlinePreload",
+            dependencies: [.product(name: "ClaimlineCore", package: client), "ClaimlineStore", "ClaimlineStoreSQLite"],
+            path: "Benchmarks/ClaimlinePreload"
+        ),
         .executableTarget(
             name: "claimline-store-bench",
-            dependencies: [.product(name: "ClaimlineCore", package: client), "ClaimlineStore", "ClaimlineStoreSQLite"],
+            dependencies: [.product(name: "ClaimlineCore", package: client), "ClaimlineStore", "ClaimlineStoreSQLite", "ClaimlinePreload"],
             path: "Benchmarks/claimline-store-bench"
         ),
         .testTarget(name: "ClaimlineCoreTests", dependencies: [.product(name: "ClaimlineCore", package: client)]),
@@ -190,7 +196,7 @@ let package = Package(
             name: "ClaimlineStoreTests",
             dependencies: [
                 .product(name: "ClaimlineCore", package: client),
-                "ClaimlineStore", "ClaimlineStoreSQLite", "ClaimlineStorePostgres", "ClaimlineTestSupport",
+                "ClaimlineStore", "ClaimlineStoreSQLite", "ClaimlineStorePostgres", "ClaimlineTestSupport", "ClaimlinePreload",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -2,10 +2,15 @@
 // statements the handlers issue, in batches like the writer's. Run by `make bench`.
 //
 // Usage: claimline-store-bench [--batches N] [--batch-size B]
+//        claimline-store-bench preload --db PATH --claims N --sessions N [--seed N] (PreloadCommand)
 import ClaimlineCore
 import ClaimlineStore
 import ClaimlineStoreSQLite
 import Foundation
+
+if CommandLine.arguments.dropFirst().first == "preload" {
+    exit(PreloadCommand.run(Array(CommandLine.arguments.dropFirst(2))))
+}
 
 var batches = 50
 var batchSize = 1000
