@@ -261,6 +261,9 @@ public actor ClaimlineServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Each channel keeps its last receive buffer for the next read: start it small (an
+            // idle connection holds 512 bytes, not 2 KiB); a busy one grows it as it reads more.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .childChannelOption(.writeBufferWaterMark, value: waterMark)
             // A peer that shuts its write side still gets the answers to what it sent.
             .childChannelOption(.allowRemoteHalfClosure, value: true)

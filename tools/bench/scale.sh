@@ -33,7 +33,7 @@ echo "preload: $preload_rows claims and sessions ..." >&2
 mkdir -p "$work/grown"
 preload_start=$(date +%s)
 "$bin/claimline-store-bench" preload --db "$work/grown/claimline.db" --claims "$preload_rows" --sessions "$preload_rows" \
-  > "$work/preload.txt" 2> "$work/preload.log"
+  --batch 500000 > "$work/preload.txt" 2> "$work/preload.log"
 preload_seconds=$(($(date +%s) - preload_start))
 start_claimlined "$bin" "$work/grown"
 load grown-escalate --scenario escalate --connections 4 --in-flight 256 --duration "${seconds}s"
@@ -44,19 +44,18 @@ grown_bytes=$(du -sb "$work/grown" | cut -f1)
 rm -rf "$work/grown"
 
 # 3. Idle connections.
-ulimit -n 65536 2> /dev/null || true
 CLAIMLINED_CONFIG=config/bench-10k.json start_claimlined "$bin" "$work/idle"
 load idle-base --scenario escalate --connections 4 --in-flight 256 --duration 20s
 "$bin/claimline-load" idle --server "127.0.0.1:$port" --server-pid "$server_pid" --connections "$idle_connections" \
-  --duration 120s --json "$results/idle.json" > "$work/idle.txt" 2>&1 &
+  --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4 --duration 60s --ready-file "$work/idle.ready" \
+  --json "$results/idle.json" > "$work/idle.txt" 2>&1 &
 idler=$!
-# Wait until the idle set is open (the harness says so), at most 60 s.
+# The load starts once every idle connection is open and measured (at most 60 s).
 for _ in $(seq 1 120); do
-  grep -q "established" "$work/idle.txt" 2> /dev/null && break
+  [ -e "$work/idle.ready" ] && break
   sleep 0.5
 done
 load idle-busy --scenario escalate --connections 4 --in-flight 256 --duration 20s
-kill -INT "$idler" 2> /dev/null || true
 wait "$idler" 2> /dev/null || true
 stop_claimlined
 
@@ -76,12 +75,13 @@ PY
   echo
   section claims-file "FileComplaint on an empty store, closed loop 4 x 256 (the figures above)"
   echo "**A store of $preload_rows claims and $preload_rows contact sessions**, generated in ${preload_seconds} s by"
-  echo "\`$rel/claimline-store-bench preload --claims $preload_rows --sessions $preload_rows\` ($(tail -n 1 "$work/preload.txt"));"
+  echo "\`$rel/claimline-store-bench preload --claims $preload_rows --sessions $preload_rows --batch 500000\`"
+  echo "($(tail -n 1 "$work/preload.txt"));"
   echo "the data dir held $((grown_bytes / 1048576)) MiB after the runs below."
   echo
   section grown-escalate "Escalate against the grown store, closed loop 4 x 256"
   section grown-file "FileComplaint against the grown store, closed loop 4 x 256"
-  echo "**Idle connections** (\`config/bench-10k.json\`):"
+  echo "**Idle connections** (\`config/bench-10k.json\`; \`$rel/claimline-load idle --connections $idle_connections --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4 --duration 60s\`, the Escalate run below started once all were open):"
   echo
   echo '```'
   sed '/^$/d' "$work/idle.txt"

@@ -135,9 +135,9 @@ wal_max = max((s["wal_max"] for s in sizes if s), default=None)
 if bound and wal_max is not None:
     row("4 growth", "largest WAL during sustained writes", f"{wal_max / 2**20:.1f} MiB", f"≤ {bound['bytes'] / 2**20:.0f} MiB (stated)", wal_max <= bound["bytes"])
 idle = load("idle.json")
-if idle and idle.get("bytesPerConnection") is not None:
-    per = idle["bytesPerConnection"]
-    row("4 growth", f"server memory per idle authenticated connection ({idle.get('established', 0):,} open)", f"{per / 1024:.1f} KiB", "≤ 16 KiB", per <= 16 * 1024)
+if idle and idle.get("bytes_per_idle_connection"):
+    per = idle["bytes_per_idle_connection"]
+    row("4 growth", f"server memory per idle authenticated connection ({idle['connections']['established']:,} open)", f"{per / 1024:.1f} KiB", "≤ 16 KiB", per <= 16 * 1024)
 else:
     skipped("4 growth", "memory per idle authenticated connection", "≤ 16 KiB")
 base, busy = run("idle-base"), run("idle-busy")

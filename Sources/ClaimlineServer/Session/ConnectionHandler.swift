@@ -3,6 +3,7 @@ import ClaimlineCore
 import ClaimlineWire
 import Logging
 import NIOCore
+import NIOPosix
 
 /// One client connection: a thin NIO shell around ``ConnectionStateMachine``. It decodes
 /// control frames, hands calls to the ``CallRouter``, writes answers and keeps the timers
@@ -67,7 +68,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var logger: Logger
 
     private var machine: ConnectionStateMachine
-    private let arena = ProtoArena()
+    /// The event loop's arena (``ConnectionHandler/loopArena``): requests are decoded and
+    /// answers encoded through it synchronously on the loop, and it is reset after each use, so
+    /// the connections of one loop share it instead of each keeping 16 KiB while idle.
+    private var arena: ProtoArena
     private var queuedWrites: [UInt32: WriteCommand] = [:]
     private var context: ChannelHandlerContext?
     private var peerAddress = "unknown"
@@ -80,6 +84,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// The streams in flight last reported to the gauge.
     private var reportedInFlight = 0
     /// Frames written since the last flush.
+    /// Storage only while a burst is being written: an idle connection keeps none.
     private var pending = ByteBuffer()
     private var flushScheduled = false
 
@@ -97,10 +102,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var deadlineTimer: (task: Scheduled<Void>, at: Int64)?
     /// The one timer of the connection's timeouts: the machine decides at each tick.
     private var tickTask: RepeatedTask?
+    private var tickPeriod: TimeAmount?
 
     init(settings: Settings, shared: Shared, sessionID: String) {
         self.settings = settings
         self.shared = shared
+        self.arena = Self.loopArena
         self.reservations = CallRouter.reservations(maxFrameSize: settings.maxFrameSize)
         self.sessionID = sessionID
         self.logger = shared.logger
@@ -118,7 +125,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
-        self.pending = context.channel.allocator.buffer(capacity: 4096)
         self.peerAddress = context.channel.remoteAddress?.ipAddress ?? "unknown"
         self.openedNanos = Self.nowNanos()
         self.shared.metrics.connectionsAccepted.increment()
@@ -132,10 +138,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             )
         )
         for entry in evicted { entry.evict() }
-        let period = TimeAmount.nanoseconds(self.machine.tickIntervalNanos)
-        self.tickTask = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
-            loopBound.value.tick()
-        }
+        self.scheduleTicks()
         context.fireChannelActive()
     }
 
@@ -295,6 +298,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
             maxDeadlineMs: UInt32(clamping: self.settings.maxDeadline.nanoseconds / 1_000_000)
         )
         self.writeMessage(ack, type: .helloAck, method: 0, streamID: 0)
+        self.scheduleTicks()
+    }
+
+    /// (Re)starts the connection's one timer at the machine's current interval: short while the
+    /// handshake timeout runs, then the keepalive's and idle timeout's, so ten thousand idle
+    /// connections do not wake their event loops four times per handshake timeout each.
+    private func scheduleTicks() {
+        guard let context = self.context else { return }
+        let period = TimeAmount.nanoseconds(self.machine.tickIntervalNanos)
+        guard period != self.tickPeriod else { return }
+        self.tickTask?.cancel()
+        self.tickPeriod = period
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.tickTask = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            loopBound.value.tick()
+        }
     }
 
     /// A client's GOAWAY: it is leaving. Answer what is in flight, then close. Before HELLO,
@@ -610,6 +629,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         // Straight into the pending buffer: writeFrame moves the writer index back when the body
         // throws, so a message that fails to encode leaves no half frame.
         do {
+            self.reservePending()
             try self.pending.writeFrame(type: type, method: method, streamID: streamID) { (out: inout ByteBuffer) throws(CodecError) -> Int in
                 try message.encode(into: &out, arena: self.arena)
             }
@@ -623,6 +643,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func write(_ frame: Frame) {
         guard self.context != nil else { return }
+        self.reservePending()
         self.pending.writeFrame(frame)
     }
 
@@ -630,6 +651,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// and one write, not one of each per answer.
     private func writeFrame(type: FrameType, method: UInt16, streamID: UInt32, body: (inout ByteBuffer) -> Int) {
         guard self.context != nil else { return }
+        self.reservePending()
         self.pending.writeFrame(type: type, method: method, streamID: streamID, body: body)
     }
 
@@ -648,8 +670,28 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func flushIfNeeded() {
         guard self.pending.readableBytes > 0, let context = self.context else { return }
         let out = self.pending
-        self.pending = context.channel.allocator.buffer(capacity: 4096)
+        self.pending = ByteBuffer()
         context.writeAndFlush(self.wrapOutboundOut(out), promise: nil)
+    }
+
+    /// Room for a burst of answers, taken when the burst starts rather than held between them.
+    private func reservePending() {
+        if self.pending.capacity == 0, let context = self.context {
+            self.pending = context.channel.allocator.buffer(capacity: Self.burstCapacity)
+        }
+    }
+
+    private static let burstCapacity = 4096
+
+    /// One arena per event-loop thread, made on the loop's first connection. Each is only ever
+    /// touched by its own thread, which is what makes the unchecked access sound.
+    nonisolated(unsafe) private static let loopArenas = ThreadSpecificVariable<ProtoArena>()
+
+    static var loopArena: ProtoArena {
+        if let arena = Self.loopArenas.currentValue { return arena }
+        let arena = ProtoArena()
+        Self.loopArenas.currentValue = arena
+        return arena
     }
 
     private static func nowNanos() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds) }

@@ -121,8 +121,10 @@ struct ConnectionStateMachine {
 
     /// How often the handler should tick: often enough for each timeout to fire within a
     /// quarter of its length, never more than every 50 ms.
+    /// A quarter of the shortest timeout that can still fire: the handshake's only before HELLO.
     var tickIntervalNanos: Int64 {
-        let shortest = min(self.limits.handshakeTimeoutNanos, self.limits.keepaliveIntervalNanos, self.limits.idleTimeoutNanos)
+        var shortest = min(self.limits.keepaliveIntervalNanos, self.limits.idleTimeoutNanos)
+        if case .awaitingHello = self.state { shortest = min(shortest, self.limits.handshakeTimeoutNanos) }
         return max(50_000_000, shortest / 4)
     }
 
