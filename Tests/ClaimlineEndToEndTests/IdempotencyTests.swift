@@ -1,10 +1,11 @@
 import ClaimlineClient
 import ClaimlineCodec
 import ClaimlineCore
-@testable import ClaimlineServer
 import ClaimlineStore
 import ClaimlineStoreSQLite
 import Testing
+
+@testable import ClaimlineServer
 
 @Suite("Idempotency", .serialized)
 struct IdempotencyTests {
