@@ -165,7 +165,7 @@ let package = Package(
         // Fills a fresh SQLite store with millions of realistic rows through the writer's API.
         .target(
             name: "ClaimlinePreload",
-            dependencies: [.product(name: "ClaimlineCore", package: client), "ClaimlineStore", "ClaimlineStoreSQLite"],
+            dependencies: [.product(name: "ClaimlineCore", package: client), "ClaimlineStore", "ClaimlineStoreSQLite", "ClaimlineLoad"],
             path: "Benchmarks/ClaimlinePreload"
         ),
         .executableTarget(
@@ -242,6 +242,7 @@ let package = Package(
                 .product(name: "ClaimlineCodec", package: client),
                 .product(name: "ClaimlineProtoC", package: client),
                 .product(name: "NIOCore", package: "swift-nio"),
+                "ClaimlineTestSupport",
             ]
         ),
         .testTarget(
@@ -250,7 +251,7 @@ let package = Package(
                 .product(name: "ClaimlineCore", package: client),
                 .product(name: "ClaimlineCodec", package: client),
                 .product(name: "ClaimlineWire", package: client),
-                "ClaimlineVectors",
+                "ClaimlineVectors", "ClaimlineTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

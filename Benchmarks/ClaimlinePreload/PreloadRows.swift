@@ -1,4 +1,6 @@
 import ClaimlineCore
+import ClaimlineLoad
+import ClaimlineStore
 
 /// The rows of a preload, shaped like what FileComplaint and Escalate write (see
 /// FileComplaintHandler and EscalateHandler): numbered claims routed to the default policy's
@@ -85,9 +87,9 @@ public struct PreloadRows: Sendable {
     /// `2026-000123`: the sequence restarts each UTC year, as WriterState.nextClaimNumber does.
     private mutating func number(createdAtMs: Int64) -> String {
         if self.year == 0 || createdAtMs >= self.nextYearMs {
-            self.year = CivilTime.year(ofMs: createdAtMs)
+            self.year = UTCDate.year(ofMs: createdAtMs)
             self.sequence = 0
-            self.nextYearMs = CivilTime.startOfYearMs(self.year + 1)
+            self.nextYearMs = UTCDate.startOfYearMs(self.year + 1)
         }
         self.sequence += 1
         self.lastSequences[self.year] = self.sequence
@@ -163,8 +165,8 @@ public struct PreloadRows: Sendable {
 
     /// One to three sentences, as the load harness writes (DataGenerator's phrases).
     private mutating func description() -> String {
-        var text = Self.phrases[self.random.below(Self.phrases.count)]
-        for _ in 0..<self.random.below(3) { text += " " + Self.phrases[self.random.below(Self.phrases.count)] }
+        var text = DataGenerator.phrases[self.random.below(DataGenerator.phrases.count)]
+        for _ in 0..<self.random.below(3) { text += " " + DataGenerator.phrases[self.random.below(DataGenerator.phrases.count)] }
         return text
     }
 
@@ -208,17 +210,4 @@ public struct PreloadRows: Sendable {
     ])
 
     static let failureReasons: [RetentionFailureReason] = [.laboriousRecalculation, .longReview, .causeUnknown, .exceedsAuthority]
-
-    static let phrases = [
-        "Абонент недоволен обслуживанием и просит разобраться.",
-        "Сотрудник дал неверную информацию о тарифе.",
-        "Баланс в личном кабинете не совпадает с детализацией.",
-        "Номер заблокирован при положительном балансе.",
-        "Списаны средства во время добровольной блокировки.",
-        "Оператор прервал разговор и не перезвонил.",
-        "После смены тарифа услуги подключаются с задержкой.",
-        "USSD-меню показывает неверный остаток пакета.",
-        "Абонент требует перерасчёт за прошлый месяц.",
-        "Персональные данные озвучены третьему лицу.",
-    ]
 }

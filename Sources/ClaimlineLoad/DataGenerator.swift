@@ -102,7 +102,8 @@ public struct DataGenerator: Sendable {
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
-    static let phrases = [
+    /// Complaint sentences (also what the store benchmark's preload writes as descriptions).
+    public static let phrases = [
         "Абонент недоволен обслуживанием и просит разобраться.",
         "Сотрудник дал неверную информацию о тарифе.",
         "Баланс в личном кабинете не совпадает с детализацией.",

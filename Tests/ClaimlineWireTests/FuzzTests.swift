@@ -1,5 +1,6 @@
 import ClaimlineCodec
 import ClaimlineCore
+import ClaimlineTestSupport
 import ClaimlineWire
 import NIOCore
 import Testing

@@ -1,8 +1,10 @@
-/// UTC years from Unix milliseconds without Foundation's calendars, which would cost more per
-/// claim than the claim's insert (days-from-civil, Howard Hinnant's algorithm).
-enum CivilTime {
-    static func year(ofMs ms: Int64) -> Int {
-        let days = Int(ms.dividedRoundingDown(by: 86_400_000))
+/// UTC calendar arithmetic for claim numbers, whose sequence starts again each UTC year (no
+/// Foundation on the hot path: its calendars cost more per claim than the claim's insert).
+public enum UTCDate {
+    /// The UTC year of a Unix time in milliseconds.
+    public static func year(ofMs ms: Int64) -> Int {
+        // Howard Hinnant's civil_from_days.
+        let days = Int(ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000)
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -14,19 +16,12 @@ enum CivilTime {
     }
 
     /// Midnight UTC of 1 January of `year`, in Unix milliseconds.
-    static func startOfYearMs(_ year: Int) -> Int64 {
+    public static func startOfYearMs(_ year: Int) -> Int64 {
         let y = year - 1  // January counts as month 13 of the year before
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
         let doy = (153 * (13 - 3) + 2) / 5
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return Int64(era * 146_097 + doe - 719_468) * 86_400_000
-    }
-}
-
-extension Int64 {
-    fileprivate func dividedRoundingDown(by divisor: Int64) -> Int64 {
-        let q = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? q - 1 : q
     }
 }
