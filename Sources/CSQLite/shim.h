@@ -1,6 +1,7 @@
 #ifndef CLAIMLINE_CSQLITE_SHIM_H
 #define CLAIMLINE_CSQLITE_SHIM_H
 #include <sqlite3.h>
+#include <sys/prctl.h>
 
 /* sqlite3_config is variadic and does not import into Swift. Called once, before any other
  * SQLite call: memory statistics off, because keeping them takes a global mutex on every
@@ -17,6 +18,12 @@ static int clm_sqlite_store_wal_frames(void *context, sqlite3 *db, const char *n
     (void)name;
     *(int *)context = frames;
     return SQLITE_OK;
+}
+
+/* Names the calling thread (at most 15 bytes) for top -H, perf and /proc; prctl is variadic,
+ * so it does not import into Swift. */
+static inline void clm_set_thread_name(const char *name) {
+    prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
 static inline void clm_sqlite_track_wal_frames(sqlite3 *db, int *frames) {

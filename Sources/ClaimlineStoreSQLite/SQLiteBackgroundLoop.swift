@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// The one way the SQLite store runs work beside its writer: a named thread, a condition, and
@@ -50,6 +51,9 @@ final class SQLiteBackgroundLoop: @unchecked Sendable {
     }
 
     private func run() {
+        // Foundation's `Thread.name` does not reach the kernel here: name the thread for `top -H`,
+        // `perf` and /proc (at most 15 bytes).
+        clm_set_thread_name(String(self.name.prefix(15)))
         self.condition.lock()
         while true {
             if let work = self.take(self.stopping) {

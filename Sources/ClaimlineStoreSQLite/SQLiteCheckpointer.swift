@@ -27,7 +27,7 @@ final class SQLiteCheckpointer: @unchecked Sendable {
         self.connection = connection
         self.interval = Double(intervalMs) / 1000
         self.loop = SQLiteBackgroundLoop(
-            name: "claimline-checkpoint", interval: self.interval,
+            name: "claimline-ckpt", interval: self.interval,
             take: { [unowned self] stopping in
                 guard !stopping, Date().timeIntervalSince(self.lastRun) >= self.interval else { return nil }
                 self.lastRun = Date()

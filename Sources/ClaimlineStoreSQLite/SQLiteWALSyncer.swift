@@ -26,7 +26,7 @@ final class SQLiteWALSyncer: @unchecked Sendable {
     init(databasePath: String) {
         self.walPath = databasePath + "-wal"
         self.loop = SQLiteBackgroundLoop(
-            name: "claimline-walsync",
+            name: "claimline-sync",
             take: { [unowned self] _ in
                 // Pending batches are synced even when stopping: nobody is left unanswered.
                 guard !self.waiting.isEmpty else { return nil }

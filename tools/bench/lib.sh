@@ -67,7 +67,10 @@ sample_sizes() {
   sampler_pid=$!
 }
 stop_sampler() {
-  [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null && wait "$sampler_pid" 2>/dev/null
+  if [ -n "$sampler_pid" ]; then
+    kill "$sampler_pid" 2> /dev/null || true
+    wait "$sampler_pid" 2> /dev/null || true
+  fi
   sampler_pid=""
 }
 

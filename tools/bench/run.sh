@@ -115,9 +115,11 @@ attack bad-hellos --duration 10s --count 4000
 stop_claimlined
 stop_sampler
 python3 tools/bench/sizes.py "$results/sizes-main.txt" --json > "$results/sizes-main.json"
-# The WAL's stated bound: SQLiteStoreBackend.walSizeLimitBytes (32 MiB), the size the WAL is cut
-# back to when it starts over, which the writer makes it do every 16 MiB of frames.
-echo '{"bytes": 33554432}' > "$results/wal-bound.json"
+# The WAL's stated bound under sustained writes: 64 MiB. The writer asks for a restart once the
+# WAL holds 16 MiB of frames and makes it right after the next background checkpoint step, and
+# the restart cuts the file back to 32 MiB (SQLiteStoreBackend.walSizeLimitBytes); the file grows
+# past that only while a reader's snapshot holds the WAL's start.
+echo '{"bytes": 67108864}' > "$results/wal-bound.json"
 
 # Flat as it grows (issue 14): bytes per filed claim on a fresh store; then 10 M claims and 10 M
 # contact sessions generated into a store, the same runs against it; then idle connections.

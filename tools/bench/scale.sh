@@ -47,7 +47,7 @@ rm -rf "$work/grown"
 CLAIMLINED_CONFIG=config/bench-10k.json start_claimlined "$bin" "$work/idle"
 load idle-base --scenario escalate --connections 4 --in-flight 256 --duration 20s
 "$bin/claimline-load" idle --server "127.0.0.1:$port" --server-pid "$server_pid" --connections "$idle_connections" \
-  --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4 --duration 60s --ready-file "$work/idle.ready" \
+  --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4 --duration 45s --ready-file "$work/idle.ready" \
   --json "$results/idle.json" > "$work/idle.txt" 2>&1 &
 idler=$!
 # The load starts once every idle connection is open and measured (at most 60 s).
@@ -81,7 +81,7 @@ PY
   echo
   section grown-escalate "Escalate against the grown store, closed loop 4 x 256"
   section grown-file "FileComplaint against the grown store, closed loop 4 x 256"
-  echo "**Idle connections** (\`config/bench-10k.json\`; \`$rel/claimline-load idle --connections $idle_connections --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4 --duration 60s\`, the Escalate run below started once all were open):"
+  echo "**Idle connections** (\`config/bench-10k.json\`; \`$rel/claimline-load idle --connections $idle_connections --sources 127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4 --duration 45s\`, the Escalate run below started once all were open):"
   echo
   echo '```'
   sed '/^$/d' "$work/idle.txt"
