@@ -114,7 +114,10 @@ proto: deps
 vectors: build
 	$(SWIFT) run $(SWIFT_FLAGS) claimline-vectors .
 
+# perf (Debian's linux-perf, installed when missing) records the profiles BENCHMARKS.md shows.
+BENCH_PACKAGES := linux-perf
 bench: release
+	$(call install-missing,$(BENCH_PACKAGES))
 	tools/bench/run.sh
 
 # Starts claimlined on 127.0.0.1:7400 with the dev config (tokens in config/claimline.json), its

@@ -150,6 +150,19 @@ fi
 echo "running the codec benchmark..." >&2
 "$bin/claimline-codec-bench" --iterations "${CODEC_ITERATIONS:-1000000}" --rounds "${CODEC_ROUNDS:-7}" > "$work/codec.txt"
 cp "$work/codec.txt" "$results/codec.txt"
+# Where a round trip's time goes: the same benchmark, shorter, under perf (by library, then symbol).
+if command -v perf > /dev/null 2>&1; then
+  perf record -F 999 -g -o "$work/codec.perf" -- "$bin/claimline-codec-bench" --iterations 300000 --rounds 2 > /dev/null 2>&1 || true
+  if [ -s "$work/codec.perf" ]; then
+    {
+      echo "# codec: claimline-codec-bench --iterations 300000 --rounds 2 (every row of the table, one after the other)"
+      perf report -i "$work/codec.perf" --no-children --sort dso -g none --percent-limit 1 --stdio 2> /dev/null | grep -v '^#' | sed '/^$/d'
+      echo
+      perf report -i "$work/codec.perf" --no-children --sort sym -g none --percent-limit 1 --stdio 2> /dev/null | grep -v '^#' | sed '/^$/d' \
+        | swift demangle --simplified
+    } > "$results/profile-codec.txt"
+  fi
+fi
 echo "running the store benchmark..." >&2
 "$bin/claimline-store-bench" --batches "${STORE_BATCHES:-50}" --batch-size "${STORE_BATCH_SIZE:-1000}" > "$work/store.txt"
 
@@ -191,7 +204,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "harness settings), then \`perf report --no-children\`: the share of the server's samples by"
   echo "thread and library, then the hottest symbols. Full reports: \`$results/profile-*.txt\`."
   echo
-  for name in escalate-closed escalate-40 file-closed grown-escalate; do
+  for name in escalate-closed escalate-40 file-closed grown-escalate codec; do
     [ -s "$results/profile-$name.txt" ] || continue
     echo "### $name"
     echo
