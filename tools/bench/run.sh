@@ -37,6 +37,7 @@ done
   --json "$results/echo-closed.json" --hgrm "$results/echo-closed.hgrm" --html "$results/echo-closed.html" \
   --scenario escalate --connections 4 --in-flight 256 --duration "${seconds}s" > "$work/echo-closed.txt" 2>&1
 printf '%s\n' "--scenario escalate --connections 4 --in-flight 256 --duration ${seconds}s" > "$work/echo-closed.args"
+cp "$work/echo-closed.txt" "$results/echo-closed.txt"
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=""
