@@ -175,7 +175,7 @@ let package = Package(
         ),
         .testTarget(name: "ClaimlineCoreTests", dependencies: [.product(name: "ClaimlineCore", package: client)]),
         // A real PostgreSQL for the tests: the cluster `make test` started, or one of their own.
-        .target(name: "ClaimlineTestSupport", path: "Tests/ClaimlineTestSupport"),
+        .target(name: "ClaimlineTestSupport", dependencies: ["ClaimlineLoad"], path: "Tests/ClaimlineTestSupport"),
         .testTarget(
             name: "ClaimlineLoadTests",
             dependencies: [

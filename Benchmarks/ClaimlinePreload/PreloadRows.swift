@@ -20,7 +20,7 @@ public struct PreloadRows: Sendable {
     public let sessionsToMs: Int64
     public let sessionTTLMs: Int64
     private let seed: UInt64
-    private var random: PreloadRandom
+    private var random: SeededRandom
     private var callIDs: SortedCallIDs
     /// The year being numbered, its last sequence and where the next year starts.
     private var year = 0
@@ -42,13 +42,13 @@ public struct PreloadRows: Sendable {
         self.sessionsFromMs = sessionsFromMs
         self.sessionsToMs = max(sessionsFromMs, sessionsToMs)
         self.sessionTTLMs = sessionTTLMs
-        self.random = PreloadRandom(seed: PreloadRandom.mix(seed ^ 0x636C_6169_6D73))
-        self.callIDs = SortedCallIDs(count: sessions, seed: PreloadRandom.mix(seed ^ 0x6361_6C6C_73))
+        self.random = SeededRandom(seed: SeededRandom.mix(seed ^ 0x636C_6169_6D73))
+        self.callIDs = SortedCallIDs(count: sessions, seed: SeededRandom.mix(seed ^ 0x6361_6C6C_73))
     }
 
     /// The sorted call ids a preload with `sessions` and `seed` writes, for checks.
     public static func callIDs(sessions: Int, seed: UInt64) -> [String] {
-        var ids = SortedCallIDs(count: sessions, seed: PreloadRandom.mix(seed ^ 0x6361_6C6C_73))
+        var ids = SortedCallIDs(count: sessions, seed: SeededRandom.mix(seed ^ 0x6361_6C6C_73))
         return (0..<sessions).map { ids.next($0) }
     }
 
@@ -150,7 +150,7 @@ public struct PreloadRows: Sendable {
 
     /// Subscriber `k` of the pool, always the same: MSISDNs scattered over +79xxxxxxxxx.
     public func subscriber(_ k: Int) -> Subscriber {
-        let hash = PreloadRandom.mix(self.seed ^ UInt64(k) &* 0x9E37_79B9_7F4A_7C15)
+        let hash = SeededRandom.mix(self.seed ^ UInt64(k) &* 0x9E37_79B9_7F4A_7C15)
         let national = 900_000_000 + hash % 100_000_000
         let tierRoll = Int(hash >> 40 & 0xFF) % 10
         let tier: ValueTier = tierRoll < 1 ? .tier1 : tierRoll < 5 ? .tier2 : tierRoll < 8 ? .tier3 : .tier4
@@ -170,7 +170,7 @@ public struct PreloadRows: Sendable {
         return text
     }
 
-    private static func placeID(_ group: ClaimGroup, region: String, _ random: inout PreloadRandom) -> String {
+    private static func placeID(_ group: ClaimGroup, region: String, _ random: inout SeededRandom) -> String {
         let n = 1 + random.below(50)
         switch group {
         case .shop: return "SHOP-\(region)-\(n)"
@@ -181,7 +181,7 @@ public struct PreloadRows: Sendable {
     }
 
     /// Index i of `count` spread evenly over [from, to), jittered within its step: ascending.
-    private static func spread(_ i: Int, of count: Int, from: Int64, to: Int64, jitter: inout PreloadRandom) -> Int64 {
+    private static func spread(_ i: Int, of count: Int, from: Int64, to: Int64, jitter: inout SeededRandom) -> Int64 {
         let step = Double(to - from) / Double(max(1, count))
         return from + Int64(Double(i) * step) + (step >= 1 ? Int64(jitter.below(Int(step))) : 0)
     }

@@ -1,3 +1,5 @@
+import ClaimlineLoad
+
 /// Call ids in UUID form (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`, lowercase) that are spread
 /// uniformly over the key space like random ones, yet come out in ascending order.
 ///
@@ -9,12 +11,12 @@
 public struct SortedCallIDs: Sendable {
     public let count: Int
     private let slot: UInt64
-    private var random: PreloadRandom
+    private var random: SeededRandom
 
     public init(count: Int, seed: UInt64) {
         self.count = max(1, count)
         self.slot = UInt64.max / UInt64(self.count)
-        self.random = PreloadRandom(seed: seed)
+        self.random = SeededRandom(seed: seed)
     }
 
     /// The id of index `i`, called with `i` = 0, 1, 2, ... in order (the jitter is a stream).

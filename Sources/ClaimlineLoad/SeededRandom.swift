@@ -7,7 +7,12 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     public mutating func next() -> UInt64 {
         self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
+        return Self.mix(self.state)
+    }
+
+    /// The finalizer alone: a stateless hash (the preload's subscriber `k` is the same every time).
+    public static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)

@@ -95,17 +95,12 @@ public final class SQLiteClaimStore: ClaimStore {
     private func closeWALGap() {
         guard let checkpointer = self.checkpointer, let db = self.connection.db else { return }
         guard self.walFrames.pointee >= Self.walFramesBeforeReset else { return }
-        guard checkpointer.takeFinishedStep() else {
+        // Only a step asked for now counts: one that finished earlier may have left much behind.
+        guard checkpointer.takeFinishedStep() && self.stepRequested else {
             if !self.stepRequested {
                 self.stepRequested = true
                 checkpointer.requestStep()
             }
-            return
-        }
-        guard self.stepRequested else {
-            // A step finished a while ago: ask for a fresh one so what is left is short.
-            self.stepRequested = true
-            checkpointer.requestStep()
             return
         }
         self.stepRequested = false

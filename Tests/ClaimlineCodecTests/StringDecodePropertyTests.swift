@@ -1,5 +1,6 @@
 import ClaimlineCodec
 import ClaimlineCore
+import ClaimlineLoad
 import ClaimlineTestSupport
 import Testing
 

@@ -51,17 +51,18 @@ protocol WriteMethodHandler: Sendable {
     static func footprint(_ request: Request) -> WriteFootprint
     /// What the idempotency record keeps of an answer when not all of it: nil keeps it whole.
     /// The record lives a day and is written with every call, so an answer that repeats rows
-    /// the store keeps anyway is kept without them and ``replayed(_:_:)`` puts them back.
+    /// the store keeps anyway is kept without them and ``replayAnswer(kept:store:arena:)`` puts
+    /// them back.
     static func kept(_ response: Response) -> Response?
     /// The answer a replay gets from what ``kept(_:)`` kept: byte for byte the first answer.
-    static func replayed(_ kept: Response, _ store: any ClaimStore) throws -> Response
+    static func replayAnswer(kept: [UInt8], store: any ClaimStore, arena: ProtoArena) throws -> [UInt8]
 }
 
 extension WriteMethodHandler {
     static var answerSize: AnswerSize { .small }
     static func footprint(_ request: Request) -> WriteFootprint { WriteFootprint() }
     static func kept(_ response: Response) -> Response? { nil }
-    static func replayed(_ kept: Response, _ store: any ClaimStore) throws -> Response { kept }
+    static func replayAnswer(kept: [UInt8], store: any ClaimStore, arena: ProtoArena) throws -> [UInt8] { kept }
 }
 
 /// One write's share of a batch's ``BatchFootprint`` (its idempotency key is added by the writer).

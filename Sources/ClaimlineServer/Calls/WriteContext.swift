@@ -77,9 +77,7 @@ struct EncodedWrite: Sendable {
 
 extension WriteOutcome where Response: ProtobufCMessage {
     func encoded(_ arena: ProtoArena) throws -> EncodedWrite {
-        var buffer = ByteBuffer()
-        try self.response.encode(into: &buffer, arena: arena)
-        return EncodedWrite(response: Array(buffer.readableBytesView), audit: self.audit, event: self.event, afterCommit: self.afterCommit)
+        EncodedWrite(response: try self.response.encodedBytes(arena), audit: self.audit, event: self.event, afterCommit: self.afterCommit)
     }
 }
 

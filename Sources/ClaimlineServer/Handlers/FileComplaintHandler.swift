@@ -1,6 +1,8 @@
+import ClaimlineCodec
 import ClaimlineCore
 import ClaimlinePolicy
 import ClaimlineStore
+import NIOCore
 
 /// FileComplaint: registers the claim, numbered for reading aloud, routed by the policy to
 /// a department with a due time. Exactly once: the idempotency key is checked before this runs
@@ -21,17 +23,18 @@ enum FileComplaintHandler: WriteMethodHandler {
         return kept
     }
 
-    /// The claim as it was filed: its row, with the status and update time it was filed with
-    /// (UpdateClaimStatus changes only those), so a replay after an update gets the first answer.
-    static func replayed(_ kept: FileComplaintResponse, _ store: any ClaimStore) throws -> FileComplaintResponse {
-        guard var claim = try store.claim(number: kept.claimNumber) else {
-            throw StoreError("replay FileComplaint", "claim \(kept.claimNumber) of a kept answer is missing")
+    /// The kept answer with the claim as it was filed: its row, with the status and update time
+    /// it was filed with (UpdateClaimStatus changes only those), so a replay after an update
+    /// gets the first answer.
+    static func replayAnswer(kept: [UInt8], store: any ClaimStore, arena: ProtoArena) throws -> [UInt8] {
+        var answer = try FileComplaintResponse.decode(from: ByteBuffer(bytes: kept), arena: arena)
+        guard var claim = try store.claim(number: answer.claimNumber) else {
+            throw StoreError("replay FileComplaint", "claim \(answer.claimNumber) of a kept answer is missing")
         }
         claim.status = Self.filedStatus
         claim.updatedAtMs = claim.createdAtMs
-        var answer = kept
         answer.claim = claim
-        return answer
+        return try answer.encodedBytes(arena)
     }
 
     /// Every claim is filed acknowledged.

@@ -93,9 +93,7 @@ struct CallRouter: Sendable {
                 if let kept = H.kept(outcome.response) { written.kept = try kept.encodedBytes(arena) }
                 return written
             },
-            replay: { kept, store, arena in
-                try H.replayed(H.Response.decode(from: ByteBuffer(bytes: kept), arena: arena), store).encodedBytes(arena)
-            }
+            handler: H.self
         )
         self.writer.submit(command)
         return .write(command)

@@ -71,7 +71,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// The event loop's arena (``ConnectionHandler/loopArena``): requests are decoded and
     /// answers encoded through it synchronously on the loop, and it is reset after each use, so
     /// the connections of one loop share it instead of each keeping 16 KiB while idle.
-    private var arena: ProtoArena
+    private let arena: ProtoArena
     private var queuedWrites: [UInt32: WriteCommand] = [:]
     private var context: ChannelHandlerContext?
     private var peerAddress = "unknown"

@@ -4,7 +4,6 @@ import ClaimlinePolicy
 import ClaimlineStore
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -430,7 +429,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         _ command: WriteCommand, _ record: IdempotencyRecord, store: any ClaimStore, arena: ProtoArena
     ) throws -> [UInt8] {
         do {
-            return try command.replay(record.response, store, arena)
+            return try command.handler?.replayAnswer(kept: record.response, store: store, arena: arena) ?? record.response
         } catch let error as StoreError {
             throw error
         } catch let error as RPCError {

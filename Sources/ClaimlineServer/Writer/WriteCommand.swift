@@ -1,6 +1,5 @@
 import ClaimlineCodec
 import ClaimlineCore
-import ClaimlineStore
 import NIOCore
 import Synchronization
 
@@ -10,11 +9,11 @@ import Synchronization
 final class WriteCommand: Sendable {
     /// Applies the write inside the open batch and encodes its answer.
     typealias Apply = @Sendable (WriteContext, ProtoArena) throws -> EncodedWrite
-    /// The answer to a replay, from what the idempotency record kept (``WriteMethodHandler/replayed(_:_:)``).
-    typealias Replay = @Sendable ([UInt8], any ClaimStore, ProtoArena) throws -> [UInt8]
 
     let apply: Apply
-    let replay: Replay
+    /// The method's handler: what a replay answers from the kept bytes
+    /// (``WriteMethodHandler/replayAnswer(kept:store:arena:)``); nil answers them as kept.
+    let handler: (any WriteMethodHandler.Type)?
     let method: Method
     let idempotencyKey: String
     /// The key as stored: scoped to the client that sent it and the method (PROTOCOL.md 9.4),
@@ -44,10 +43,10 @@ final class WriteCommand: Sendable {
     init(
         method: Method, idempotencyKey: String, requestHash: UInt64, context: CallContext, deadlineNanos: Int64,
         eventLoop: any EventLoop, completion: @escaping @Sendable (CallResult) -> Void, footprint: WriteFootprint = WriteFootprint(),
-        apply: @escaping Apply, replay: @escaping Replay = { kept, _, _ in kept }
+        apply: @escaping Apply, handler: (any WriteMethodHandler.Type)? = nil
     ) {
         self.apply = apply
-        self.replay = replay
+        self.handler = handler
         self.footprint = footprint
         self.method = method
         self.idempotencyKey = idempotencyKey
