@@ -43,6 +43,7 @@ public actor ClaimlineServer: Service {
     private let logger: Logger
     private let writer: GroupCommitWriter
     private let readers: ReaderPool
+    private nonisolated let prober: StoreProber
     private nonisolated let registry: ConnectionRegistry
     private let authenticator: Authenticator
     public nonisolated let policy: PolicyHolder
@@ -93,6 +94,7 @@ public actor ClaimlineServer: Service {
             metrics: self.metrics
         )
         self.readers = ReaderPool(backend: backend, threads: readerThreads, maxAnswerBytes: configuration.limits.maxFrameSize)
+        self.prober = StoreProber(backend: backend, logger: logger)
         let limits = configuration.limits
         self.registry = ConnectionRegistry(
             limits: .init(
@@ -112,6 +114,7 @@ public actor ClaimlineServer: Service {
         guard case .idle = self.state else { throw ServerError("run() may be called once") }
         try self.writer.start()
         self.readers.start()
+        self.prober.start()
         let channel: any Channel
         do {
             channel = try await self.bind()
@@ -161,10 +164,17 @@ public actor ClaimlineServer: Service {
         case .listening: break
         }
         switch self.writer.currentHealth {
-        case .up: return .ready
+        case .up: break
         case .reconnecting: return .notReady("store unavailable: reconnecting")
         case .failed: return .notReady("store failed: writes refused until a restart")
         }
+        // The writer's view is as old as its last batch: the prober asks the store even when no
+        // call comes, and a batch stuck on the store shows before its query timeout ends it.
+        if let why = self.prober.notAnswering() { return .notReady(why) }
+        if let stalled = self.writer.stalledMs(), stalled > 750 {
+            return .notReady("store not answering: the writer has waited \(stalled) ms for a batch")
+        }
+        return .ready
     }
 
     /// Where the server listens, once it does (for tests binding port 0).
@@ -213,6 +223,7 @@ public actor ClaimlineServer: Service {
     private func stopWorkers() async throws {
         try await self.writer.stop()
         try await self.readers.stop()
+        try await self.prober.stop()
     }
 
     private func failAddressWaiters(_ error: any Error) {

@@ -15,7 +15,10 @@ public protocol ClaimStore: AnyObject {
     /// Begins a batch that will read and change what `footprint` names. A store shared by
     /// several writers (PostgreSQL with several instances) locks those keys for the batch, in
     /// one order, and fetches their rows in one round trip; a store with one writer just begins.
-    func begin(footprint: BatchFootprint) throws(StoreError)
+    /// Returns what could not be locked within the store's bound: the writes touching it must
+    /// not be applied in this batch (empty for a store with one writer).
+    @discardableResult
+    func begin(footprint: BatchFootprint) throws(StoreError) -> BusyKeys
     /// Durable when it returns.
     func commit() throws(StoreError)
     /// Commits the batch and may return before it is durable; `durable` runs (on any thread)
@@ -92,6 +95,9 @@ public protocol ClaimStoreReader: AnyObject {
     /// (a `RetentionFailureReason` proto name). Groups and categories with no claims are left
     /// out; lists are ordered by group then category number.
     func stats(fromMs: Int64, toMs: Int64) throws(StoreError) -> ClaimStats
+    /// The cheapest statement that still needs the store to answer (a read transaction on the
+    /// file; a round trip to the database): readiness asks it every few hundred milliseconds.
+    func probe() throws(StoreError)
     func close()
 }
 
@@ -113,7 +119,11 @@ extension ClaimStoreBackend {
 }
 
 extension ClaimStore {
-    public func begin(footprint: BatchFootprint) throws(StoreError) { try self.begin() }
+    @discardableResult
+    public func begin(footprint: BatchFootprint) throws(StoreError) -> BusyKeys {
+        try self.begin()
+        return BusyKeys()
+    }
     public func leaseClaimSequences(year: Int) throws(StoreError) -> ClosedRange<Int>? { nil }
     public func leaseIncidentSequence() throws(StoreError) -> Int? { nil }
     public func sharedStateMayHaveChanged() -> Bool { false }

@@ -38,6 +38,10 @@ public final class InMemoryClaimStoreReader: ClaimStoreReader {
         try self.state("stats").stats(fromMs: fromMs, toMs: toMs)
     }
 
+    public func probe() throws(StoreError) {
+        guard self.backend != nil else { throw StoreError("probe", "reader is closed") }
+    }
+
     public func close() {
         self.backend = nil
     }

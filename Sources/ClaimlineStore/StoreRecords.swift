@@ -140,6 +140,29 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(self.operation): \(self.message)" + (self.code != 0 ? " (\(self.code))" : "") }
 }
 
+/// What a store shared by several writers could not lock for a batch within its bound
+/// (another instance holds it: busy, or frozen with its transaction open). The writes touching
+/// any of it are not applied (UNAVAILABLE `CONTACT_BUSY`, retry); the rest of the batch goes on.
+public struct BusyKeys: Hashable, Sendable {
+    public var idempotencyKeys: Set<String> = []
+    public var callIDs: Set<String> = []
+    public var locks: Set<String> = []
+
+    public init(idempotencyKeys: Set<String> = [], callIDs: Set<String> = [], locks: Set<String> = []) {
+        self.idempotencyKeys = idempotencyKeys
+        self.callIDs = callIDs
+        self.locks = locks
+    }
+
+    public var isEmpty: Bool { self.idempotencyKeys.isEmpty && self.callIDs.isEmpty && self.locks.isEmpty }
+
+    /// Whether a write with this key, contact and locks touches anything busy.
+    public func touches(idempotencyKey: String, callID: String, locks: [String]) -> Bool {
+        self.idempotencyKeys.contains(idempotencyKey) || (!callID.isEmpty && self.callIDs.contains(callID))
+            || locks.contains { self.locks.contains($0) }
+    }
+}
+
 /// What one batch of writes will read and change, known before any of it runs (from the
 /// requests alone), so a store that several writers share can lock it all at once, in one
 /// order (no deadlock between writers), and fetch it in one round trip.

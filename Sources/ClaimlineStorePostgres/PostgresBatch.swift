@@ -48,14 +48,46 @@ enum LockKey {
         return Int64(bitPattern: hash)
     }
 
+    /// The keys of `footprint` (as ``keys(_:)``) and, for each, what it stands for, so that the
+    /// keys another instance holds can be told back as the writes' own names.
+    struct Named {
+        var keys: [Int64]
+        var idempotencyKeys: [Int64: [String]] = [:]
+        var callIDs: [Int64: [String]] = [:]
+        var locks: [Int64: [String]] = [:]
+
+        /// What `held` (a subset of ``keys``) stands for.
+        func busy(_ held: [Int64]) -> BusyKeys {
+            var busy = BusyKeys()
+            for key in held {
+                busy.idempotencyKeys.formUnion(self.idempotencyKeys[key] ?? [])
+                busy.callIDs.formUnion(self.callIDs[key] ?? [])
+                busy.locks.formUnion(self.locks[key] ?? [])
+            }
+            return busy
+        }
+    }
+
+    static func named(_ footprint: BatchFootprint) -> Named {
+        var named = Named(keys: self.keys(footprint))
+        for key in footprint.idempotencyKeys { named.idempotencyKeys[self.idempotency(key), default: []].append(key) }
+        for callID in footprint.callIDs { named.callIDs[self.contact(callID), default: []].append(callID) }
+        for lock in footprint.locks { named.locks[self.lock(lock), default: []].append(lock) }
+        return named
+    }
+
+    static func idempotency(_ key: String) -> Int64 { self.of("k\u{1F}" + key) }
+    static func contact(_ callID: String) -> Int64 { self.of("c\u{1F}" + callID) }
+    static func lock(_ name: String) -> Int64 { self.of("l\u{1F}" + name) }
+
     /// Every key of `footprint`, hashed, sorted and without repeats: taking them in this order
     /// is what keeps two instances' batches from deadlocking on each other.
     static func keys(_ footprint: BatchFootprint) -> [Int64] {
         var keys: [Int64] = []
         keys.reserveCapacity(footprint.idempotencyKeys.count + footprint.callIDs.count + footprint.locks.count)
-        for key in footprint.idempotencyKeys { keys.append(self.of("k\u{1F}" + key)) }
-        for callID in footprint.callIDs { keys.append(self.of("c\u{1F}" + callID)) }
-        for lock in footprint.locks { keys.append(self.of("l\u{1F}" + lock)) }
+        for key in footprint.idempotencyKeys { keys.append(self.idempotency(key)) }
+        for callID in footprint.callIDs { keys.append(self.contact(callID)) }
+        for lock in footprint.locks { keys.append(self.lock(lock)) }
         keys.sort()
         var unique: [Int64] = []
         unique.reserveCapacity(keys.count)

@@ -56,17 +56,23 @@ public final class PostgresClaimStore: ClaimStore {
 
     /// `BEGIN`, the advisory locks, then the idempotency records and contact sessions the batch
     /// names: one chain on the event loop (``PostgresLink/run(_:)``), one wait.
-    public func begin(footprint: BatchFootprint) throws(StoreError) {
+    ///
+    /// The locks are bounded (`claimline_lock_keys`, schema version 2): a key another instance
+    /// holds is waited for at most ``PostgresStoreSettings/lockWaitMs`` in all, then given up;
+    /// what stays locked elsewhere is returned, and the writer refuses just the writes touching
+    /// it. So an instance frozen in the middle of a batch costs the others' batches one short
+    /// wait, not their callers' errors (docs/SCALING.md, "Faults").
+    @discardableResult
+    public func begin(footprint: BatchFootprint) throws(StoreError) -> BusyKeys {
         try self.open("begin")
         guard self.batch == nil else { throw StoreError("begin", "cannot start a transaction within a transaction") }
         var statements = [PostgresLink.Statement(sql: "BEGIN", operation: "begin")]
-        let keys = LockKey.keys(footprint)
-        if !keys.isEmpty {
+        let named = LockKey.named(footprint)
+        if !named.keys.isEmpty {
             var binds = PostgresBindings()
-            binds.append(keys)
-            // An aggregate consumes unnest's rows in array order: the locks are taken sorted.
-            statements.append(
-                .init(sql: "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::int8[]) AS k", binds: binds, operation: "lock batch"))
+            binds.append(named.keys)
+            binds.append(Int32(clamping: self.link.settings.lockWaitMs))
+            statements.append(.init(sql: "SELECT claimline_lock_keys($1::int8[], $2::int4)", binds: binds, operation: "lock batch"))
         }
         var batch = PostgresBatch()
         let fetchKeys = !footprint.idempotencyKeys.isEmpty
@@ -89,12 +95,16 @@ public final class PostgresClaimStore: ClaimStore {
                     sql: "SELECT \(PostgresRecords.contactSessionColumns) FROM contact_sessions WHERE call_id = ANY($1::text[])",
                     binds: binds, operation: "fetch contact sessions"))
         }
+        var busy = BusyKeys()
         do throws(StoreError) {
             let results: [[PostgresRow]]
             do {
                 results = try self.link.run(statements)
             } catch {
                 throw error.error
+            }
+            if !named.keys.isEmpty {
+                busy = try named.busy(Self.decodeKeys(results[1].first, operation: "lock batch"))
             }
             // The fetches come after the locks, so they see what another instance committed
             // while this one waited.
@@ -116,7 +126,19 @@ public final class PostgresClaimStore: ClaimStore {
             self.abort()
             throw error
         }
+        self.link.transactionOpen = true
         self.batch = batch
+        return busy
+    }
+
+    /// The lock function's answer: the keys still held elsewhere.
+    private static func decodeKeys(_ row: PostgresRow?, operation: String) throws(StoreError) -> [Int64] {
+        guard let row else { return [] }
+        do {
+            return try row.makeRandomAccess()[0].decode([Int64]?.self) ?? []
+        } catch {
+            throw StoreError(operation, "unexpected answer: \(error)")
+        }
     }
 
     /// Writes the buffered rows, NOTIFY if the batch changed shared state, and COMMIT: one
@@ -128,6 +150,7 @@ public final class PostgresClaimStore: ClaimStore {
         self.batch = nil
         let statements = Self.commitStatements(batch)
         do {
+            defer { self.link.transactionOpen = false }
             try self.link.run(statements)
         } catch {
             guard error.failedAt == statements.count - 1 else {
@@ -163,6 +186,7 @@ public final class PostgresClaimStore: ClaimStore {
         let link = self.link
         let done = link.eventLoopPromise()
         self.inFlight[self.current] = done?.futureResult
+        defer { link.transactionOpen = false }
         link.start(statements) { result in
             switch result {
             case .success:
@@ -204,6 +228,7 @@ public final class PostgresClaimStore: ClaimStore {
     /// PostgreSQL rolls back what it had).
     private func abort() {
         self.batch = nil
+        self.link.transactionOpen = false
         guard self.link.isOpen else { return }
         do {
             try self.link.query("ROLLBACK", operation: "rollback")

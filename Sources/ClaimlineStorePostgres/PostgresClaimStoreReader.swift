@@ -21,6 +21,22 @@ public final class PostgresClaimStoreReader: ClaimStoreReader {
         return self.link
     }
 
+    /// One round trip: the database answers, on this reader's own connection.
+    public func probe() throws(StoreError) {
+        try self.open("probe").query("SELECT 1", operation: "probe")
+    }
+
+    /// `SHOW` of each setting of this reader's session (for tests and diagnostics).
+    public func sessionSettings(_ names: [String]) throws(StoreError) -> [String] {
+        var values: [String] = []
+        for name in names {
+            guard name.allSatisfy({ $0.isLetter || $0 == "_" }) else { throw StoreError("show", "not a setting name: \(name)") }
+            let rows = try self.open("show").query("SHOW \(name)", operation: "show")
+            values.append((try? rows.first?.makeRandomAccess()[0].decode(String.self)) ?? "")
+        }
+        return values
+    }
+
     public func claim(number: String) throws(StoreError) -> Claim? {
         try PostgresClaimStore.fetchClaim(try self.open("claim"), number)
     }

@@ -22,6 +22,12 @@ final class PostgresLink {
     private let logger: Logger
     private let role: String
     private var connection: PostgresConnection?
+    /// A transaction is open on the connection (from its BEGIN until its COMMIT or ROLLBACK is
+    /// sent). A connection lost meanwhile must not be replaced by a new one: the transaction's
+    /// remaining statements would run on it outside any transaction, without the batch's locks
+    /// (PostgreSQL rolled the transaction back when the old one went: a frozen instance's
+    /// session ended by `idle_in_transaction_session_timeout`, say). They fail instead.
+    var transactionOpen = false
 
     init(settings: PostgresStoreSettings, eventLoopGroup: any EventLoopGroup, logger: Logger, role: String) {
         self.settings = settings
@@ -34,18 +40,13 @@ final class PostgresLink {
     func connected() throws(StoreError) -> PostgresConnection {
         if let connection = self.connection, !connection.isClosed { return connection }
         self.connection = nil
-        var configuration = PostgresConnection.Configuration(
-            host: self.settings.host, port: self.settings.port, username: self.settings.user,
-            password: self.settings.password, database: self.settings.database, tls: .disable
-        )
-        configuration.options.connectTimeout = .milliseconds(Int64(self.settings.connectTimeoutMs))
-        // Acknowledged means durable on the database server, whatever its default says; set at
-        // startup so a reconnected session has it too.
-        configuration.options.additionalStartupParameters = [
-            ("application_name", "claimlined-\(self.role)"), ("synchronous_commit", "on"),
-        ]
-        let future = PostgresConnection.connect(
-            on: self.eventLoopGroup.any(), configuration: configuration, id: Self.nextID(), logger: self.logger
+        if self.transactionOpen {
+            throw StoreError(
+                "transaction", "the connection of the open transaction was lost (PostgreSQL rolled it back)",
+                code: Self.connectionLostCode)
+        }
+        let future = PostgresConnector.connect(
+            settings: self.settings, eventLoop: self.eventLoopGroup.any(), logger: self.logger, role: self.role, id: Self.nextID()
         )
         let connection = try Self.wait(future, timeoutMs: self.settings.connectTimeoutMs + 1_000, operation: "connect") {}
         self.connection = connection
@@ -245,7 +246,10 @@ final class PostgresLink {
                 let state = info[.sqlState] ?? "?????"
                 return StoreError(operation, "PostgreSQL \(state): \(info[.message] ?? "error")", code: Self.sqlStateCode(state))
             }
-            return StoreError(operation, "PostgreSQL connection: \(error.code)", code: Self.connectionLostCode)
+            return StoreError(operation, "PostgreSQL connection: \(PostgresConnector.describe(error))", code: Self.connectionLostCode)
+        }
+        if let failure = error as? PostgresConnector.ConnectFailure {
+            return StoreError(operation, failure.description, code: Self.connectionLostCode)
         }
         return StoreError(operation, "PostgreSQL connection: \(error)", code: Self.connectionLostCode)
     }

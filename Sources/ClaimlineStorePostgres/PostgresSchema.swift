@@ -20,7 +20,7 @@ enum PostgresSchema {
         let statements: [String]
     }
 
-    static let steps: [Step] = [version1]
+    static let steps: [Step] = [version1, version2]
 
     static var latestVersion: Int64 { steps.last?.version ?? 0 }
 
@@ -140,6 +140,49 @@ enum PostgresSchema {
                 last bigint NOT NULL
             )
             """,
+        ]
+    )
+
+    /// The batch's locks with a bound: each key is tried at once, and only a key another
+    /// session holds is waited for, all of them together at most `wait_ms`; the keys still held
+    /// elsewhere then come back instead of being waited for longer. A frozen or partitioned
+    /// instance holding one contact's lock (until `idle_in_transaction_session_timeout` ends its
+    /// transaction) so costs the batch of another instance at most `wait_ms`, and only the
+    /// writes on that contact are refused (``PostgresClaimStore/begin(footprint:)``). Each wait
+    /// runs in its own subtransaction (the `EXCEPTION` block), so a lock that timed out leaves
+    /// the batch's transaction usable and the locks already taken kept.
+    static let version2 = Step(
+        version: 2,
+        name: "bounded batch locks",
+        statements: [
+            """
+            CREATE FUNCTION claimline_lock_keys(keys int8[], wait_ms integer) RETURNS int8[]
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                k int8;
+                busy int8[] := '{}';
+                until timestamptz := clock_timestamp() + make_interval(secs => wait_ms / 1000.0);
+                left_ms integer;
+            BEGIN
+                FOREACH k IN ARRAY keys LOOP
+                    CONTINUE WHEN pg_try_advisory_xact_lock(k);
+                    left_ms := ceil(extract(epoch FROM (until - clock_timestamp())) * 1000);
+                    IF left_ms <= 0 THEN
+                        busy := busy || k;
+                        CONTINUE;
+                    END IF;
+                    BEGIN
+                        PERFORM set_config('lock_timeout', left_ms || 'ms', true);
+                        PERFORM pg_advisory_xact_lock(k);
+                    EXCEPTION WHEN lock_not_available THEN
+                        busy := busy || k;
+                    END;
+                END LOOP;
+                PERFORM set_config('lock_timeout', '0', true);
+                RETURN busy;
+            END
+            $$
+            """
         ]
     )
 }

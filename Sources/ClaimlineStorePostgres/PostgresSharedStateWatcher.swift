@@ -52,13 +52,7 @@ final class PostgresSharedStateWatcher: Sendable {
 
     private func connect() {
         guard !self.state.withLockedValue({ $0.stopped }) else { return }
-        var configuration = PostgresConnection.Configuration(
-            host: self.settings.host, port: self.settings.port, username: self.settings.user,
-            password: self.settings.password, database: self.settings.database, tls: .disable
-        )
-        configuration.options.connectTimeout = .milliseconds(Int64(self.settings.connectTimeoutMs))
-        configuration.options.additionalStartupParameters = [("application_name", "claimlined-listen")]
-        PostgresConnection.connect(on: self.eventLoop, configuration: configuration, id: 0, logger: self.logger)
+        PostgresConnector.connect(settings: self.settings, eventLoop: self.eventLoop, logger: self.logger, role: "listener", id: 0)
             .whenComplete { [self] result in
                 guard case .success(let connection) = result else {
                     self.retry()

@@ -21,6 +21,14 @@ public struct PostgresStoreSettings: Hashable, Sendable {
     /// The backstop behind LISTEN/NOTIFY: incidents and the second line's mode are re-read at
     /// least this often, so a lost notification delays a change by at most this much.
     public var sharedStateRefreshMs: Int = 1_000
+    /// How long a batch waits, in all, for the locks of contacts and keys another instance
+    /// holds; the writes on those still held are answered UNAVAILABLE `CONTACT_BUSY` (not
+    /// applied, retry) and the rest of the batch commits (`claimline_lock_keys`).
+    public var lockWaitMs: Int = 50
+    /// PostgreSQL ends a session of this instance that sits in an open transaction this long
+    /// (`idle_in_transaction_session_timeout`): a frozen or partitioned instance's locks are gone
+    /// within this bound (plus the database's reaction time), so it cannot hold others' writes.
+    public var idleInTransactionTimeoutMs: Int = 2_000
 
     public init(host: String, port: Int = 5432, user: String, password: String? = nil, database: String) {
         self.host = host
@@ -31,7 +39,8 @@ public struct PostgresStoreSettings: Hashable, Sendable {
     }
 
     /// Parses `postgres://` or `postgresql://` URLs; options as query parameters
-    /// (`connect_timeout_ms`, `query_timeout_ms`, `claim_number_block`, `shared_state_refresh_ms`).
+    /// (`connect_timeout_ms`, `query_timeout_ms`, `claim_number_block`, `shared_state_refresh_ms`,
+    /// `lock_wait_ms`, `idle_in_transaction_timeout_ms`).
     public init(url: String) throws(StoreError) {
         let invalid = { (why: String) in StoreError("parse store URL", "\(why) (expected postgres://user@host:port/database)") }
         var rest = Substring(url)
@@ -81,6 +90,8 @@ public struct PostgresStoreSettings: Hashable, Sendable {
             case "query_timeout_ms": self.queryTimeoutMs = value
             case "claim_number_block": self.claimNumberBlock = value
             case "shared_state_refresh_ms": self.sharedStateRefreshMs = value
+            case "lock_wait_ms": self.lockWaitMs = value
+            case "idle_in_transaction_timeout_ms": self.idleInTransactionTimeoutMs = value
             default: throw invalid("unknown option \(parts[0])")
             }
         }

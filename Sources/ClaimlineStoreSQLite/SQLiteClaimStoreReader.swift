@@ -136,6 +136,11 @@ public final class SQLiteClaimStoreReader: ClaimStoreReader {
         try statement.run()
     }
 
+    /// A read transaction on the database file (the schema's first row).
+    public func probe() throws(StoreError) {
+        _ = try self.connection.queryInt("SELECT count(*) FROM (SELECT 1 FROM sqlite_schema LIMIT 1)", operation: "probe")
+    }
+
     public func close() {
         self.prepared = nil
         self.connection.close()

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The one thread that changes state: every write of every connection queues here, and the
 /// writer applies all that is waiting in one transaction with one fsync (group commit), then
@@ -41,6 +42,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let metrics: ServerMetrics
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let slowCommitLog = LogRateLimiter(linesPerWindow: 5, what: "slow commits")
+    /// Uptime when the batch under way was taken, in nanoseconds; 0 between batches. Readiness
+    /// reads it: a batch that takes long is a store that does not answer.
+    private let batchStartedNanos = Atomic<Int64>(0)
 
     /// Guards the fields below; the writer waits on it for work or for a sync.
     private let condition = NSCondition()
@@ -152,7 +156,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
 
             if let open = store {
-                if !batch.isEmpty { self.process(batch, store: open, state: state, arena: arena) }
+                if !batch.isEmpty {
+                    self.batchStartedNanos.store(Int64(NIODeadline.now().uptimeNanoseconds), ordering: .relaxed)
+                    self.process(batch, store: open, state: state, arena: arena)
+                    self.batchStartedNanos.store(0, ordering: .relaxed)
+                }
                 // A failure here or in a commit completing meanwhile: reopen (recoverable stores).
                 if self.backend.recoversFromFailures, self.currentHealth == .reconnecting {
                     open.close()
@@ -248,8 +256,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         return store
     }
 
-    private static let reconnectMinimumMs = 100
-    private static let reconnectMaximumMs = 2_000
+    /// The reopening backoff starts short and stays under a second, so that writes flow again
+    /// within a second of the database taking connections again.
+    private static let reconnectMinimumMs = 50
+    private static let reconnectMaximumMs = 500
 
     /// Applies one batch and answers it (a failure of the store shows in ``currentHealth``).
     private func process(_ batch: [WriteCommand], store: any ClaimStore, state: WriterState, arena: ProtoArena) {
@@ -286,11 +296,19 @@ final class GroupCommitWriter: @unchecked Sendable {
         var effects: [@Sendable () -> Void] = []
         do {
             if store.sharedStateMayHaveChanged() { try state.reload(store) }
-            try store.begin(footprint: footprint)
+            let busy = try store.begin(footprint: footprint)
             for (command, took) in zip(batch, taken) {
                 guard took else {
                     // Withdrawn (CANCEL, deadline, closed): its connection has answered it already.
                     results.append(.failure(RPCError(.cancelled, "withdrawn before the server acted; not applied", reason: Reason.notApplied)))
+                    continue
+                }
+                if !busy.isEmpty,
+                    busy.touches(idempotencyKey: command.scopedKey, callID: command.footprint.callID, locks: command.footprint.locks)
+                {
+                    // Another instance holds this contact past the store's bound: this write
+                    // waits for a retry, the rest of the batch does not wait for it.
+                    results.append(.failure(Self.contactBusy))
                     continue
                 }
                 let (result, written) = try self.execute(
@@ -354,6 +372,12 @@ final class GroupCommitWriter: @unchecked Sendable {
                 unknown ? Self.outcomeUnknown : self.backend.recoversFromFailures ? Self.storeUnavailable : Self.storeFailed
             Self.deliver(batch, batch.map { _ in .failure(answer) })
         }
+    }
+
+    /// How long the batch under way has been going, in milliseconds; nil between batches.
+    func stalledMs(nowNanos: Int64 = Int64(NIODeadline.now().uptimeNanoseconds)) -> Int64? {
+        let started = self.batchStartedNanos.load(ordering: .relaxed)
+        return started == 0 ? nil : (nowNanos - started) / 1_000_000
     }
 
     /// Set from the writer thread or the store's sync thread, hence the lock.
@@ -477,6 +501,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     private static let storeUnavailable = RPCError(
         .unavailable, "the store is unavailable; not applied; retry (the server reconnects by itself)", retryAfterMs: 250,
         reason: Reason.storeUnavailable
+    )
+
+    /// The contact's lock is held by another instance past the store's bound.
+    private static let contactBusy = RPCError(
+        .unavailable, "another instance holds this contact; not applied; retry", retryAfterMs: 100, reason: Reason.contactBusy
     )
 
     /// The store failed while making a batch durable: applied or not, the server cannot know.

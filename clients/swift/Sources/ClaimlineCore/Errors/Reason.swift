@@ -36,6 +36,10 @@ public enum Reason {
     /// The database is unreachable for now (restarting, network): not applied; retry, here
     /// after `retry_after_ms` or on another instance. The server reconnects by itself.
     public static let storeUnavailable = "STORE_UNAVAILABLE"
+    /// Another instance holds the contact's (or the key's) lock past the store's bound (it is
+    /// busy with it, or frozen with its transaction open): not applied; retry after
+    /// `retry_after_ms`, here or on another instance.
+    public static let contactBusy = "CONTACT_BUSY"
     /// A read failed in the store.
     public static let storeRead = "STORE_READ"
     /// Withdrawn before the writer took it (never sent: nobody waits for it).
