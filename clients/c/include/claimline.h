@@ -147,50 +147,75 @@ int claimline_connect_tls(const char *host, int port, const char *token, const c
                           claimline_error *err);
 
 /* Several claimlined instances (one PostgreSQL database behind them): a client that fails
- * over between them. Initialise with CLAIMLINE_CONFIG_INIT; 0 in a number means its default.
+ * over between them by PROTOCOL.md section 8.1, the algorithm every Claimline client follows.
+ * Initialise with CLAIMLINE_CONFIG_INIT; 0 in a setting means its default (8.1's).
  *
- * The client connects to the first address (a random one with random_start) and keeps that
- * connection while it works. When a connection is refused, lost or sent GOAWAY, or a call is
- * answered UNAVAILABLE, the call moves to the next address, round robin, skipping addresses
- * that failed within their backoff (backoff_ms, doubled per failure in a row up to
- * max_backoff_ms, at least the server's retry_after_ms; when every address is in its backoff,
- * the client waits for the first to come out of it). All of it within the call's timeout_ms
- * and max_attempts attempts per call (connection attempts included); each connection attempt
- * (TCP, preface, HELLO, HELLO_ACK) takes at most connect_timeout_ms.
+ * Where: the client keeps one current address for all calls (the first, or a random one with
+ * random_start) and one connection to it. An address whose attempt failed (refused, no
+ * HELLO_ACK, GOAWAY, UNAVAILABLE, a lost or silent connection, no answer in time) is suspect
+ * for suspect_base_ms doubled per failure in a row, at most suspect_max_ms, at least the
+ * server's retry_after_ms; the current address moves to the next one that is not suspect and
+ * stays there (no moving back while it works). With every address suspect, calls go round
+ * robin anyway.
  *
- * What is sent again: reads, always; a write only if no server can have applied it (the
- * connection was found lost before sending, GOAWAY above its stream, UNAVAILABLE other than
- * OUTCOME_UNKNOWN), or if it carries an idempotency_key: then with the same key and the same
- * bytes (after OUTCOME_UNKNOWN or a lost connection too), which the server answers with the
- * first result. A write without a key whose outcome is unknown returns 14 and says so in
- * err->message ("not retried"). Other codes (INVALID_ARGUMENT, FAILED_PRECONDITION,
- * ALREADY_EXISTS, PERMISSION_DENIED, NOT_FOUND, RESOURCE_EXHAUSTED, a server's
- * DEADLINE_EXCEEDED, ...) are returned at once, as is the client's own deadline (after
- * CANCEL; the connection stays); so are GOAWAYs refusing HELLO for a bad token, client name
- * or version. When the client gives up, err is the last attempt's error, its message followed
- * by "[N attempt(s): address REASON; ...]".
+ * A call's budget is its timeout_ms (0: the server's ceiling, HelloAck.max_deadline_ms, 30 s
+ * by default). Each attempt has attempt_timeout_ms (the whole remaining budget when there is
+ * one address), which is also the REQUEST's timeout on the wire; connecting (TCP, TLS, preface,
+ * HELLO, HELLO_ACK) takes at most connect_timeout_ms of it. Retries go on until the budget cannot
+ * hold the next pause: none when the call moves to an address that is not suspect, else
+ * backoff_initial_ms doubled per wait up to backoff_max_ms, times a random factor in [0.5, 1],
+ * never less than the server's retry_after_ms. Attempts are not counted.
+ *
+ * Keepalive: while a call waits, a connection that received nothing for keepalive_interval_ms
+ * gets a PING; no frame within keepalive_timeout_ms of it and the connection is reset. Before a
+ * call, a connection that received nothing for idle_keepalive_ms is PINGed the same way. An
+ * attempt without an answer in time resets its connection (SO_LINGER 0, TCP RST, so a frozen
+ * instance discards the request it has not read) when nothing at all came since the request was
+ * written, else sends CANCEL.
+ *
+ * What is sent again: reads, and writes with an idempotency_key (the same bytes, same key, on
+ * whichever instance), after any failure; a write without a key only when no server can have
+ * applied it (not connected, GOAWAY above its stream, UNAVAILABLE other than OUTCOME_UNKNOWN,
+ * MAX_CONCURRENT_STREAMS, the server's DEADLINE_EXCEEDED). Any other answer (INVALID_ARGUMENT,
+ * FAILED_PRECONDITION, ALREADY_EXISTS, PERMISSION_DENIED, NOT_FOUND, ...) ends the call as the
+ * server sent it, as does a HELLO refused for a bad token, client name or version, or a plain
+ * client on a TLS port (every instance would refuse it the same).
+ *
+ * The final error tells the truth: a write any attempt of which may have been applied (no
+ * answer in time, the connection lost after the request was written, OUTCOME_UNKNOWN) ends
+ * with 14 UNAVAILABLE, reason OUTCOME_UNKNOWN, whatever later attempts said; else when no
+ * attempt could connect, 14 CONNECT_FAILED naming every address; else the last attempt's error:
+ * the server's, or 4 CLIENT_DEADLINE (no answer in time, or no time for an attempt),
+ * 14 CONNECTION_CLOSED (lost), 14 GOAWAY_UNPROCESSED. err->message ends with
+ * "[N attempt(s): address REASON; ...]". A read is never answered OUTCOME_UNKNOWN.
  *
  * The library generates no idempotency keys: set one on every write (the server refuses a
  * write without one, INVALID_ARGUMENT). */
 typedef struct claimline_config {
-    const char *addresses;   /* "host:port,host:port" ("[v6]:port"; spaces around entries ignored) */
+    const char *addresses;     /* "host:port,host:port" ("[v6]:port"; spaces around entries ignored) */
     const char *token;
-    const char *client_name; /* NULL: "" */
-    int connect_timeout_ms;  /* per connection attempt; 0: 2000 */
-    int max_attempts;        /* per call, connection attempts included; 0: max(5, addresses + 1) */
-    int backoff_ms;          /* an address's first backoff after a failure; 0: 100 */
-    int max_backoff_ms;      /* 0: 2000 */
-    int random_start;        /* nonzero: start at a random address instead of the first */
+    const char *client_name;   /* NULL: "" */
+    int attempt_timeout_ms;    /* one attempt, with two or more addresses; 0: 1000 */
+    int connect_timeout_ms;    /* TCP connect plus HELLO_ACK, within the attempt's; 0: 1000 */
+    int keepalive_interval_ms; /* a call out and nothing received this long: PING; 0: 1000 */
+    int keepalive_timeout_ms;  /* no frame this long after that PING: reset; 0: 1000 */
+    int idle_keepalive_ms;     /* before a call, nothing received this long: PING first; 0: 10000 */
+    int suspect_base_ms;       /* an address skipped after its first failure in a row; 0: 500 */
+    int suspect_max_ms;        /* ... doubled per failure, at most this; 0: 5000 */
+    int backoff_initial_ms;    /* the first pause before retrying a suspect or failed address; 0: 50 */
+    int backoff_max_ms;        /* ... doubled per pause of the call, at most this; 0: 1000 */
+    int random_start;          /* nonzero: start at a random address instead of the first */
 } claimline_config;
 
-#define CLAIMLINE_CONFIG_INIT {NULL, NULL, NULL, 0, 0, 0, 0, 0}
+#define CLAIMLINE_CONFIG_INIT {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /* Makes a failover client and its first connection within timeout_ms (> 0), by the rules
- * above. Returns 0 and sets *client (free with claimline_close()); 3 for a bad config (an
- * address that is not host:port names it in err->message); the code of the GOAWAY refusing
- * HELLO (16 UNAUTHENTICATED for a bad token); else the last attempt's error (14 when no
- * address could be reached: reason CONNECT_FAILED, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT, ...).
- * The strings of *config are copied. */
+ * above (the connection is the call). Returns 0 and sets *client (free with claimline_close());
+ * 3 for a bad config (an address that is not host:port names it in err->message; a negative
+ * setting); the code of the GOAWAY refusing HELLO (16 UNAUTHENTICATED for a bad token); 14
+ * CONNECT_FAILED naming every address (and why each failed: CONNECT_FAILED, CONNECT_TIMEOUT,
+ * HANDSHAKE_TIMEOUT, TLS_VERIFY_FAILED, TOO_MANY_CONNECTIONS, ...) when none could be reached;
+ * 4 CLIENT_DEADLINE when not even one attempt fitted. The strings of *config are copied. */
 int claimline_connect_config(const claimline_config *config, int timeout_ms, claimline_client **client,
                              claimline_error *err);
 

@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "failover.h"
 #include "frame.h"
 #include "internal.h"
 
@@ -59,17 +60,19 @@ struct claimline_client {
     char server_name[64];
     char role[32];
     uint32_t goaway_code;      /* the GOAWAY's code, when draining */
+    uint32_t max_deadline_ms;  /* HelloAck's: the budget of a failover call with timeout 0 */
+    /* Liveness: application bytes received on the connection, and when (the keepalives). */
+    uint64_t recv_count;
+    int64_t recv_at;
     /* The addresses (one for claimline_connect, none for a bare fd) and, with
-     * claimline_connect_config(), the failover state. */
+     * claimline_connect_config(), the failover state (PROTOCOL.md 8.1, failover.c). */
     struct clm_address *addrs;
     size_t n_addrs;
     int failover;              /* 1: reconnects and fails over by itself */
     char *token, *client_name;
-    int connect_timeout_ms, max_attempts, backoff_ms, max_backoff_ms;
+    clm_book book;             /* the current address, which are suspect and until when */
+    uint64_t rng;              /* the pause's random factor (xorshift64*) */
     int index;                 /* the address of the connection (fd), -1 if none */
-    int next_start;            /* where the search for the next address starts */
-    int failed_index;          /* the address that failed last, -1 after a success */
-    unsigned failovers;
     int last_served;           /* the address that answered the last successful call, -1 */
     /* TLS (claimline_connect_tls, claimline_connect_config_tls): NULL tls_ctx is plain TCP. */
     SSL_CTX *tls_ctx;
@@ -83,8 +86,7 @@ struct clm_address {
     char *host;
     int port;
     char *label;               /* "host:port", "[v6]:port" */
-    int64_t down_until;        /* now_ms() until which it is skipped after a failure */
-    unsigned failures_in_row;
+    char why[96];              /* why the last connection to it failed, in the call under way */
 };
 
 enum io_result { IO_OK, IO_TIMEOUT, IO_PARTIAL, IO_ERROR };
@@ -514,6 +516,8 @@ static int read_frame(claimline_client *c, int64_t deadline, clm_header *h, uint
         int tls_error = 0;
         ssize_t n = conn_recv(c, dst, want, &events, msg, sizeof msg, &tls_error);
         if (n > 0) {
+            c->recv_count++;
+            c->recv_at = now_ms();
             if (c->hdr_have >= CLM_HEADER_LEN) {
                 c->payload_have += (size_t)n;
                 continue;
@@ -672,114 +676,113 @@ static void send_cancel(claimline_client *c, uint32_t stream)
         lose(c, NULL, "CONNECTION_CLOSED", "could not send CANCEL");
 }
 
-/* What a failed attempt may have done (PROTOCOL.md 3.7 and 9.5), and what to do next. */
-enum outcome {
-    OUT_NOT_SENT,      /* no server saw it: safe to send again, writes without a key included */
-    OUT_NOT_PROCESSED, /* a server said so (UNAVAILABLE, GOAWAY above last_stream_id) */
-    OUT_UNKNOWN,       /* it may have been applied: only reads and writes with a key go again */
-    OUT_ANSWERED       /* a final answer: never sent again */
-};
-
-struct attempt {
-    enum outcome outcome;
-    int retryable; /* 0: the error is final whatever the outcome */
-    int drop;      /* close the connection: it cannot (or should not) carry the next attempt */
-    int penalize;  /* skip the address for a backoff */
-    int index;     /* the address it went to, -1 if none */
-};
-
-static void set_attempt(struct attempt *a, enum outcome outcome, int retryable, int drop, int penalize)
-{
-    a->outcome = outcome;
-    a->retryable = retryable;
-    a->drop = drop;
-    a->penalize = penalize;
-}
-
 /* The connection was closed for idleness (GOAWAY 0 IDLE_TIMEOUT): the address is fine. */
 static int closed_for_idleness(const claimline_client *c)
 {
     return c->draining && c->goaway_code == 0 && strcmp(c->gone_reason, "IDLE_TIMEOUT") == 0;
 }
 
-/* One REQUEST on the open connection (timeout `send_ms` on the wire, `deadline` here;
- * `timeout_ms` only names the caller's timeout in messages), then its RESPONSE or ERROR.
- * *a says what the failure means for a retry. */
-static int call_once(claimline_client *c, uint16_t method, const ProtobufCMessage *request,
-                     const ProtobufCMessageDescriptor *response_type, int timeout_ms, uint32_t send_ms,
-                     int64_t deadline, ProtobufCMessage **out, claimline_error *err, struct attempt *a)
-{
-    a->index = c->index;
-    set_attempt(a, OUT_NOT_SENT, 1, 1, 0);
-    if (c->last_stream == UINT32_MAX)
-        return fail(err, CLAIMLINE_UNAVAILABLE, "STREAM_IDS_EXHAUSTED", "no stream ids left: connect again");
+enum send_result {
+    SEND_OK,
+    SEND_LOCAL,   /* refused here, nothing sent: the request is over the server's frame limit, no memory */
+    SEND_NOTHING, /* nothing could be written before the deadline; the connection is intact */
+    SEND_CUT,     /* cut off by the deadline: the server holds part of a frame; the connection is given up */
+    SEND_FAILED   /* the connection failed while writing (part or all of it may have arrived) */
+};
 
-    uint32_t stream = ++c->last_stream;
+/* Writes REQUEST on a new stream (*stream) with `timeout_ms` on the wire, within `deadline`.
+ * For every result but SEND_OK, *code and err say why. */
+static enum send_result send_request(claimline_client *c, uint16_t method, const ProtobufCMessage *request,
+                                     uint32_t timeout_ms, int64_t deadline, uint32_t *stream, int *code,
+                                     claimline_error *err)
+{
+    if (c->last_stream == UINT32_MAX) {
+        *code = fail(err, CLAIMLINE_UNAVAILABLE, "STREAM_IDS_EXHAUSTED", "no stream ids left: connect again");
+        return SEND_LOCAL;
+    }
     uint8_t *frame;
     size_t len;
     int too_large;
-    if (clm_frame_encode(CLM_REQUEST, method, stream, send_ms, request, NULL, 0, c->send_limit, &frame, &len,
-                         &too_large)) {
-        set_attempt(a, OUT_NOT_SENT, 0, 0, 0);
-        return too_large ? fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "FRAME_TOO_LARGE",
-                                "the request is over the server's frame limit of %u bytes", (unsigned)c->send_limit)
-                         : fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for the request");
+    if (clm_frame_encode(CLM_REQUEST, method, c->last_stream + 1, timeout_ms, request, NULL, 0, c->send_limit, &frame,
+                         &len, &too_large)) {
+        if (too_large)
+            *code = fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "FRAME_TOO_LARGE",
+                         "the request is over the server's frame limit of %u bytes", (unsigned)c->send_limit);
+        else
+            *code = fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for the request");
+        return SEND_LOCAL;
     }
+    *stream = ++c->last_stream;
     enum io_result w = send_all(c, frame, len, deadline);
     free(frame);
-    if (w == IO_TIMEOUT) {
-        set_attempt(a, OUT_NOT_SENT, 0, 0, 0);
-        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "could not send within %d ms", timeout_ms);
-    }
-    if (w == IO_PARTIAL) {
+    switch (w) {
+    case IO_OK:
+        return SEND_OK;
+    case IO_TIMEOUT:
+        *code = fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "could not send the request in time");
+        return SEND_NOTHING;
+    case IO_PARTIAL:
         lose(c, NULL, "WRITE_TIMEOUT", "a request was cut off by its timeout");
-        set_attempt(a, OUT_UNKNOWN, 0, 1, 0);
-        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "could not send within %d ms", timeout_ms);
+        *code = fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "could not send the request in time");
+        return SEND_CUT;
+    default:
+        *code = lose(c, err, "CONNECTION_CLOSED", "could not send the request");
+        return SEND_FAILED;
     }
-    if (w == IO_ERROR) {
-        set_attempt(a, OUT_UNKNOWN, 1, 1, 1); /* part of it, or all, may have arrived */
-        return lose(c, err, "CONNECTION_CLOSED", "could not send the request");
-    }
+}
 
+/* The RESPONSE or ERROR of a call (the payload is freed): 0 with *out set, or the ERROR's code
+ * with err set; 14 with the connection given up when the payload does not parse. */
+static int decode_answer(claimline_client *c, const clm_header *h, uint8_t *payload,
+                         const ProtobufCMessageDescriptor *response_type, ProtobufCMessage **out, claimline_error *err)
+{
+    if (h->type == CLM_ERROR) {
+        int r = status_from_error(c, payload, h->length, err);
+        free(payload);
+        return r;
+    }
+    ProtobufCMessage *m = protobuf_c_message_unpack(response_type, NULL, h->length, payload);
+    free(payload);
+    if (!m) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "RESPONSE payload is not a valid %s", response_type->name);
+        return protocol_error(c, err, msg);
+    }
+    *out = m;
+    return 0;
+}
+
+/* The single-connection client (claimline_connect): one REQUEST with the call's timeout, then its
+ * RESPONSE or ERROR; on the client's own timeout, CANCEL, and the connection stays. */
+static int call_once(claimline_client *c, uint16_t method, const ProtobufCMessage *request,
+                     const ProtobufCMessageDescriptor *response_type, int timeout_ms, ProtobufCMessage **out,
+                     claimline_error *err)
+{
+    int64_t deadline = deadline_after(timeout_ms);
+    uint32_t stream = 0;
+    int code = 0;
+    switch (send_request(c, method, request, (uint32_t)timeout_ms, deadline, &stream, &code, err)) {
+    case SEND_OK:
+        break;
+    case SEND_NOTHING:
+    case SEND_CUT:
+        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "could not send within %d ms", timeout_ms);
+    default:
+        return code;
+    }
     clm_header h;
     uint8_t *payload;
     int r = await_frame(c, stream, NULL, deadline, &h, &payload, err);
     if (r == CLAIMLINE_DEADLINE_EXCEEDED) {
         send_cancel(c, stream);
-        set_attempt(a, OUT_UNKNOWN, 0, 0, 0);
         return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "no answer within %d ms", timeout_ms);
     }
-    if (r) {
-        /* The connection is gone. Streams above a GOAWAY's last_stream_id were never processed. */
-        if (c->draining && stream > c->goaway_last_stream)
-            set_attempt(a, OUT_NOT_PROCESSED, 1, 1, !closed_for_idleness(c));
-        else
-            set_attempt(a, OUT_UNKNOWN, 1, 1, 1);
+    if (r)
         return r;
-    }
-    if (h.type == CLM_ERROR) {
-        r = status_from_error(c, payload, h.length, err);
-        free(payload);
-        if (c->fd < 0) /* not an RpcStatus: the connection was given up */
-            set_attempt(a, OUT_UNKNOWN, 1, 1, 1);
-        else if (r != CLAIMLINE_UNAVAILABLE)
-            set_attempt(a, OUT_ANSWERED, 0, 0, 0);
-        else /* not applied (STORE_FAILED, SHUTDOWN, ...), but OUTCOME_UNKNOWN: the commit failed */
-            set_attempt(a, err && strcmp(err->reason, "OUTCOME_UNKNOWN") == 0 ? OUT_UNKNOWN : OUT_NOT_PROCESSED, 1, 1,
-                        1);
-        return r;
-    }
-    ProtobufCMessage *m = protobuf_c_message_unpack(response_type, NULL, h.length, payload);
-    free(payload);
-    if (!m) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "RESPONSE payload is not a valid %s", response_type->name);
-        set_attempt(a, OUT_UNKNOWN, 1, 1, 1);
-        return protocol_error(c, err, msg);
-    }
-    c->last_served = c->index;
-    *out = m;
-    return 0;
+    r = decode_answer(c, &h, payload, response_type, out, err);
+    if (r == 0)
+        c->last_served = c->index;
+    return r;
 }
 
 static int failover_call(claimline_client *c, uint16_t method, const ProtobufCMessage *request,
@@ -804,9 +807,7 @@ static int call(claimline_client *c, uint16_t method, const ProtobufCMessage *re
         return failover_call(c, method, request, response_type, timeout_ms, out, err);
     if (c->fd < 0 || c->draining)
         return gone(c, err);
-    struct attempt a;
-    return call_once(c, method, request, response_type, timeout_ms, (uint32_t)timeout_ms, deadline_after(timeout_ms),
-                     out, err, &a);
+    return call_once(c, method, request, response_type, timeout_ms, out, err);
 }
 
 static const struct method_types {
@@ -887,7 +888,7 @@ static claimline_client *new_client(int fd, uint32_t max_frame)
         return NULL;
     c->fd = fd;
     c->recv_limit = c->send_limit = max_frame;
-    c->index = c->failed_index = c->last_served = -1;
+    c->index = c->last_served = -1;
     return c;
 }
 
@@ -913,6 +914,7 @@ static void free_client(claimline_client *c)
     tls_free(c);
     free(c->payload);
     free_addresses(c->addrs, c->n_addrs);
+    clm_book_free(&c->book);
     free(c->token);
     free(c->client_name);
     free(c);
@@ -1188,6 +1190,7 @@ static int handshake(claimline_client *c, const char *token, const char *client_
         copy_str(c->session_id, sizeof c->session_id, ack->session_id);
         copy_str(c->server_name, sizeof c->server_name, ack->server_name);
         copy_str(c->role, sizeof c->role, ack->role);
+        c->max_deadline_ms = ack->max_deadline_ms;
         claimline__v1__hello_ack__free_unpacked(ack, NULL);
         return 0;
     }
@@ -1252,12 +1255,16 @@ int claimline_connect_tls(const char *host, int port, const char *token, const c
     return 0;
 }
 
-/* ---- failover (claimline_connect_config) ---- */
+/* ---- failover (claimline_connect_config): PROTOCOL.md 8.1 ----
+ *
+ * The planner (failover.c) says where and when each attempt of a call goes and how the call ends;
+ * what follows carries it out on one connection at a time: the connect timeout, the keepalives,
+ * the attempt's timeout (reset when the connection is silent, else CANCEL), and the outcome of
+ * every attempt. */
 
-#define DEFAULT_CONNECT_TIMEOUT_MS 2000
-#define DEFAULT_BACKOFF_MS 100
-#define DEFAULT_MAX_BACKOFF_MS 2000
-#define DEFAULT_MAX_ATTEMPTS 5
+/* The budget of a call with timeout 0 when HELLO_ACK named no max_deadline_ms: the server's
+ * default ceiling (PROTOCOL.md 9.6). */
+#define DEFAULT_BUDGET_MS 30000
 
 static int random_bytes(uint8_t *b, size_t n);
 
@@ -1286,6 +1293,27 @@ static int has_idempotency_key(const ProtobufCMessage *m)
     return key && key[0];
 }
 
+/* The pause's random factor in [0.5, 1] (8.1 step 4): xorshift64* on the client's own state. */
+static double jitter(void *arg)
+{
+    uint64_t *state = arg;
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return 0.5 + 0.5 * (double)((x * UINT64_C(0x2545F4914F6CDD1D)) >> 11) / 9007199254740992.0;
+}
+
+/* err with `message` copied whole or cut on a UTF-8 boundary. */
+static int fail_with(claimline_error *err, int code, const char *reason, const char *message)
+{
+    fail(err, code, reason, "%s", "");
+    if (err)
+        copy_str(err->message, sizeof err->message, message);
+    return code;
+}
+
 /* Closes the open connection, saying GOAWAY SHUTDOWN first if it can without blocking. */
 static void drop_connection(claimline_client *c)
 {
@@ -1296,190 +1324,386 @@ static void drop_connection(claimline_client *c)
     reset_reader(c);
 }
 
-/* After a failed attempt: drop its connection if asked, and skip its address for a backoff
- * (backoff_ms doubled per failure in a row, at most max_backoff_ms, at least the server's
- * retry_after_ms); the search for the next address starts after it. */
-static void note_failure(claimline_client *c, const struct attempt *a, uint32_t retry_after_ms)
+/* Closes the open connection with SO_LINGER 0, so that TCP sends RST: an instance frozen with
+ * requests still in its socket discards them rather than applying them after the caller was
+ * told otherwise (PROTOCOL.md 8.1 step 3, 9.5). */
+static void reset_connection(claimline_client *c, const char *reason, const char *message)
 {
-    if (a->drop)
-        drop_connection(c);
-    if (a->index < 0 || (size_t)a->index >= c->n_addrs)
-        return;
-    struct clm_address *ad = &c->addrs[a->index];
-    if (a->penalize) {
-        if (ad->failures_in_row < 30)
-            ad->failures_in_row++;
-        int64_t backoff = (int64_t)c->backoff_ms << (ad->failures_in_row - 1);
-        if (backoff > c->max_backoff_ms)
-            backoff = c->max_backoff_ms;
-        if (backoff < (int64_t)retry_after_ms)
-            backoff = retry_after_ms;
-        ad->down_until = now_ms() + backoff;
-        c->failed_index = a->index;
-        c->next_start = (int)(((size_t)a->index + 1) % c->n_addrs);
-    } else if (a->drop) {
-        c->next_start = a->index; /* e.g. closed for idleness: the same address again */
+    if (c->fd >= 0) {
+        struct linger l = {1, 0};
+        (void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     }
+    lose(c, NULL, reason, message);
 }
 
-/* ms until some address is out of its backoff; 0 if one is now, or a connection is open. */
-static int64_t wait_for_an_address(const claimline_client *c)
+enum conn_state { CONN_OK, CONN_NONE, CONN_IDLE_CLOSED, CONN_CLOSING };
+
+/* The open connection before a call: reads what arrived since the last one without waiting
+ * (answers PINGs, discards late answers, follows GOAWAY). CONN_CLOSING: it was closed or is
+ * going away (and is closed now); CONN_IDLE_CLOSED: the same, for idleness (the address is fine). */
+static enum conn_state check_connection(claimline_client *c)
 {
-    if (c->fd >= 0)
+    if (c->fd < 0)
+        return CONN_NONE;
+    if (!c->draining) {
+        clm_header h;
+        uint8_t *p = NULL;
+        if (await_frame(c, 0, NULL, now_ms(), &h, &p, NULL) == 0)
+            free(p);
+        if (c->fd >= 0 && !c->draining)
+            return CONN_OK;
+    }
+    int idle = closed_for_idleness(c);
+    drop_connection(c);
+    return idle ? CONN_IDLE_CLOSED : CONN_CLOSING;
+}
+
+/* Sends a PING carrying the next sequence number (in data). 0, or -1 with the connection given
+ * up. A PING that cannot even be written in time counts as sent: the silence decides. */
+static int send_ping(claimline_client *c, uint8_t data[8], int64_t deadline)
+{
+    uint8_t frame[CLM_HEADER_LEN + 8];
+    uint64_t seq = ++c->ping_seq;
+    clm_put_u32(data, (uint32_t)(seq >> 32));
+    clm_put_u32(data + 4, (uint32_t)seq);
+    clm_header h = {8, CLM_PING, 0, 0, 0};
+    clm_header_encode(&h, frame);
+    memcpy(frame + CLM_HEADER_LEN, data, 8);
+    int64_t until = now_ms() + CONTROL_WRITE_GRACE_MS;
+    enum io_result w = send_all(c, frame, sizeof frame, until < deadline ? until : deadline);
+    if (w == IO_PARTIAL) {
+        reset_connection(c, "WRITE_TIMEOUT", "a PING was cut off by its timeout");
+        return -1;
+    }
+    if (w == IO_ERROR) {
+        lose(c, NULL, "CONNECTION_CLOSED", "could not send a PING");
+        return -1;
+    }
+    return 0;
+}
+
+/* A blocking client's idle keepalive (8.1): a connection that has received nothing for
+ * idle_keepalive_ms gets a PING before it carries a call. 0: a frame came back within
+ * keepalive_timeout_ms (and `deadline`); 1: none did, the connection is reset; -1: it was lost
+ * or is going away. e says why for 1 and -1. */
+static int idle_keepalive(claimline_client *c, int64_t deadline, claimline_error *e)
+{
+    const clm_failover_settings *s = &c->book.settings;
+    if (now_ms() - c->recv_at < s->idle_keepalive_ms)
         return 0;
-    int64_t now = now_ms(), soonest = INT64_MAX;
-    for (size_t i = 0; i < c->n_addrs; i++)
-        if (c->addrs[i].down_until < soonest)
-            soonest = c->addrs[i].down_until;
-    return soonest > now ? soonest - now : 0;
+    uint8_t data[8];
+    uint64_t before = c->recv_count;
+    if (send_ping(c, data, deadline) < 0) {
+        gone(c, e);
+        return -1;
+    }
+    int64_t until = now_ms() + s->keepalive_timeout_ms;
+    clm_header h;
+    uint8_t *p = NULL;
+    int r = await_frame(c, 0, data, until < deadline ? until : deadline, &h, &p, e);
+    if (r == 0) {
+        free(p);
+        return 0;
+    }
+    if (r != CLAIMLINE_DEADLINE_EXCEEDED)
+        return -1;
+    if (c->recv_count != before)
+        return 0; /* something came back: alive */
+    char msg[128];
+    snprintf(msg, sizeof msg, "an idle connection answered no PING within %lld ms: reset",
+             (long long)s->keepalive_timeout_ms);
+    reset_connection(c, "KEEPALIVE_TIMEOUT", msg);
+    fail_with(e, CLAIMLINE_UNAVAILABLE, "KEEPALIVE_TIMEOUT", msg);
+    return 1;
 }
 
-/* Connects to the next address not in its backoff (else the one out of it soonest): TCP,
- * preface, HELLO, HELLO_ACK within connect_timeout_ms and the deadline. */
-static int connect_next(claimline_client *c, int64_t deadline, claimline_error *err, struct attempt *a)
+#define AWAIT_DEAD (-1)
+
+/* Reads frames until the RESPONSE or ERROR of `stream` (0, *h and *payload set), the attempt's
+ * deadline (4), the connection's loss (14, e set) or its keepalive's expiry (AWAIT_DEAD): with
+ * no frame received for keepalive_interval_ms it sends a PING, and the connection is dead when
+ * nothing at all comes within keepalive_timeout_ms of it. */
+static int await_answer(claimline_client *c, uint32_t stream, int64_t deadline, clm_header *h, uint8_t **payload,
+                        claimline_error *e)
 {
-    int64_t now = now_ms(), soonest = INT64_MAX;
-    size_t n = c->n_addrs, pick = n;
-    for (size_t k = 0; k < n && pick == n; k++) {
-        size_t i = ((size_t)c->next_start + k) % n;
-        if (c->addrs[i].down_until <= now)
-            pick = i;
-    }
-    if (pick == n) {
-        for (size_t k = 0; k < n; k++) {
-            size_t i = ((size_t)c->next_start + k) % n;
-            if (c->addrs[i].down_until < soonest) {
-                soonest = c->addrs[i].down_until;
-                pick = i;
+    const clm_failover_settings *s = &c->book.settings;
+    int64_t written = now_ms(), ping_at = -1;
+    uint64_t at_ping = 0;
+    for (;;) {
+        int64_t now = now_ms(), wake;
+        if (now >= deadline)
+            return CLAIMLINE_DEADLINE_EXCEEDED;
+        if (ping_at >= 0 && c->recv_count != at_ping)
+            ping_at = -1; /* something came after the PING: alive */
+        if (ping_at >= 0) {
+            wake = ping_at + s->keepalive_timeout_ms;
+            if (now >= wake)
+                return AWAIT_DEAD;
+        } else {
+            wake = (c->recv_at > written ? c->recv_at : written) + s->keepalive_interval_ms;
+            if (now >= wake) {
+                uint8_t data[8];
+                if (send_ping(c, data, deadline) < 0)
+                    return gone(c, e);
+                ping_at = now;
+                at_ping = c->recv_count;
+                continue;
             }
         }
+        int r = await_frame(c, stream, NULL, wake < deadline ? wake : deadline, h, payload, e);
+        if (r != CLAIMLINE_DEADLINE_EXCEEDED)
+            return r;
     }
-    if (c->failed_index >= 0 && (int)pick != c->failed_index)
-        c->failovers++;
-    a->index = (int)pick;
-    set_attempt(a, OUT_NOT_SENT, 1, 1, 1);
-    int64_t until = now + c->connect_timeout_ms;
-    if (deadline >= 0 && deadline < until)
-        until = deadline;
-    struct clm_address *ad = &c->addrs[pick];
-    int fd = open_socket(ad->host, ad->port, until, err);
-    if (fd < 0)
-        return CLAIMLINE_UNAVAILABLE;
-    /* A new connection: nothing of the last one carries over. */
-    reset_reader(c);
-    c->fd = fd;
-    c->index = (int)pick;
-    c->last_stream = 0;
-    c->recv_limit = c->send_limit = CLM_MAX_FRAME_HANDSHAKE;
-    c->draining = 0;
-    c->goaway_code = c->goaway_last_stream = 0;
-    c->gone_reason[0] = c->gone_message[0] = '\0';
-    int r = c->tls_ctx ? tls_start(c, ad->host, until, err) : 0;
-    if (r == 0)
-        r = handshake(c, c->token, c->client_name, until, err);
-    if (r) {
-        if (c->fd >= 0) { /* refused before anything was sent (a HELLO too large, no memory) */
-            close_conn(c, 0);
-            reset_reader(c);
-        }
-        /* Another address would answer a bad token, client name or version the same way, and
-         * a plain client on a TLS port (TLS_REQUIRED) too: one deployment, one mode. */
-        if (r == CLAIMLINE_INVALID_ARGUMENT || r == CLAIMLINE_PERMISSION_DENIED || r == CLAIMLINE_UNIMPLEMENTED ||
-            r == CLAIMLINE_UNAUTHENTICATED || r == CLAIMLINE_FAILED_PRECONDITION ||
-            strcmp(err->reason, "OUT_OF_MEMORY") == 0)
-            set_attempt(a, OUT_NOT_SENT, 0, 1, 0);
-        return r;
-    }
-    ad->down_until = 0;
-    ad->failures_in_row = 0;
-    c->failed_index = -1;
-    return 0;
 }
 
 struct pending_call {
     uint16_t method;
     const ProtobufCMessage *request;
     const ProtobufCMessageDescriptor *response_type;
-    int timeout_ms;
     ProtobufCMessage **out;
 };
 
-/* The error of a call (or connect) that stops: the last attempt's, its message saying how
- * many attempts went where and whether a write may have been applied. */
-static int give_up(const claimline_client *c, int code, const claimline_error *e, int attempts, const char *trail,
-                   int maybe_applied, int unsafe, int write, claimline_error *err)
+/* How an attempt ended, besides its outcome. */
+struct attempt_result {
+    int code;               /* the server's status code (an ERROR), or the client's own; 0: none */
+    const char *reason;     /* its reason; NULL: the outcome's own (failover.c) */
+    int64_t retry_after_ms; /* the server's hint */
+    int stop;               /* the call ends with e: no instance would do better */
+};
+
+/* Refusals that every instance would give the same (a bad token, client name or version, a
+ * plain client on a TLS port, no memory): they end the call, they are no instance's failure. */
+static int refused_everywhere(int code, const claimline_error *e)
 {
-    if (!err)
-        return code;
-    *err = *e;
-    err->code = code;
-    if (attempts == 1 && !unsafe && code != CLAIMLINE_UNAVAILABLE)
-        return code; /* a final answer or a local limit, as a single-server client gives it */
-    const char *note = unsafe                ? "; the write has no idempotency key and may have been applied: not retried"
-                       : maybe_applied && write ? "; an attempt may have been applied: retry with the same idempotency key"
-                                                : "";
-    char msg[sizeof err->message + 512];
-    if (attempts > 1 || c->n_addrs > 1)
-        snprintf(msg, sizeof msg, "%s%s [%d attempt(s): %s]", e->message, note, attempts, trail);
-    else
-        snprintf(msg, sizeof msg, "%s%s", e->message, note);
-    copy_str(err->message, sizeof err->message, msg);
-    return code;
+    return code == CLAIMLINE_INVALID_ARGUMENT || code == CLAIMLINE_PERMISSION_DENIED ||
+           code == CLAIMLINE_UNIMPLEMENTED || code == CLAIMLINE_UNAUTHENTICATED ||
+           code == CLAIMLINE_FAILED_PRECONDITION || strcmp(e->reason, "OUT_OF_MEMORY") == 0;
 }
 
-/* Runs the call `pc` (or, NULL, just makes a connection) on the open connection or a new one
- * to the next address, until it succeeds, fails for good, the attempts run out or the
- * deadline passes (PROTOCOL.md 3.7, 9.5; README "Several instances"). */
-static int with_failover(claimline_client *c, int64_t deadline, const struct pending_call *pc, int retry_unknown,
-                         int write, claimline_error *err)
+/* A connection to address i: TCP, TLS, preface, HELLO and HELLO_ACK by `until`. 0 or a code. */
+static int open_address(claimline_client *c, size_t i, int64_t until, claimline_error *e)
 {
-    claimline_error e;
-    char trail[400] = "";
-    int attempts = 0, maybe_applied = 0;
-    for (;;) {
-        attempts++;
-        struct attempt a = {OUT_NOT_SENT, 1, 1, 1, c->index};
-        clear_err(&e);
-        int r = 0;
-        if (c->fd < 0)
-            r = connect_next(c, deadline, &e, &a);
-        if (r == 0 && pc) {
-            /* What arrived while the connection was idle: a GOAWAY or a close means it cannot
-             * carry the call, which has not been sent (safe to send elsewhere, whatever it is). */
-            clm_header h;
-            uint8_t *p = NULL;
-            int64_t left = deadline < 0 ? 0 : deadline - now_ms();
-            a.index = c->index;
-            if (await_frame(c, 0, NULL, now_ms(), &h, &p, &e) == CLAIMLINE_UNAVAILABLE) {
-                set_attempt(&a, OUT_NOT_SENT, 1, 1, !closed_for_idleness(c));
-                r = CLAIMLINE_UNAVAILABLE;
-            } else if (deadline >= 0 && left <= 0) {
-                set_attempt(&a, OUT_NOT_SENT, 0, 0, 0);
-                r = fail(&e, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "no answer within %d ms", pc->timeout_ms);
-            } else {
-                /* Each attempt sends what is left of the call's time. */
-                r = call_once(c, pc->method, pc->request, pc->response_type, pc->timeout_ms, (uint32_t)left, deadline,
-                              pc->out, &e, &a);
-            }
+    struct clm_address *ad = &c->addrs[i];
+    int fd = open_socket(ad->host, ad->port, until, e);
+    if (fd < 0)
+        return CLAIMLINE_UNAVAILABLE;
+    /* A new connection: nothing of the last one carries over. */
+    reset_reader(c);
+    c->fd = fd;
+    c->index = (int)i;
+    c->last_stream = 0;
+    c->recv_limit = c->send_limit = CLM_MAX_FRAME_HANDSHAKE;
+    c->draining = 0;
+    c->goaway_code = c->goaway_last_stream = 0;
+    c->gone_reason[0] = c->gone_message[0] = '\0';
+    int r = c->tls_ctx ? tls_start(c, ad->host, until, e) : 0;
+    if (r == 0)
+        r = handshake(c, c->token, c->client_name, until, e);
+    if (r) {
+        if (c->fd >= 0) { /* refused before anything was sent (a HELLO too large, no memory) */
+            close_conn(c, 0);
+            reset_reader(c);
         }
-        if (r == 0) {
+        return r;
+    }
+    c->recv_at = now_ms();
+    return 0;
+}
+
+/* One attempt (the step `s` of the plan): a connection to its address (the open one, or a new
+ * one within connect_timeout_ms), the request, its answer; pc NULL: the connection only. */
+static enum clm_outcome run_attempt(claimline_client *c, const struct pending_call *pc, const clm_step *s,
+                                    claimline_error *e, struct attempt_result *res)
+{
+    const clm_failover_settings *set = &c->book.settings;
+    int64_t until = s->at_ms + s->timeout_ms;
+    size_t i = s->address;
+    char msg[160];
+    memset(res, 0, sizeof *res);
+    clear_err(e);
+
+    if (c->fd >= 0 && (size_t)c->index != i)
+        drop_connection(c); /* one connection at a time */
+    enum conn_state st = check_connection(c);
+    if (st == CONN_CLOSING) {
+        gone(c, e);
+        return CLM_GOAWAY_UNPROCESSED; /* nothing of this call was written on it */
+    }
+    if (st == CONN_OK && pc && c->last_stream == UINT32_MAX)
+        drop_connection(c);
+    if (c->fd >= 0 && pc) {
+        int k = idle_keepalive(c, until, e);
+        if (k > 0) { /* nothing of the call was written: not applied, and the instance is suspect */
+            res->code = CLAIMLINE_UNAVAILABLE;
+            res->reason = "CONNECTION_CLOSED";
+        }
+        if (k)
+            return CLM_GOAWAY_UNPROCESSED;
+    }
+    if (c->fd < 0) {
+        int64_t t = now_ms() + set->connect_timeout_ms;
+        int r = open_address(c, i, t < until ? t : until, e);
+        if (r) {
+            copy_str(c->addrs[i].why, sizeof c->addrs[i].why, e->reason[0] ? e->reason : claimline_status_name(r));
+            res->stop = refused_everywhere(r, e);
+            return CLM_CONNECT_FAILED;
+        }
+    }
+    if (!pc)
+        return CLM_ANSWER;
+
+    /* The request; its timeout on the wire is what is left of the attempt (8.1 step 2). */
+    int64_t left = until - now_ms();
+    uint32_t stream = 0;
+    int code = 0;
+    switch (send_request(c, pc->method, pc->request, (uint32_t)(left < 1 ? 1 : left), until, &stream, &code, e)) {
+    case SEND_OK:
+        break;
+    case SEND_LOCAL:
+        res->stop = 1;
+        return CLM_ANSWER;
+    case SEND_NOTHING:
+    case SEND_CUT:
+        /* No server holds the whole request: not applied. The instance does not read. */
+        snprintf(msg, sizeof msg, "could not send the request within %lld ms: connection reset",
+                 (long long)s->timeout_ms);
+        reset_connection(c, "WRITE_TIMEOUT", msg);
+        fail_with(e, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", msg);
+        res->code = CLAIMLINE_DEADLINE_EXCEEDED;
+        res->reason = "CLIENT_DEADLINE";
+        return CLM_GOAWAY_UNPROCESSED;
+    default:
+        return CLM_LOST;
+    }
+
+    /* Its answer (8.1 step 3 and the keepalive). */
+    uint64_t received = c->recv_count;
+    clm_header h;
+    uint8_t *payload = NULL;
+    int r = await_answer(c, stream, until, &h, &payload, e);
+    if (r == AWAIT_DEAD) {
+        snprintf(msg, sizeof msg, "no frame within %lld ms of a PING: connection reset",
+                 (long long)set->keepalive_timeout_ms);
+        reset_connection(c, "KEEPALIVE_TIMEOUT", msg);
+        fail_with(e, CLAIMLINE_UNAVAILABLE, "CONNECTION_CLOSED", msg);
+        return CLM_LOST;
+    }
+    if (r == CLAIMLINE_DEADLINE_EXCEEDED) {
+        if (c->recv_count == received) {
+            snprintf(msg, sizeof msg, "no answer within %lld ms and nothing received: connection reset",
+                     (long long)s->timeout_ms);
+            reset_connection(c, "ATTEMPT_TIMEOUT", msg);
+        } else {
+            snprintf(msg, sizeof msg, "no answer within %lld ms: cancelled", (long long)s->timeout_ms);
+            send_cancel(c, stream);
+        }
+        fail_with(e, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", msg);
+        return CLM_ATTEMPT_TIMEOUT;
+    }
+    if (r) /* the connection is gone; a stream above a GOAWAY's last_stream_id was never processed */
+        return c->draining && stream > c->goaway_last_stream ? CLM_GOAWAY_UNPROCESSED : CLM_LOST;
+    code = decode_answer(c, &h, payload, pc->response_type, pc->out, e);
+    if (code == 0) {
+        c->last_served = (int)i;
+        return CLM_ANSWER;
+    }
+    if (c->fd < 0) /* no valid answer: the connection was given up */
+        return CLM_LOST;
+    res->code = code;
+    res->reason = e->reason;
+    res->retry_after_ms = e->retry_after_ms;
+    if (code == CLAIMLINE_UNAVAILABLE)
+        return strcmp(e->reason, "OUTCOME_UNKNOWN") == 0 ? CLM_OUTCOME_UNKNOWN : CLM_UNAVAILABLE;
+    if (code == CLAIMLINE_RESOURCE_EXHAUSTED && strcmp(e->reason, "MAX_CONCURRENT_STREAMS") == 0)
+        return CLM_EXHAUSTED;
+    if (code == CLAIMLINE_DEADLINE_EXCEEDED)
+        return CLM_SERVER_DEADLINE;
+    return CLM_ANSWER; /* the server's final answer: the call ends with it */
+}
+
+/* What the caller is told (8.1, "The final error tells the truth"); last: the last attempt's
+ * error; answer_code: the answer's code (0: a RESPONSE). */
+static int end_call(const claimline_client *c, const clm_plan *plan, const clm_step *end, const claimline_error *last,
+                    int answer_code, const char *trail, claimline_error *err)
+{
+    char msg[sizeof err->message + 512];
+    switch (end->end) {
+    case CLM_END_ANSWER:
+        if (answer_code == 0) {
             clear_err(err);
             return 0;
         }
+        if (err) {
+            *err = *last; /* as the server sent it */
+            if (plan->attempts > 1) {
+                snprintf(msg, sizeof msg, "%s [%u attempt(s): %s]", last->message, plan->attempts, trail);
+                copy_str(err->message, sizeof err->message, msg);
+            }
+        }
+        return answer_code;
+    case CLM_END_OUTCOME_UNKNOWN:
+        snprintf(msg, sizeof msg, "%s [%u attempt(s): %s]",
+                 plan->kind == CLM_KEYLESS_WRITE
+                     ? "may have been applied; the write has no idempotency key: not retried"
+                     : "may have been applied: retry with the same idempotency key",
+                 plan->attempts, trail);
+        return fail_with(err, CLAIMLINE_UNAVAILABLE, "OUTCOME_UNKNOWN", msg);
+    case CLM_END_NO_ATTEMPT:
+        return fail(err, CLAIMLINE_DEADLINE_EXCEEDED, "CLIENT_DEADLINE", "no time left for an attempt");
+    case CLM_END_CONNECT_FAILED: {
+        size_t used = (size_t)snprintf(msg, sizeof msg, "cannot connect:");
+        for (size_t i = 0; i < c->n_addrs && used < sizeof msg; i++)
+            used += (size_t)snprintf(msg + used, sizeof msg - used, "%s %s %s", i ? "," : "", c->addrs[i].label,
+                                     c->addrs[i].why[0] ? c->addrs[i].why : "(not tried)");
+        if (used < sizeof msg)
+            snprintf(msg + used, sizeof msg - used, " [%u attempt(s)]; the last: %s", plan->attempts, last->message);
+        return fail_with(err, CLAIMLINE_UNAVAILABLE, "CONNECT_FAILED", msg);
+    }
+    case CLM_END_STOPPED:
+        if (err)
+            *err = *last;
+        return end->code;
+    default: /* CLM_END_LAST: the last attempt's error, the server's or the client's own status */
+        if (err) {
+            *err = *last;
+            err->code = end->code;
+            copy_str(err->reason, sizeof err->reason, end->reason);
+            snprintf(msg, sizeof msg, "%s [%u attempt(s): %s]", last->message, plan->attempts, trail);
+            copy_str(err->message, sizeof err->message, msg);
+        }
+        return end->code;
+    }
+}
+
+/* One call (pc NULL: a connection only) by the plan, within budget_ms. */
+static int run_call(claimline_client *c, const struct pending_call *pc, enum clm_kind kind, int64_t budget_ms,
+                    claimline_error *err)
+{
+    clm_plan plan;
+    clm_plan_init(&plan, &c->book, kind, now_ms(), budget_ms, jitter, &c->rng);
+    for (size_t i = 0; i < c->n_addrs; i++)
+        c->addrs[i].why[0] = '\0';
+    char trail[400] = "";
+    claimline_error e;
+    clear_err(&e);
+    int answer_code = 0;
+    for (;;) {
+        clm_step s = clm_plan_next(&plan, now_ms());
+        if (!s.attempt)
+            return end_call(c, &plan, &s, &e, answer_code, trail, err);
+        sleep_until(s.at_ms);
+        struct attempt_result res;
+        enum clm_outcome o = run_attempt(c, pc, &s, &e, &res);
         size_t used = strlen(trail);
-        snprintf(trail + used, sizeof trail - used, "%s%s %s", used ? "; " : "",
-                 a.index >= 0 ? c->addrs[a.index].label : "-", e.reason[0] ? e.reason : claimline_status_name(r));
-        if (a.outcome == OUT_UNKNOWN)
-            maybe_applied = 1;
-        note_failure(c, &a, e.retry_after_ms);
-        int final = !a.retryable || (r != CLAIMLINE_UNAVAILABLE && a.outcome != OUT_NOT_SENT);
-        int unsafe = a.outcome == OUT_UNKNOWN && !retry_unknown;
-        int64_t wait = wait_for_an_address(c);
-        int late = deadline >= 0 && now_ms() + wait >= deadline;
-        if (final || unsafe || late || attempts >= c->max_attempts)
-            return give_up(c, r, &e, attempts, trail, maybe_applied, unsafe, write, err);
-        if (wait > 0)
-            sleep_until(now_ms() + wait);
+        snprintf(trail + used, sizeof trail - used, "%s%s %s", used ? "; " : "", c->addrs[s.address].label,
+                 e.reason[0] ? e.reason : clm_outcome_name(o));
+        if (res.stop) {
+            clm_step end = clm_plan_stop(&plan, e.code, e.reason);
+            return end_call(c, &plan, &end, &e, answer_code, trail, err);
+        }
+        if (o == CLM_ANSWER)
+            answer_code = res.code;
+        clm_plan_record(&plan, &s, o, now_ms(), res.retry_after_ms, res.code, res.reason);
     }
 }
 
@@ -1487,10 +1711,14 @@ static int failover_call(claimline_client *c, uint16_t method, const ProtobufCMe
                          const ProtobufCMessageDescriptor *response_type, int timeout_ms, ProtobufCMessage **out,
                          claimline_error *err)
 {
-    const struct pending_call pc = {method, request, response_type, timeout_ms, out};
-    int write = method <= CLAIMLINE_METHOD_LAST ? methods[method].write : 1;
-    int retry_unknown = !write || has_idempotency_key(request);
-    return with_failover(c, deadline_after(timeout_ms), &pc, retry_unknown, write, err);
+    const struct pending_call pc = {method, request, response_type, out};
+    enum clm_kind kind = !methods[method].write           ? CLM_READ
+                         : has_idempotency_key(request) ? CLM_WRITE
+                                                        : CLM_KEYLESS_WRITE;
+    int64_t budget = timeout_ms > 0            ? (int64_t)timeout_ms
+                     : c->max_deadline_ms > 0 ? (int64_t)c->max_deadline_ms
+                                              : DEFAULT_BUDGET_MS;
+    return run_call(c, &pc, kind, budget, err);
 }
 
 int claimline_connect_config(const claimline_config *config, int timeout_ms, claimline_client **client,
@@ -1499,6 +1727,9 @@ int claimline_connect_config(const claimline_config *config, int timeout_ms, cla
     return claimline_connect_config_tls(config, NULL, timeout_ms, client, err);
 }
 
+/* A setting of the config: its value, or (0) the default. */
+static int64_t setting(int value, int64_t default_ms) { return value > 0 ? value : default_ms; }
+
 int claimline_connect_config_tls(const claimline_config *config, const claimline_tls_options *tls, int timeout_ms,
                                  claimline_client **client, claimline_error *err)
 {
@@ -1506,8 +1737,9 @@ int claimline_connect_config_tls(const claimline_config *config, const claimline
     if (client)
         *client = NULL;
     if (!config || !config->addresses || !config->token || !client || timeout_ms <= 0 ||
-        config->connect_timeout_ms < 0 || config->max_attempts < 0 || config->backoff_ms < 0 ||
-        config->max_backoff_ms < 0)
+        config->attempt_timeout_ms < 0 || config->connect_timeout_ms < 0 || config->keepalive_interval_ms < 0 ||
+        config->keepalive_timeout_ms < 0 || config->idle_keepalive_ms < 0 || config->suspect_base_ms < 0 ||
+        config->suspect_max_ms < 0 || config->backoff_initial_ms < 0 || config->backoff_max_ms < 0)
         return fail(err, CLAIMLINE_INVALID_ARGUMENT, "CLIENT_INVALID_ARGUMENT",
                     "config, addresses, token and client are required; timeout_ms > 0; no negative setting");
     claimline_client *c = new_client(-1, CLM_MAX_FRAME_HANDSHAKE);
@@ -1518,9 +1750,23 @@ int claimline_connect_config_tls(const claimline_config *config, const claimline
         free_client(c);
         return r;
     }
+    clm_failover_settings s = clm_failover_defaults;
+    s.attempt_timeout_ms = setting(config->attempt_timeout_ms, s.attempt_timeout_ms);
+    s.connect_timeout_ms = setting(config->connect_timeout_ms, s.connect_timeout_ms);
+    s.keepalive_interval_ms = setting(config->keepalive_interval_ms, s.keepalive_interval_ms);
+    s.keepalive_timeout_ms = setting(config->keepalive_timeout_ms, s.keepalive_timeout_ms);
+    s.idle_keepalive_ms = setting(config->idle_keepalive_ms, s.idle_keepalive_ms);
+    s.suspect_base_ms = setting(config->suspect_base_ms, s.suspect_base_ms);
+    s.suspect_max_ms = setting(config->suspect_max_ms, s.suspect_max_ms);
+    s.backoff_initial_ms = setting(config->backoff_initial_ms, s.backoff_initial_ms);
+    s.backoff_max_ms = setting(config->backoff_max_ms, s.backoff_max_ms);
+    if (s.suspect_max_ms < s.suspect_base_ms)
+        s.suspect_max_ms = s.suspect_base_ms;
+    if (s.backoff_max_ms < s.backoff_initial_ms)
+        s.backoff_max_ms = s.backoff_initial_ms;
     c->token = dup_str(config->token);
     c->client_name = dup_str(config->client_name ? config->client_name : "");
-    if (!c->token || !c->client_name) {
+    if (!c->token || !c->client_name || clm_book_init(&c->book, c->n_addrs, &s) < 0) {
         free_client(c);
         return fail(err, CLAIMLINE_RESOURCE_EXHAUSTED, "OUT_OF_MEMORY", "no memory for a client");
     }
@@ -1529,20 +1775,14 @@ int claimline_connect_config_tls(const claimline_config *config, const claimline
         return r;
     }
     c->failover = 1;
-    c->connect_timeout_ms = config->connect_timeout_ms ? config->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-    c->backoff_ms = config->backoff_ms ? config->backoff_ms : DEFAULT_BACKOFF_MS;
-    c->max_backoff_ms = config->max_backoff_ms ? config->max_backoff_ms : DEFAULT_MAX_BACKOFF_MS;
-    if (c->max_backoff_ms < c->backoff_ms)
-        c->max_backoff_ms = c->backoff_ms;
-    c->max_attempts = config->max_attempts ? config->max_attempts
-                      : c->n_addrs + 1 > DEFAULT_MAX_ATTEMPTS ? (int)c->n_addrs + 1
-                                                              : DEFAULT_MAX_ATTEMPTS;
-    if (config->random_start) {
-        uint8_t b[4] = {0};
-        uint32_t x = random_bytes(b, sizeof b) == 0 ? clm_get_u32(b) : (uint32_t)now_ms();
-        c->next_start = (int)(x % c->n_addrs);
-    }
-    r = with_failover(c, deadline_after(timeout_ms), NULL, 1, 0, err);
+    uint8_t b[8] = {0};
+    if (random_bytes(b, sizeof b) == 0)
+        c->rng = (uint64_t)clm_get_u32(b) << 32 | clm_get_u32(b + 4);
+    if (c->rng == 0)
+        c->rng = (uint64_t)now_ms() | 1;
+    if (config->random_start)
+        c->book.current = (size_t)(c->rng % c->n_addrs);
+    r = run_call(c, NULL, CLM_READ, timeout_ms, err);
     if (r) {
         free_client(c);
         return r;
@@ -1572,11 +1812,9 @@ int claimline_ping(claimline_client *c, int timeout_ms, claimline_error *err)
 {
     int was_open = c && c->fd >= 0 && !c->draining;
     int r = ping_connection(c, timeout_ms, err);
-    if (r == CLAIMLINE_UNAVAILABLE && was_open && c->failover && c->fd < 0) {
-        /* The next call opens a connection, to the next address unless this was idleness. */
-        struct attempt a = {OUT_NOT_SENT, 1, 1, !closed_for_idleness(c), c->index};
-        note_failure(c, &a, 0);
-    }
+    if (r == CLAIMLINE_UNAVAILABLE && was_open && c->failover && c->fd < 0 && !closed_for_idleness(c) &&
+        c->index >= 0)
+        clm_book_record(&c->book, (size_t)c->index, CLM_LOST, now_ms(), 0); /* the next call goes elsewhere */
     return r;
 }
 
@@ -1590,7 +1828,7 @@ const char *claimline_last_served_address(const claimline_client *c)
     return c && c->last_served >= 0 && (size_t)c->last_served < c->n_addrs ? c->addrs[c->last_served].label : "";
 }
 
-unsigned claimline_failovers(const claimline_client *c) { return c ? c->failovers : 0; }
+unsigned claimline_failovers(const claimline_client *c) { return c && c->failover ? c->book.failovers : 0; }
 
 size_t claimline_address_count(const claimline_client *c) { return c ? c->n_addrs : 0; }
 
