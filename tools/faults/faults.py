@@ -1221,8 +1221,13 @@ def measure(harness: Harness, row: Row, records: List[Dict[str, Any]], timeline:
     def group_records(name: str) -> List[Dict[str, Any]]:
         return [r for r in records if r["group"] == name]
 
+    def in_flight_during(r: Dict[str, Any]) -> bool:
+        """The call was out at some moment of the fault (started before its end, answered
+        after its start; never answered counts as answered at the end)."""
+        return r["t0"] <= fe and (r.get("t1") is None or r["t1"] >= fs)
+
     target = group_records(row.target_group)
-    during = [r for r in target if fs <= r["t0"] <= fe]
+    during = [r for r in target if in_flight_during(r)]
     during_ok = sum(1 for r in during if r["ok"])
 
     def per_caller_first_ok(since: float) -> Tuple[Optional[float], Optional[float], int]:
@@ -1242,14 +1247,22 @@ def measure(harness: Harness, row: Row, records: List[Dict[str, Any]], timeline:
     first_worst, first_median, first_never = per_caller_first_ok(fs)
     flow_worst, flow_median, flow_never = per_caller_first_ok(fe)
 
-    def latencies(group: str, start: float, end: float) -> Tuple[List[float], int]:
-        chosen = [r for r in group_records(group) if start <= r["t0"] < end]
+    def latencies(chosen: List[Dict[str, Any]]) -> Tuple[List[float], int]:
         values = [(r["t1"] - r["t0"]) * 1000.0 for r in chosen if r.get("t1") is not None]
         values += [float("inf")] * sum(1 for r in chosen if r.get("t1") is None)
         return values, sum(1 for r in chosen if not r["ok"])
 
-    obs_before, obs_before_errors = latencies(row.observer_group, base_from, fs)
-    obs_during, obs_during_errors = latencies(row.observer_group, fs, fe)
+    def before(group: str) -> List[Dict[str, Any]]:
+        # Calls of the baseline window answered before the fault began.
+        return [r for r in group_records(group) if r["t0"] >= base_from and r.get("t1") is not None and r["t1"] < fs]
+
+    def overlapping(group: str) -> List[Dict[str, Any]]:
+        return [r for r in group_records(group) if in_flight_during(r)]
+
+    obs_before, obs_before_errors = latencies(before(row.observer_group))
+    obs_during, obs_during_errors = latencies(overlapping(row.observer_group))
+    tgt_before, _ = latencies(before(row.target_group))
+    tgt_during, _ = latencies(overlapping(row.target_group))
 
     errors: Dict[str, int] = {}
     for r in failed:
@@ -1285,6 +1298,8 @@ def measure(harness: Harness, row: Row, records: List[Dict[str, Any]], timeline:
         "flow_after_end_s": flow_worst,
         "flow_after_end_median_s": flow_median,
         "flow_never": flow_never,
+        "target_p99_before_ms": percentile(tgt_before, 99),
+        "target_p99_during_ms": percentile(tgt_during, 99),
         "observer_group": row.observer_group,
         "observer_p99_before_ms": percentile(obs_before, 99),
         "observer_p99_during_ms": percentile(obs_during, 99),
@@ -1353,39 +1368,55 @@ def checks(row: Row, r: Dict[str, Any]) -> List[Tuple[str, bool, str]]:
 
 def table(results: List[Dict[str, Any]], rows_by_id: Dict[str, Row]) -> List[str]:
     lines = [
-        "| fault | calls acknowledged / made | target group's calls during the fault that succeeded | lost | duplicated | told \"not applied\" but applied | first success after the fault's start (slowest caller) | calls flow again after the fault's end (slowest caller) | other callers' p99 before → during | target | met? |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| fault | calls acknowledged / made | the target callers' calls out during the fault that succeeded | lost | duplicated "
+        "| told \"not applied\" but applied | first success after the fault's start (slowest target caller) "
+        "| calls flow again after the fault's end (slowest target caller) | target callers' p99 before → during "
+        "| other callers' p99 before → during | target | met? |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         row = rows_by_id[r["row"]]
         if "error" in r:
-            lines.append(f"| `{r['row']}`: {r['title']} | not measured: harness error ({r['error'][:200]}) |" + " |" * 9)
+            lines.append(f"| `{r['row']}`: {r['title']} | not measured: harness error ({r['error'][:200]}) |" + " |" * 10)
             continue
         pct = r["during_success_pct"]
-        during = "—" if pct is None else f"{pct:.1f} % ({r['during_ok']}/{r['during_calls']}, {r['target_group']})"
+        during = "—" if pct is None else f"{pct:.1f} % ({r['during_ok']}/{r['during_calls']})"
         failed = [c for c in r["checks"] if not c[1]]
         verdict = "yes" if not failed else "**no**: " + "; ".join(f"{what}: {measured}" for what, _, measured in failed)
-        obs = f"{fmt_ms(r['observer_p99_before_ms'])} → {fmt_ms(r['observer_p99_during_ms'])} ({r['observer_group']}"
+        tgt = f"{fmt_ms(r['target_p99_before_ms'])} → {fmt_ms(r['target_p99_during_ms'])} (`{r['target_group']}`)"
+        obs = f"{fmt_ms(r['observer_p99_before_ms'])} → {fmt_ms(r['observer_p99_during_ms'])} (`{r['observer_group']}`"
         if r["observer_errors_during"]:
-            obs += f", {r['observer_errors_during']} errors during"
+            obs += f", {r['observer_errors_during']} errors"
         obs += ")"
-        target = f"{row.target_text}{' (issue)' if row.target_source == 'issue' else ' (harness)'}; {CORRECTNESS}"
+        target = f"{row.target_text} ({row.target_source})"
         lines.append(
             f"| `{r['row']}`: {r['title']} | {r['acked']} / {r['calls']} | {during} | {r['lost']} | {r['duplicated']} | "
             f"{r['wrong_not_applied']} | {fmt_s(r['first_ok_after_start_s'], r['first_ok_never'])} | "
-            f"{fmt_s(r['flow_after_end_s'], r['flow_never'])} | {obs} | {target} | {verdict} |"
+            f"{fmt_s(r['flow_after_end_s'], r['flow_never'])} | {tgt} | {obs} | {target} | {verdict} |"
         )
     return lines
 
 
-def details(results: List[Dict[str, Any]]) -> List[str]:
+def describe_groups(row: Row) -> str:
+    names = {"a": "A", "b": "B", "ra": "A through the relay"}
+    parts = []
+    for g in row.groups:
+        pace = "closed loop" if g.pace <= 0 else f"one call every {g.pace * 1000:g} ms each"
+        text = f"`{g.name}` {g.callers} callers on {', '.join(names[r] for r in g.roles)}, {g.deadline:g} s deadline, {pace}"
+        if g.probe_roles:
+            text += f" (and the one write for a locked contact, on {', '.join(names[r] for r in g.probe_roles)}, {g.probe_deadline:g} s deadline)"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def details(results: List[Dict[str, Any]], rows_by_id: Dict[str, Row]) -> List[str]:
     lines = []
     for r in results:
         if "error" in r:
             lines.append(f"- `{r['row']}`: not measured: {r['error']}")
             continue
         parts = [f"{label} {count}" for label, count in r["errors"].items()] or ["none"]
-        text = f"- `{r['row']}`: final errors: {', '.join(parts)}"
+        text = f"- `{r['row']}` ({describe_groups(rows_by_id[r['row']])}): fault held {r['fault_seconds']:g} s; final errors: {', '.join(parts)}"
         if r["unknown_outcome"]:
             text += f"; outcome unknown to the caller: {r['unknown_outcome']} ({r['unknown_applied']} of them applied)"
         for probe in r.get("probe", []):
@@ -1398,16 +1429,37 @@ def details(results: List[Dict[str, Any]]) -> List[str]:
     return lines
 
 
+def client_state() -> str:
+    """Which clients/python the callers ran: its last commit, and whether the tree differs."""
+    head = sh(["git", "-C", REPO, "log", "-1", "--format=%h", "--", "clients/python"], check=False).stdout.strip()
+    dirty = sh(["git", "-C", REPO, "status", "--porcelain", "--", "clients/python"], check=False).stdout.strip()
+    if not head:
+        return "clients/python (not in git)"
+    return f"clients/python at {head}" + (" with uncommitted changes" if dirty else "")
+
+
+def binary_id(binary: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(binary, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    built = datetime.datetime.fromtimestamp(binary.stat().st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"sha256 {digest.hexdigest()[:12]}, built {built}"
+
+
 def write_doc(results: List[Dict[str, Any]], rows_by_id: Dict[str, Row], meta: Dict[str, str]) -> None:
     body = [
         BEGIN_MARK,
         "",
-        f"Measured {meta['date']} with `{meta['command']}` (claimlined: {meta['binary']}, a **{meta['kind']}** build; "
-        f"{meta['elapsed']}; each row {meta['windows']}). Generated by `tools/faults/faults.py`: do not edit by hand.",
+        f"Measured {meta['date']} with `{meta['command']}` (claimlined: `{meta['binary']}`, a **{meta['kind']}** build, "
+        f"{meta['binary_id']}; the Python client: {meta['client']}; {meta['elapsed']}; each row {meta['windows']}). "
+        "Written by `tools/faults/faults.py`: do not edit by hand.",
         "",
         *table(results, rows_by_id),
         "",
-        *details(results),
+        *details(results, rows_by_id),
         "",
         END_MARK,
     ]
@@ -1433,12 +1485,16 @@ def main() -> int:
     parser.add_argument("--report-only", action="store_true", help="exit 0 on misses (the measurement itself worked)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, records)")
     parser.add_argument("--json", help="write every row's measurements to this file")
-    parser.add_argument("--baseline", type=float, default=6.0, help="seconds of calls before each fault (default 6)")
-    parser.add_argument("--after", type=float, default=8.0, help="seconds of calls after each fault (default 8)")
+    parser.add_argument("--baseline", type=float, help="seconds of calls before each fault (default 6; --quick 4)")
+    parser.add_argument("--after", type=float, help="seconds of calls after each fault (default 8; --quick 5)")
     parser.add_argument("--cleanup", action="store_true", help="remove leftovers of earlier runs and exit")
     parser.add_argument("--list", action="store_true", help="list the rows and exit")
     args = parser.parse_args()
 
+    if args.baseline is None:
+        args.baseline = 4.0 if args.quick else 6.0
+    if args.after is None:
+        args.after = 5.0 if args.quick else 8.0
     rows_by_id = {row.id: row for row in ROWS}
     if args.list:
         for row in ROWS:
@@ -1477,6 +1533,7 @@ def main() -> int:
     kind = args.build_kind or build_kind(claimlined)
 
     cleanup_leftovers(verbose=True)
+    client_at_start = client_state()
     harness = Harness(claimlined, keep=args.keep)
 
     def interrupted(signum: int, _frame: Any) -> None:
@@ -1516,7 +1573,7 @@ def main() -> int:
         print()
         print("\n".join(table(results, rows_by_id)))
         print()
-        print("\n".join(details(results)))
+        print("\n".join(details(results, rows_by_id)))
         print()
     if args.json:
         Path(args.json).write_text(json.dumps({"claimlined": str(claimlined), "kind": kind, "results": results}, indent=2, default=str))
@@ -1528,7 +1585,7 @@ def main() -> int:
                 print(f"MISS {r['row']}: {what}: {measured}")
     if status == 0 and args.write_doc:
         minutes, seconds = divmod(int(elapsed), 60)
-        command = "tools/faults/run.sh --write-doc" + (f" --claimlined {claimlined}" if claimlined else "")
+        command = f"tools/faults/run.sh --write-doc --claimlined {claimlined}"
         write_doc(
             results,
             rows_by_id,
@@ -1537,6 +1594,8 @@ def main() -> int:
                 "command": command,
                 "binary": str(claimlined),
                 "kind": kind,
+                "binary_id": binary_id(claimlined),
+                "client": client_at_start,
                 "elapsed": f"{minutes}m{seconds:02d}s for the matrix",
                 "windows": f"{args.baseline:g} s of calls before the fault and {args.after:g} s after it",
             },
