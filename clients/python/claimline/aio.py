@@ -4,54 +4,38 @@
     async with client:
         answers = await asyncio.gather(*(client.get_claim(r) for r in requests))
 
-    # Several claimlined instances: the same failover rules as ClaimlineClient.
+    # Several claimlined instances: PROTOCOL.md 8.1's failover, as ClaimlineClient.
     client = await AsyncClaimlineClient.connect(addresses="10.0.0.5:7400,10.0.0.6:7400",
                                                 token="dev-ivr-token", client_name="ivr-node-3")
 
 ``tls=TLSConfig(...)`` (or an ``ssl.SSLContext``) runs the connections over TLS, as for the
 blocking client (:mod:`claimline.tls`).
 
-Each call gets its own stream id; a reader task matches RESPONSE and ERROR frames to the
-waiting calls by stream id, answers PINGs and notes GOAWAY. Errors are the blocking client's
-:class:`~claimline.ClaimlineError` with the same codes and reasons; framing
-(:mod:`claimline.frames`), address parsing and the failover rules are shared with
-:mod:`claimline.client`.
+Each call gets its own stream id; a reader task per connection matches RESPONSE and ERROR frames
+to the waiting calls by stream id, answers PINGs and notes GOAWAY, and a keepalive task PINGs a
+connection that is silent while calls wait on it (or idle for long) and resets it when no frame
+follows (8.1's keepalive). Errors are the blocking client's :class:`~claimline.ClaimlineError`
+with the same codes and reasons; framing (:mod:`claimline.frames`) is shared with
+:mod:`claimline.client`, and the failover algorithm is :mod:`claimline.failover`'s, which both
+clients carry out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
+import random
 import socket
 import ssl
+import struct
 import time
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from google.protobuf.message import DecodeError, Message
 
-from claimline import frames
-from claimline.client import (
-    _ANSWERED,
-    _DEFAULT_MAX_FRAME_SIZE,
-    _FATAL_HANDSHAKE_CODES,
-    _NOT_PROCESSED,
-    _NOT_SENT,
-    _UNKNOWN,
-    DEFAULT_BACKOFF,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_BACKOFF,
-    ClaimlineError,
-    StatusCode,
-    _address_label,
-    _AttemptFailed,
-    _final_error,
-    _is_final,
-    _AddressBook,
-    _failover_arguments,
-    code_name,
-)
+from claimline import failover, frames
+from claimline.client import _DEFAULT_MAX_FRAME_SIZE, _LINGER_RESET, ClaimlineError, StatusCode, code_name
+from claimline.failover import FailoverSettings, address_label
 from claimline.frames import FrameError, FrameHeader, FrameType
 from claimline.methods import DEFAULT_TIMEOUT, METHODS, Method
 from claimline.tls import TLSConfig, _closed_before_hello_ack, _resolve_tls, _TLS, _tls_failure
@@ -60,7 +44,6 @@ from claimline.v1 import service_pb2, wire_pb2
 __all__ = ["AsyncClaimlineClient"]
 
 M = TypeVar("M", bound=Message)
-R = TypeVar("R")
 
 _CONTROL_WRITE_TIMEOUT = 1.0
 
@@ -69,8 +52,10 @@ def _remaining(deadline: Optional[float]) -> Optional[float]:
     return None if deadline is None else deadline - time.monotonic()
 
 
-def _timeout_ms(remaining: Optional[float]) -> int:
-    return 0 if remaining is None else min(max(1, math.ceil(remaining * 1000)), 0xFFFFFFFF)
+async def _sleep_until(at_ms: float) -> None:
+    delay = at_ms / 1000.0 - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 def _unavailable_after_goaway(goaway: wire_pb2.GoAway, stream_id: Optional[int]) -> ClaimlineError:
@@ -85,26 +70,47 @@ def _unavailable_after_goaway(goaway: wire_pb2.GoAway, stream_id: Optional[int])
     return ClaimlineError(StatusCode.UNAVAILABLE, message, goaway.reason or "GOAWAY")
 
 
-def _idle_goaway(goaway: Optional[wire_pb2.GoAway]) -> bool:
-    return goaway is not None and goaway.code == 0 and goaway.reason == "IDLE_TIMEOUT"
+class _Ended(Exception):
+    """One attempt ended without an answer to return: its 8.1 outcome, the error saying what
+    happened and the episode (the connection, or the connect) whose failures count once.
+    `outcome` None: the error ends the call at once and says nothing of the instance."""
+
+    def __init__(self, outcome: Optional[str], error: ClaimlineError, episode: Optional[object] = None) -> None:
+        super().__init__(str(error))
+        self.outcome = outcome
+        self.error = error
+        self.episode = episode
 
 
 class _Pending:
-    __slots__ = ("method", "future")
+    __slots__ = ("method", "future", "written_at")
 
-    def __init__(self, method: int, future: "asyncio.Future[Tuple[int, bytes]]") -> None:
+    def __init__(self, method: int, future: "asyncio.Future[Tuple[int, bytes]]", written_at: float) -> None:
         self.method = method
         self.future = future
+        self.written_at = written_at
 
 
 class _Connection:
-    """One handshaken connection and its reader task. Failures of calls in flight arrive at
-    their futures as _AttemptFailed, with what the attempt may have done."""
+    """One handshaken connection, its reader task and its keepalive task. Calls in flight that
+    end without an answer get _Ended at their futures, with the outcome (8.1) and this
+    connection as the episode. `on_down(conn, outcome)` is told when the server's side ends the
+    connection (closed, lost, GOAWAY other than for our idleness, a protocol fault): news of the
+    instance even when no call was waiting."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, index: int) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        index: int,
+        settings: FailoverSettings,
+        on_down: Optional[Callable[["_Connection", str], None]] = None,
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.index = index
+        self.settings = settings
+        self.on_down = on_down
         self.max_frame_size = frames.HANDSHAKE_MAX_FRAME_SIZE
         self.hello_ack: Optional[wire_pb2.HelloAck] = None
         self.goaway: Optional[wire_pb2.GoAway] = None
@@ -114,24 +120,40 @@ class _Connection:
         self.closed_because = ""
         self.retired = False  # no new calls; closed when the calls in flight are done
         self.task: Optional["asyncio.Task[None]"] = None
+        self.keepalive_task: Optional["asyncio.Task[None]"] = None
         self._write_lock = asyncio.Lock()
         # Over TLS, until HELLO_ACK: the address, for TLS errors as TLS_HANDSHAKE_FAILED.
         self.tls_handshake_label: Optional[str] = None
+        # Keepalive (8.1): when a frame last arrived, when calls began waiting, our PING.
+        self.last_rx = time.monotonic()
+        self.busy_since = 0.0
+        self.ping_sent: Optional[float] = None
+        self.pings = 0
+        self._wake = asyncio.Event()
 
     # -- state ----------------------------------------------------------------------------------
 
     @property
     def usable(self) -> bool:
-        return not self.closed and not self.retired and self.goaway is None
+        return (
+            not self.closed
+            and not self.retired
+            and self.goaway is None
+            and self.last_stream_id < frames.MAX_STREAM_ID
+        )
 
-    def healthy(self) -> bool:
-        """False unless the connection was only closed for idleness (the address is fine)."""
-        return not _idle_goaway(self.goaway)
+    def add_pending(self, stream_id: int, entry: _Pending) -> None:
+        if not self.pending:
+            # Calls now wait: keepalive_interval_ms of silence from here on is suspicious, not
+            # idle_keepalive_ms. Wake the keepalive task to shorten its sleep.
+            self.busy_since = time.monotonic()
+            self._wake.set()
+        self.pending[stream_id] = entry
 
     # -- bytes ----------------------------------------------------------------------------------
 
     async def send(self, data: bytes, timeout: Optional[float]) -> None:
-        """Writes a whole frame; ClaimlineError UNAVAILABLE (lost) or DEADLINE_EXCEEDED (closed)."""
+        """Writes a whole frame; ClaimlineError UNAVAILABLE (lost) or DEADLINE_EXCEEDED (reset)."""
         if self.closed:
             raise ClaimlineError(StatusCode.UNAVAILABLE, f"connection closed ({self.closed_because})", "CONNECTION_CLOSED")
         try:
@@ -139,8 +161,9 @@ class _Connection:
                 self.writer.write(data)
                 await asyncio.wait_for(self.writer.drain(), timeout=None if timeout is None else max(timeout, 0.001))
         except asyncio.TimeoutError:
-            self.close("write timed out")
-            raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, "write timed out; connection closed") from None
+            # A peer that takes no bytes may be frozen with our requests in its socket: RST.
+            self.reset("write timed out")
+            raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, "write timed out; connection reset") from None
         except ssl.SSLError as error:
             self.close(f"TLS: {error}")
             if self.tls_handshake_label is not None:
@@ -170,9 +193,11 @@ class _Connection:
                 f"{header.type_name} frame of {header.length} bytes exceeds {self.max_frame_size}",
             )
         payload = await self.reader.readexactly(header.length) if header.length else b""
+        self.last_rx = time.monotonic()
         return header, payload
 
     def close(self, why: str) -> None:
+        """Closes (FIN once what is written has gone); calls in flight end `lost`."""
         if self.closed:
             return
         self.closed = True
@@ -181,12 +206,33 @@ class _Connection:
             self.writer.close()
         except (OSError, RuntimeError):
             pass
-        self.fail_all(
-            ClaimlineError(StatusCode.UNAVAILABLE, f"connection closed ({why})", "CONNECTION_LOST"), _UNKNOWN
-        )
-        task = self.task
-        if task is not None and task is not _current_task():
-            task.cancel()
+        self._stopped(why)
+
+    def reset(self, why: str) -> None:
+        """Closes with RST (SO_LINGER 0), dropping what is not yet sent, so that the server
+        discards the requests it had not yet taken (8.1 step 3); calls in flight end `lost`."""
+        if self.closed:
+            return
+        self.closed = True
+        self.closed_because = why
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            except OSError:
+                pass
+        try:
+            self.writer.transport.abort()
+        except (OSError, RuntimeError):
+            pass
+        self._stopped(why)
+
+    def _stopped(self, why: str) -> None:
+        self.fail_all(ClaimlineError(StatusCode.UNAVAILABLE, f"connection closed ({why})", "CONNECTION_LOST"))
+        current = _current_task()
+        for task in (self.task, self.keepalive_task):
+            if task is not None and task is not current:
+                task.cancel()
 
     async def say_goodbye(self, why: str) -> None:
         """GOAWAY SHUTDOWN (best effort), then close."""
@@ -202,16 +248,23 @@ class _Connection:
         if not self.pending and not self.closed:
             asyncio.ensure_future(self.say_goodbye(why))
 
-    def fail_all(self, error: ClaimlineError, outcome: str) -> None:
+    def fail_all(self, error: ClaimlineError, outcome: str = failover.LOST) -> None:
         pending, self.pending = self.pending, {}
         for entry in pending.values():
             if not entry.future.done():
-                entry.future.set_exception(_AttemptFailed(error, outcome, self.index, penalize=self.healthy()))
+                entry.future.set_exception(_Ended(outcome, error, self))
 
     def finished(self, stream_id: int) -> None:
         self.pending.pop(stream_id, None)
         if self.retired and not self.pending and not self.closed:
             asyncio.ensure_future(self.say_goodbye("retired"))
+
+    def _down(self, outcome: str) -> None:
+        goaway = self.goaway
+        if goaway is not None and goaway.reason in failover.IDLE_CLOSE_REASONS and not self.pending:
+            return  # the server closed an idle connection: nothing wrong with the instance
+        if self.on_down is not None:
+            self.on_down(self, outcome)
 
     # -- the reader task ------------------------------------------------------------------------
 
@@ -253,17 +306,22 @@ class _Connection:
         except _ConnectionFault as fault:
             goaway = wire_pb2.GoAway(last_stream_id=0, code=fault.code, reason=fault.reason, message=fault.message[:200])
             await self.send_control(frames.encode_frame(FrameType.GOAWAY, goaway.SerializeToString()))
-            self.fail_all(ClaimlineError(StatusCode.UNAVAILABLE, fault.message, fault.reason), _UNKNOWN)
+            self.fail_all(ClaimlineError(StatusCode.UNAVAILABLE, fault.message, fault.reason))
+            self._down(failover.GOAWAY_UNPROCESSED)
             self.close(f"{fault.reason}: {fault.message}")
         except (asyncio.IncompleteReadError, OSError, FrameError) as error:
+            if self.closed:
+                return  # closed by us
             goaway = self.goaway
             if goaway is not None:
                 for stream_id in list(self.pending):
                     self._fail_after_goaway(stream_id, goaway)
+                self._down(failover.GOAWAY_UNPROCESSED)
                 self.close(f"GOAWAY {goaway.reason}")
             else:
                 reason = "the server closed the connection" if isinstance(error, asyncio.IncompleteReadError) else str(error)
-                self.fail_all(ClaimlineError(StatusCode.UNAVAILABLE, reason, "CONNECTION_LOST"), _UNKNOWN)
+                self.fail_all(ClaimlineError(StatusCode.UNAVAILABLE, reason, "CONNECTION_LOST"))
+                self._down(failover.GOAWAY_UNPROCESSED)
                 self.close(f"connection lost: {reason}")
 
     def on_goaway(self, goaway: wire_pb2.GoAway) -> None:
@@ -272,6 +330,7 @@ class _Connection:
             if goaway.code != 0 or stream_id > goaway.last_stream_id:
                 self._fail_after_goaway(stream_id, goaway)
             # A graceful GOAWAY that covers the stream: the server still answers it.
+        self._down(failover.GOAWAY_UNPROCESSED)
         if goaway.code != 0:
             self.close(f"GOAWAY {goaway.reason}")
 
@@ -280,8 +339,47 @@ class _Connection:
         if entry is None or entry.future.done():
             return
         error = _unavailable_after_goaway(goaway, stream_id)
-        outcome = _NOT_PROCESSED if stream_id > goaway.last_stream_id else _UNKNOWN
-        entry.future.set_exception(_AttemptFailed(error, outcome, self.index, penalize=self.healthy()))
+        outcome = failover.GOAWAY_UNPROCESSED if stream_id > goaway.last_stream_id else failover.LOST
+        entry.future.set_exception(_Ended(outcome, error, self))
+
+    # -- the keepalive task (PROTOCOL.md 8.1) ---------------------------------------------------
+
+    async def keepalive_loop(self) -> None:
+        """PING after `keepalive_interval_ms` without a frame while calls wait (counted from when
+        they began waiting at the earliest), or after `idle_keepalive_ms` without a frame while
+        none does; no frame within `keepalive_timeout_ms` of that PING: reset, calls end `lost`."""
+        interval = self.settings.keepalive_interval_ms / 1000.0
+        grace = self.settings.keepalive_timeout_ms / 1000.0
+        idle = self.settings.idle_keepalive_ms / 1000.0
+        try:
+            while not self.closed:
+                now = time.monotonic()
+                if self.ping_sent is not None and self.last_rx >= self.ping_sent:
+                    self.ping_sent = None  # something came after our PING: the connection lives
+                if self.ping_sent is not None:
+                    wake = self.ping_sent + grace
+                    if now >= wake:
+                        self.reset(
+                            f"no frame within keepalive_timeout_ms ({self.settings.keepalive_timeout_ms:.0f}) "
+                            "of a PING: connection reset"
+                        )
+                        self._down(failover.LOST)
+                        return
+                else:
+                    quiet = max(self.last_rx, self.busy_since) + interval if self.pending else self.last_rx + idle
+                    wake = quiet
+                    if now >= wake:
+                        self.pings += 1
+                        self.ping_sent = now
+                        await self.send_control(frames.encode_frame(FrameType.PING, struct.pack(">Q", self.pings)))
+                        continue
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), max(wake - now, 0.0))
+                except asyncio.TimeoutError:
+                    pass
+        except asyncio.CancelledError:
+            return
 
 
 class _ConnectionFault(Exception):
@@ -318,14 +416,16 @@ async def _open(
     client_name: str,
     timeout: Optional[float],
     tls: Optional[_TLS] = None,
+    settings: FailoverSettings = FailoverSettings(),
+    on_down: Optional[Callable[[_Connection, str], None]] = None,
 ) -> _Connection:
     """TCP (with `tls`, then the TLS handshake), preface, HELLO, HELLO_ACK within `timeout`;
-    ClaimlineError as the blocking client raises."""
+    ClaimlineError as the blocking client raises. Starts the reader and keepalive tasks."""
     deadline = None if timeout is None else time.monotonic() + timeout
     hello = wire_pb2.Hello(client_name=client_name, token=token).SerializeToString()
     if len(hello) > frames.HANDSHAKE_MAX_FRAME_SIZE:
         raise ValueError(f"HELLO of {len(hello)} bytes exceeds {frames.HANDSHAKE_MAX_FRAME_SIZE}")
-    label = _address_label(host, port)
+    label = address_label(host, port)
     if tls is None:
         opening = asyncio.open_connection(host, port)
     else:
@@ -362,7 +462,7 @@ async def _open(
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
-    conn = _Connection(reader, writer, index)
+    conn = _Connection(reader, writer, index, settings, on_down)
     conn.tls_handshake_label = None if tls is None else label
     try:
         await conn.send(frames.PREFACE + frames.encode_frame(FrameType.HELLO, hello), _remaining(deadline))
@@ -402,7 +502,9 @@ async def _open(
     conn.hello_ack = ack
     conn.tls_handshake_label = None
     conn.max_frame_size = min(ack.max_frame_size or _DEFAULT_MAX_FRAME_SIZE, frames.MAX_FRAME_SIZE_CEILING)
+    conn.last_rx = time.monotonic()
     conn.task = asyncio.ensure_future(conn.read_loop())
+    conn.keepalive_task = asyncio.ensure_future(conn.keepalive_loop())
     return conn
 
 
@@ -411,24 +513,26 @@ class AsyncClaimlineClient:
 
     Create it with ``await AsyncClaimlineClient.connect(...)``: the arguments and the failover
     rules are those of :meth:`claimline.ClaimlineClient.connect`. With ``host, port`` it is one
-    connection, never reopened; with ``addresses=[...]`` it reconnects and fails over by itself.
+    connection, never reopened; with ``addresses=[...]`` it reconnects and fails over by itself
+    (PROTOCOL.md 8.1): every call plans its attempts with :mod:`claimline.failover`, sharing one
+    address book (the current address, the suspect ones), and each attempt goes on the open
+    connection to its address (opened when there is none; concurrent calls share the opening).
     """
 
     def __init__(self) -> None:
         """Use :meth:`connect`."""
-        self._conn: Optional[_Connection] = None
+        self._conns: Dict[int, _Connection] = {}  # the open connection to each address
+        self._opening: Dict[int, "asyncio.Task[_Connection]"] = {}  # connects under way, by address
         self._last_conn: Optional[_Connection] = None
         self._failover = False
-        self._addresses: List[Tuple[str, int]] = []
-        self._labels: List[str] = []
+        self._addresses: list = []
+        self._labels: list = []
         self._token = ""
         self._client_name = ""
-        self._connect_timeout = DEFAULT_CONNECT_TIMEOUT
-        self._max_attempts = DEFAULT_MAX_ATTEMPTS
-        self._book: Optional[_AddressBook] = None  # several addresses: where to go next
+        self._settings = FailoverSettings()
+        self._book: Optional[failover.AddressBook] = None
         self._last_served: Optional[str] = None
         self._shut = False
-        self._connect_lock = asyncio.Lock()
         self._tls: Optional[_TLS] = None  # TLS settings of every connection (None: plain TCP)
 
     # -- connection -------------------------------------------------------------------------------
@@ -444,171 +548,147 @@ class AsyncClaimlineClient:
         *,
         addresses: Union[None, str, Sequence[Union[str, Tuple[str, int]]]] = None,
         random_start: bool = False,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        settings: Optional[FailoverSettings] = None,
+        attempt_timeout: Optional[float] = None,
+        connect_timeout: Optional[float] = None,
+        keepalive_interval: Optional[float] = None,
+        keepalive_timeout: Optional[float] = None,
+        idle_keepalive: Optional[float] = None,
+        backoff: Optional[float] = None,
+        max_backoff: Optional[float] = None,
         max_attempts: Optional[int] = None,
-        backoff: float = DEFAULT_BACKOFF,
-        max_backoff: float = DEFAULT_MAX_BACKOFF,
         tls: Union[None, TLSConfig, ssl.SSLContext] = None,
     ) -> "AsyncClaimlineClient":
         """Opens TCP (with `tls`, TLS), sends the preface and HELLO, reads HELLO_ACK (see
-        ClaimlineClient.connect, `tls=` included: a TLSConfig or an ssl.SSLContext)."""
+        ClaimlineClient.connect: the same arguments, settings and `tls=`)."""
         client = cls()
         client._tls = _resolve_tls(tls)
+        client._settings = failover.make_settings(
+            settings,
+            attempt_timeout=attempt_timeout,
+            connect_timeout=connect_timeout,
+            keepalive_interval=keepalive_interval,
+            keepalive_timeout=keepalive_timeout,
+            idle_keepalive=idle_keepalive,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            max_attempts=max_attempts,
+        )
         if addresses is None:
             if host is None or port is None or token is None or client_name is None:
                 raise TypeError("connect() needs host, port, token and client_name, or addresses=")
             client._addresses = [(host, port)]
-            client._labels = [_address_label(host, port)]
-            conn = await _open(host, port, 0, token, client_name, timeout, client._tls)
-            client._conn = client._last_conn = conn
+            client._labels = [address_label(host, port)]
+            conn = await _open(host, port, 0, token, client_name, timeout, client._tls, client._settings)
+            client._conns[0] = client._last_conn = conn
             return client
 
-        parsed, attempts = _failover_arguments(
-            host, port, token, client_name, timeout, addresses, connect_timeout, max_attempts, backoff, max_backoff
-        )
+        parsed = failover.connect_arguments(host, port, token, client_name, timeout, addresses)
         assert token is not None and client_name is not None
         client._failover = True
         client._addresses = parsed
-        client._labels = [_address_label(h, p) for h, p in parsed]
+        client._labels = [address_label(h, p) for h, p in parsed]
         client._token = token
         client._client_name = client_name
-        client._connect_timeout = connect_timeout
-        client._max_attempts = attempts
-        client._book = _AddressBook(len(parsed), backoff, max_backoff, random_start)
-        deadline = None if timeout is None else time.monotonic() + timeout
-
-        async def nothing(conn: _Connection) -> None:
-            return None
-
-        await client._with_failover(deadline, nothing, retry_unknown=True)
+        client._book = failover.AddressBook(len(parsed), client._settings)
+        if random_start:
+            client._book.current = random.randrange(len(parsed))
+        await client._failover_connect(timeout)
         return client
 
-    async def _connect_next(self, deadline: Optional[float]) -> _Connection:
+    async def _failover_connect(self, timeout: Optional[float]) -> None:
+        """connect(addresses=...)'s first connection, planned as a call that applies nothing."""
         assert self._book is not None
-        now = time.monotonic()
-        index = self._book.pick(now)
-        host, port = self._addresses[index]
-        attempt_deadline = now + self._connect_timeout
-        if deadline is not None:
-            attempt_deadline = min(attempt_deadline, deadline)
-        try:
-            conn = await _open(
-                host,
-                port,
-                index,
-                self._token,
-                self._client_name,
-                max(attempt_deadline - time.monotonic(), 0.001),
-                self._tls,
-            )
-        except ClaimlineError as error:
-            fatal = error.code in _FATAL_HANDSHAKE_CODES
-            raise _AttemptFailed(error, _NOT_SENT, index, retryable=not fatal, penalize=not fatal) from None
-        self._book.succeeded(index)
-        return conn
+        call = failover.FailoverCall(self._book, failover.READ, failover.budget_ms(timeout), self._labels)
+        while True:
+            step = call.next()
+            if isinstance(step, failover.Finish):
+                if step.answer:
+                    return
+                raise call.error(step)
+            await _sleep_until(step.at_ms)
+            if self._shut:
+                raise self._client_closed()
+            try:
+                await self._connection_to(step.address, time.monotonic() + step.timeout_ms / 1000.0)
+            except _Ended as ended:
+                if ended.outcome is None:
+                    raise ended.error from None
+                call.record(step, ended.outcome, ended.error, ended.episode)
+                continue
+            call.record(step, failover.ANSWER)
 
-    async def _connection(self, deadline: Optional[float]) -> _Connection:
-        conn = self._conn
+    async def _connection_to(self, index: int, attempt_deadline: float) -> _Connection:
+        """The open connection to address `index`, else a new one within `connect_timeout_ms`
+        and the attempt (_Ended CONNECT_FAILED, the connect being the episode). A connection
+        found closed or going away is left: nothing of this call's was sent on it, and its own
+        failure was recorded when it happened (`_connection_down`)."""
+        self._prune(index)
+        conn = self._conns.get(index)
         if conn is not None and conn.usable:
             return conn
-        if not self._failover:
-            if conn is None:
-                raise self._client_closed()
-            if conn.goaway is not None and not conn.closed:
-                raise _AttemptFailed(_unavailable_after_goaway(conn.goaway, None), _NOT_SENT, conn.index)
-            raise ClaimlineError(
-                StatusCode.UNAVAILABLE, f"connection closed ({conn.closed_because}): connect again", "CONNECTION_CLOSED"
+        if conn is not None:
+            del self._conns[index]
+            conn.retire("closing or going away")
+        allowance = max(min(self._settings.connect_timeout_ms / 1000.0, attempt_deadline - time.monotonic()), 0.001)
+        task = self._opening.get(index)
+        if task is None:
+            host, port = self._addresses[index]
+            task = asyncio.ensure_future(
+                _open(host, port, index, self._token, self._client_name, allowance, self._tls, self._settings,
+                      self._connection_down)
             )
-        async with self._connect_lock:
-            conn = self._conn
-            if conn is not None and conn.usable:
-                return conn
-            if conn is not None:  # gone or going away: not an attempt of this call's
-                self._drop(conn, penalize=conn.healthy())
-            if self._shut:
-                raise self._client_closed()
-            conn = await self._connect_next(deadline)
-            if self._shut:
-                await conn.say_goodbye("closed by the client")
-                raise self._client_closed()
-            self._conn = self._last_conn = conn
-            return conn
+            self._opening[index] = task
+            task.add_done_callback(lambda done, i=index: self._opened(i, done))
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), allowance)
+        except asyncio.TimeoutError:
+            error = ClaimlineError(
+                StatusCode.UNAVAILABLE,
+                f"no connection to {self._labels[index]} within {allowance * 1000:.0f} ms",
+                "CONNECT_FAILED",
+            )
+            raise _Ended(failover.CONNECT_FAILED, error, task) from None
+        except ClaimlineError as error:
+            if error.code in failover.FATAL_HANDSHAKE_CODES:
+                raise _Ended(None, error) from None
+            if error.code == StatusCode.DEADLINE_EXCEEDED:
+                error = ClaimlineError(StatusCode.UNAVAILABLE, f"{error.message} ({self._labels[index]})", "CONNECT_FAILED")
+            raise _Ended(failover.CONNECT_FAILED, error, task) from None
 
-    def _drop(self, conn: _Connection, *, penalize: bool) -> None:
-        """Stops new calls going to `conn` and notes its address as failed (or, for an idle
-        close, as the one to reopen)."""
-        if self._conn is conn:
-            self._conn = None
-        conn.retire("failing over")
+    def _opened(self, index: int, task: "asyncio.Task[_Connection]") -> None:
+        """A connect ended: its connection becomes the address's (even when every call waiting
+        for it gave up first: the next one uses it)."""
+        if self._opening.get(index) is task:
+            del self._opening[index]
+        if task.cancelled() or task.exception() is not None:
+            return
+        conn = task.result()
+        if self._shut:
+            asyncio.ensure_future(conn.say_goodbye("closed by the client"))
+            return
+        old = self._conns.get(index)
+        if old is not None and old is not conn:
+            old.retire("replaced")
+        self._conns[index] = self._last_conn = conn
+
+    def _connection_down(self, conn: _Connection, outcome: str) -> None:
+        """The server's side ended `conn`: its address is suspect (8.1), counted once with the
+        outcomes of the calls that were waiting on it (the same episode)."""
+        if self._conns.get(conn.index) is conn:
+            del self._conns[conn.index]
+        if self._book is not None and not self._shut:
+            self._book.record(conn.index, outcome, failover.now_ms(), episode=conn)
+
+    def _prune(self, keep: int) -> None:
+        """Leaves connections that no call needs: to an address that is neither current nor
+        `keep`, with no call waiting (GOAWAY, then close)."""
         if self._book is None:
             return
-        if penalize:
-            self._book.failed(conn.index, 0)
-        else:
-            self._book.again(conn.index)
-
-    def _note_failure(self, failure: _AttemptFailed, conn: Optional[_Connection]) -> None:
-        index = failure.index
-        if failure.drop and conn is not None:
-            if self._conn is conn:
-                self._conn = None
-            conn.retire(f"failing over: {failure.error}")
-        book = self._book
-        if index is None or book is None:
-            return
-        if failure.penalize:
-            if book.failed_index == index and book.down_until[index] > time.monotonic():
-                # Concurrent calls failing on the same connection count as one failure.
-                later = time.monotonic() + failure.error.retry_after_ms / 1000.0
-                book.down_until[index] = max(book.down_until[index], later)
-                book.next_start = (index + 1) % len(book.down_until)
-            else:
-                book.failed(index, failure.error.retry_after_ms)
-        elif failure.drop:
-            book.again(index)
-
-    def _wait_for_an_address(self) -> float:
-        conn = self._conn
-        if (conn is not None and conn.usable) or self._book is None:
-            return 0.0
-        return self._book.seconds_until_one_is_ready()
-
-    async def _with_failover(
-        self,
-        deadline: Optional[float],
-        operation: Callable[[_Connection], Awaitable[R]],
-        *,
-        retry_unknown: bool,
-        write: bool = False,
-    ) -> R:
-        attempts = 0
-        trail: List[str] = []
-        maybe_applied = False
-        while True:
-            if self._shut:
-                raise self._client_closed()
-            attempts += 1
-            conn: Optional[_Connection] = None
-            try:
-                conn = await self._connection(deadline)
-                return await operation(conn)
-            except _AttemptFailed as failure:
-                error = failure.error
-                where = self._labels[failure.index] if failure.index is not None else "-"
-                trail.append(f"{where} {error.reason or error.code_name}")
-                if failure.outcome == _UNKNOWN:
-                    maybe_applied = True
-                self._note_failure(failure, conn)
-                final = _is_final(failure)
-                unsafe = failure.outcome == _UNKNOWN and not retry_unknown
-                wait = self._wait_for_an_address()
-                late = deadline is not None and time.monotonic() + wait >= deadline
-                if final or unsafe or late or attempts >= self._max_attempts:
-                    raise _final_error(
-                        error, attempts, trail, maybe_applied, unsafe, write, len(self._addresses)
-                    ) from None
-                if wait > 0:
-                    await asyncio.sleep(wait)
+        for index, conn in list(self._conns.items()):
+            if index not in (keep, self._book.current) and not conn.pending:
+                del self._conns[index]
+                conn.retire(f"leaving {self._labels[index]}")
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -618,59 +698,103 @@ class AsyncClaimlineClient:
         """One unary call on a new stream; other calls may be in flight on the same connection.
 
         `timeout` (seconds) is sent to the server in the REQUEST and enforced here (CANCEL, then
-        DEADLINE_EXCEEDED); None sends 0. With addresses=, it covers every attempt.
+        DEADLINE_EXCEEDED); None sends 0. With addresses=, it is the call's budget (None: the
+        server's ceiling), every attempt included (PROTOCOL.md 8.1).
         """
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds or None, got {timeout}")
         message = request.SerializeToString()
+        if self._shut:
+            raise self._client_closed()
+        if self._failover:
+            return await self._failover_call(method, request, message, response_type, timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
+        conn = self._conns.get(0)
+        if conn is None:
+            raise self._client_closed()
+        if not conn.usable:
+            if conn.goaway is not None and not conn.closed:
+                raise _unavailable_after_goaway(conn.goaway, None)
+            if not conn.closed and conn.last_stream_id >= frames.MAX_STREAM_ID:
+                conn.retire("stream ids exhausted")
+                raise ClaimlineError(StatusCode.UNAVAILABLE, "stream ids exhausted: connect again", "STREAM_IDS_EXHAUSTED")
+            raise ClaimlineError(
+                StatusCode.UNAVAILABLE, f"connection closed ({conn.closed_because}): connect again", "CONNECTION_CLOSED"
+            )
+        try:
+            return await self._request(conn, method, message, response_type, deadline, None)
+        except _Ended as ended:
+            if ended.outcome == failover.ATTEMPT_TIMEOUT:
+                raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, ended.error.message) from None
+            raise ended.error from None
 
-        async def attempt(conn: _Connection) -> M:
-            return await self._attempt_call(conn, method, message, response_type, deadline, timeout)
-
-        if not self._failover:
+    async def _failover_call(
+        self, method: int, request: Message, message: bytes, response_type: Type[M], timeout: Optional[float]
+    ) -> M:
+        info = METHODS.get(method)  # type: ignore[call-overload]
+        kind = failover.call_kind(True if info is None else info.write, request)  # unknown methods: writes
+        assert self._book is not None
+        max_deadline = self._last_conn.hello_ack.max_deadline_ms if self._last_conn and self._last_conn.hello_ack else 0
+        call = failover.FailoverCall(self._book, kind, failover.budget_ms(timeout, max_deadline), self._labels)
+        answer: Optional[M] = None
+        answer_error: Optional[ClaimlineError] = None
+        while True:
+            step = call.next()
+            if isinstance(step, failover.Finish):
+                if not step.answer:
+                    raise call.error(step)
+                if answer_error is not None:
+                    raise answer_error
+                assert answer is not None
+                return answer
+            await _sleep_until(step.at_ms)
             if self._shut:
                 raise self._client_closed()
+            attempt_deadline = time.monotonic() + step.timeout_ms / 1000.0
             try:
-                conn = await self._connection(deadline)
-                return await attempt(conn)
-            except _AttemptFailed as failure:
-                raise failure.error from None
-        info = METHODS.get(method)  # type: ignore[call-overload]
-        write = True if info is None else info.write
-        has_key = bool(getattr(request, "idempotency_key", "")) if write else False
-        return await self._with_failover(deadline, attempt, retry_unknown=not write or has_key, write=write)
+                conn = await self._connection_to(step.address, attempt_deadline)
+                answer = await self._request(conn, method, message, response_type, attempt_deadline, step)
+            except _Ended as ended:
+                if ended.outcome is None:
+                    raise ended.error from None
+                call.record(step, ended.outcome, ended.error, ended.episode)
+                if ended.outcome == failover.ANSWER:
+                    answer_error = ended.error  # the server's ERROR: the call's answer
+                continue
+            call.record(step, failover.ANSWER)
 
-    async def _attempt_call(
+    async def _request(
         self,
         conn: _Connection,
         method: int,
         message: bytes,
         response_type: Type[M],
         deadline: Optional[float],
-        timeout: Optional[float],
+        step: Optional[failover.Attempt],
     ) -> M:
+        """One REQUEST on `conn` and its answer by `deadline` (an attempt's, with `step`; the
+        call's for a one-server client, which never resets its connection). Every end but an
+        answer is _Ended with its outcome."""
         index = conn.index
+        label = self._labels[index]
         remaining = _remaining(deadline)
         if remaining is not None and remaining <= 0:
-            error = ClaimlineError(StatusCode.DEADLINE_EXCEEDED, f"no answer within {timeout} s", "CLIENT_DEADLINE")
-            raise _AttemptFailed(error, _NOT_SENT, index, retryable=False, drop=False, penalize=False)
-        payload = frames.encode_request_payload(_timeout_ms(remaining), message)
+            error = ClaimlineError(StatusCode.DEADLINE_EXCEEDED, "no time left to send the request", "CLIENT_DEADLINE")
+            raise _Ended(None, error)
+        timeout_ms = 0 if remaining is None else failover.request_timeout_ms(remaining)
+        payload = frames.encode_request_payload(timeout_ms, message)
         if len(payload) > conn.max_frame_size:
             error = ClaimlineError(
                 StatusCode.RESOURCE_EXHAUSTED,
                 f"request of {len(payload)} bytes exceeds the server's max frame size {conn.max_frame_size}",
                 reason="FRAME_TOO_LARGE",
             )
-            raise _AttemptFailed(error, _NOT_SENT, index, retryable=False, drop=False, penalize=False)
-        if conn.last_stream_id >= frames.MAX_STREAM_ID:
-            error = ClaimlineError(StatusCode.UNAVAILABLE, "stream ids exhausted", "STREAM_IDS_EXHAUSTED")
-            conn.retire("stream ids exhausted")
-            raise _AttemptFailed(error, _NOT_SENT, index, penalize=False)
+            raise _Ended(None, error)
         conn.last_stream_id += 1
         stream_id = conn.last_stream_id
         future: "asyncio.Future[Tuple[int, bytes]]" = asyncio.get_running_loop().create_future()
-        conn.pending[stream_id] = _Pending(method, future)
+        written_at = time.monotonic()
+        conn.add_pending(stream_id, _Pending(method, future, written_at))
         try:
             try:
                 await conn.send(
@@ -678,20 +802,27 @@ class AsyncClaimlineClient:
                     _remaining(deadline),
                 )
             except ClaimlineError as error:
-                deadline_passed = error.code == StatusCode.DEADLINE_EXCEEDED
-                raise _AttemptFailed(error, _UNKNOWN, index, retryable=not deadline_passed) from None
+                # Part of the frame, or all of it, may have reached the server; a write that
+                # timed out has reset the connection.
+                if error.code == StatusCode.DEADLINE_EXCEEDED:
+                    raise _Ended(failover.ATTEMPT_TIMEOUT, self._client_deadline(label, stream_id, timeout_ms, error.message), conn) from None
+                raise _Ended(failover.LOST, error, conn) from None
             try:
                 frame_type, answer = await asyncio.wait_for(asyncio.shield(future), _remaining(deadline))
             except asyncio.TimeoutError:
                 if not future.done():
                     future.cancel()
-                await conn.send_control(frames.encode_frame(FrameType.CANCEL, stream_id=stream_id))
-                error = ClaimlineError(
-                    StatusCode.DEADLINE_EXCEEDED,
-                    f"no answer on stream {stream_id} within {timeout} s",
-                    "CLIENT_DEADLINE" if self._failover else "",
-                )
-                raise _AttemptFailed(error, _UNKNOWN, index, retryable=False, drop=False, penalize=False) from None
+                if step is not None and conn.last_rx < written_at:
+                    # Silent since the request went out: the instance may be frozen with the
+                    # request in its socket. RST, so that it never takes it (8.1 step 3); the
+                    # other calls waiting on it end `lost` and move on at once.
+                    conn.reset(f"no answer on stream {stream_id} and nothing received: connection reset")
+                    detail = "nothing received since the request was written: connection reset"
+                else:
+                    await conn.send_control(frames.encode_frame(FrameType.CANCEL, stream_id=stream_id))
+                    detail = "CANCEL sent"
+                error = self._client_deadline(label, stream_id, timeout_ms, detail)
+                raise _Ended(failover.ATTEMPT_TIMEOUT, error, conn) from None
             except asyncio.CancelledError:
                 if not future.done():
                     future.cancel()
@@ -701,14 +832,21 @@ class AsyncClaimlineClient:
             conn.finished(stream_id)
         if frame_type == FrameType.RESPONSE:
             response = self._parse(conn, response_type, answer)
-            self._last_served = self._labels[index]
+            self._last_served = label
+            self._last_conn = conn
             return response
         status = self._parse(conn, wire_pb2.RpcStatus, answer)
         error = ClaimlineError.from_status(status)
-        if error.code != StatusCode.UNAVAILABLE:
-            raise _AttemptFailed(error, _ANSWERED, index, retryable=False, drop=False, penalize=False)
-        outcome = _UNKNOWN if error.reason == "OUTCOME_UNKNOWN" else _NOT_PROCESSED
-        raise _AttemptFailed(error, outcome, index, drop=self._failover)
+        raise _Ended(failover.error_outcome(error.code, error.reason), error, conn)
+
+    @staticmethod
+    def _client_deadline(label: str, stream_id: int, timeout_ms: int, detail: str) -> ClaimlineError:
+        within = f"{timeout_ms} ms" if timeout_ms else "the deadline"
+        return ClaimlineError(
+            StatusCode.DEADLINE_EXCEEDED,
+            f"no answer from {label} on stream {stream_id} within {within} ({detail})",
+            "CLIENT_DEADLINE",
+        )
 
     def _parse(self, conn: _Connection, message_type: Type[M], payload: bytes) -> M:
         try:
@@ -718,17 +856,25 @@ class AsyncClaimlineClient:
             goaway = wire_pb2.GoAway(last_stream_id=0, code=StatusCode.INTERNAL, reason="PROTOCOL_ERROR", message=message[:200])
             asyncio.ensure_future(conn.send_control(frames.encode_frame(FrameType.GOAWAY, goaway.SerializeToString())))
             conn.close(f"PROTOCOL_ERROR: {message}")
-            error_ = ClaimlineError(StatusCode.UNAVAILABLE, message, "PROTOCOL_ERROR")
-            raise _AttemptFailed(error_, _UNKNOWN, conn.index) from None
+            raise _Ended(failover.LOST, ClaimlineError(StatusCode.UNAVAILABLE, message, "PROTOCOL_ERROR"), conn) from None
 
     def _client_closed(self) -> ClaimlineError:
         return ClaimlineError(StatusCode.UNAVAILABLE, "the client is closed", "CLIENT_CLOSED")
 
     # -- session and diagnostics --------------------------------------------------------------
 
+    def _open_conn(self) -> Optional[_Connection]:
+        """The open connection to the current address, else the last one used if open."""
+        if self._book is not None:
+            conn = self._conns.get(self._book.current)
+            if conn is not None and not conn.closed:
+                return conn
+        conn = self._last_conn
+        return conn if conn is not None and not conn.closed else None
+
     @property
     def hello_ack(self) -> wire_pb2.HelloAck:
-        conn = self._conn or self._last_conn
+        conn = self._open_conn() or self._last_conn
         assert conn is not None and conn.hello_ack is not None
         return conn.hello_ack
 
@@ -742,7 +888,7 @@ class AsyncClaimlineClient:
 
     @property
     def max_frame_size(self) -> int:
-        conn = self._conn or self._last_conn
+        conn = self._open_conn() or self._last_conn
         return conn.max_frame_size if conn is not None else frames.HANDSHAKE_MAX_FRAME_SIZE
 
     @property
@@ -750,8 +896,13 @@ class AsyncClaimlineClient:
         return self.hello_ack.max_deadline_ms
 
     @property
+    def settings(self) -> FailoverSettings:
+        """8.1's settings this client runs with (milliseconds)."""
+        return self._settings
+
+    @property
     def goaway(self) -> Optional[wire_pb2.GoAway]:
-        conn = self._conn or self._last_conn
+        conn = self._open_conn() or self._last_conn
         return conn.goaway if conn is not None else None
 
     @property
@@ -759,11 +910,12 @@ class AsyncClaimlineClient:
         """One server: the connection is gone. With addresses=: close() was called."""
         if self._failover:
             return self._shut
-        return self._shut or self._conn is None or self._conn.closed
+        conn = self._conns.get(0)
+        return self._shut or conn is None or conn.closed
 
     @property
     def connected(self) -> bool:
-        return self._conn is not None and not self._conn.closed
+        return self._open_conn() is not None
 
     @property
     def addresses(self) -> Tuple[str, ...]:
@@ -771,7 +923,9 @@ class AsyncClaimlineClient:
 
     @property
     def address(self) -> Optional[str]:
-        return self._labels[self._conn.index] if self.connected and self._conn is not None else None
+        """The address of the open connection (the current address's when open); None if none."""
+        conn = self._open_conn()
+        return self._labels[conn.index] if conn is not None else None
 
     @property
     def last_served_address(self) -> Optional[str]:
@@ -779,25 +933,29 @@ class AsyncClaimlineClient:
 
     @property
     def failovers(self) -> int:
+        """How many times the client's current address moved to another after a failure."""
         return self._book.failovers if self._book is not None else 0
 
     @property
     def in_flight(self) -> int:
-        """Calls waiting for their answers on the current connection."""
-        return len(self._conn.pending) if self._conn is not None else 0
+        """Calls waiting for their answers, on every connection."""
+        return sum(len(conn.pending) for conn in self._conns.values())
 
     async def close(self) -> None:
         """Sends GOAWAY (SHUTDOWN, code 0) and closes; calls in flight fail UNAVAILABLE. Idempotent."""
         self._shut = True
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        conns = list(self._conns.values())
+        self._conns.clear()
+        for task in list(self._opening.values()):
+            task.cancel()
+        for conn in conns:
             await conn.say_goodbye("closed by the client")
-            task = conn.task
-            if task is not None:
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+            for task in (conn.task, conn.keepalive_task):
+                if task is not None:
+                    try:
+                        await task
+                    except asyncio.CancelledError:
+                        pass
 
     async def __aenter__(self) -> "AsyncClaimlineClient":
         return self

@@ -3,7 +3,7 @@
     with ClaimlineClient.connect("127.0.0.1", 7400, "dev-agent-token", "ivr-node-3") as client:
         answer = client.escalate(request)
 
-    # Several claimlined instances: the client fails over between them.
+    # Several claimlined instances: the client fails over between them (PROTOCOL.md 8.1).
     with ClaimlineClient.connect(addresses="10.0.0.5:7400,10.0.0.6:7400",
                                  token="dev-agent-token", client_name="ivr-node-3") as client:
         answer = client.escalate(request)
@@ -15,25 +15,30 @@
 
 Every failure is a :class:`ClaimlineError` carrying a gRPC canonical status code: the server's
 ERROR frames as they are, GOAWAY and a lost connection as UNAVAILABLE (14), a local timeout as
-DEADLINE_EXCEEDED (4, after sending CANCEL for the stream). See PROTOCOL.md for the contract.
+DEADLINE_EXCEEDED (4). With ``addresses=`` the client carries out PROTOCOL.md section 8.1's
+failover algorithm, whose rules live in :mod:`claimline.failover` (shared with
+:mod:`claimline.aio`); its final errors are 8.1's (OUTCOME_UNKNOWN when a write may have been
+applied, CONNECT_FAILED naming every address, CLIENT_DEADLINE, ...). See PROTOCOL.md for the
+contract.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import socket
 import ssl
+import struct
 import threading
 import time
 import uuid
-from enum import IntEnum
 from types import TracebackType
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from google.protobuf.message import DecodeError, Message
 
-from claimline import frames
+from claimline import failover, frames
+from claimline.errors import ClaimlineError, FieldViolation, StatusCode, code_name
+from claimline.failover import FailoverSettings, address_label, parse_addresses
 from claimline.frames import FrameError, FrameHeader, FrameType
 from claimline.methods import DEFAULT_TIMEOUT, METHODS, GeneratedCalls, Method
 from claimline.tls import TLSConfig, _closed_before_hello_ack, _resolve_tls, _TLS, _tls_failure
@@ -42,6 +47,7 @@ from claimline.v1 import service_pb2, wire_pb2
 __all__ = [
     "ClaimlineClient",
     "ClaimlineError",
+    "FailoverSettings",
     "FieldViolation",
     "StatusCode",
     "TLSConfig",
@@ -50,117 +56,22 @@ __all__ = [
 ]
 
 _DEFAULT_MAX_FRAME_SIZE = 65536
-_CONTROL_WRITE_TIMEOUT = 1.0  # for CANCEL, PONG and GOAWAY written outside a call's deadline
+_CONTROL_WRITE_TIMEOUT = 1.0  # for CANCEL, PING, PONG and GOAWAY written outside a call's deadline
 
-#: Failover (``connect(addresses=...)``) defaults, in seconds. Each attempt to open a connection
-#: (TCP, preface, HELLO, HELLO_ACK) gets at most DEFAULT_CONNECT_TIMEOUT of the call's time.
-DEFAULT_CONNECT_TIMEOUT = 2.0
-#: An address that failed is skipped for DEFAULT_BACKOFF, doubled on each further failure in a
-#: row up to DEFAULT_MAX_BACKOFF (and never less than the server's retry_after_ms hint).
-DEFAULT_BACKOFF = 0.1
-DEFAULT_MAX_BACKOFF = 2.0
-#: Attempts per call (connection attempts included) when max_attempts is not given:
-#: max(DEFAULT_MAX_ATTEMPTS, number of addresses + 1).
-DEFAULT_MAX_ATTEMPTS = 5
+#: 8.1's defaults, in seconds, under the names this module has always exported (the settings
+#: themselves are :class:`claimline.failover.FailoverSettings`, in milliseconds).
+DEFAULT_CONNECT_TIMEOUT = FailoverSettings().connect_timeout_ms / 1000.0
+DEFAULT_BACKOFF = FailoverSettings().suspect_base_ms / 1000.0
+DEFAULT_MAX_BACKOFF = FailoverSettings().suspect_max_ms / 1000.0
 
-#: GOAWAY codes in answer to HELLO that another address would answer the same way (a bad
-#: token, a bad client name, an unsupported version): never failed over.
-_FATAL_HANDSHAKE_CODES = frozenset({3, 7, 12, 16})
+#: SO_LINGER on with a time of 0: close() sends RST and drops what the socket still holds
+#: (PROTOCOL.md 8.1 step 3: a frozen instance must not apply, once it wakes, requests that
+#: its socket still holds after the client gave up on them).
+_LINGER_RESET = struct.pack("ii", 1, 0)
 
 M = TypeVar("M", bound=Message)
-R = TypeVar("R")
 
-
-class StatusCode(IntEnum):
-    """gRPC's canonical status codes, as ERROR and GOAWAY carry them (section 5)."""
-
-    OK = 0
-    CANCELLED = 1
-    UNKNOWN = 2
-    INVALID_ARGUMENT = 3
-    DEADLINE_EXCEEDED = 4
-    NOT_FOUND = 5
-    ALREADY_EXISTS = 6
-    PERMISSION_DENIED = 7
-    RESOURCE_EXHAUSTED = 8
-    FAILED_PRECONDITION = 9
-    ABORTED = 10
-    OUT_OF_RANGE = 11
-    UNIMPLEMENTED = 12
-    INTERNAL = 13
-    UNAVAILABLE = 14
-    DATA_LOSS = 15
-    UNAUTHENTICATED = 16
-
-
-def code_name(code: int) -> str:
-    try:
-        return StatusCode(code).name
-    except ValueError:
-        return f"CODE_{code}"
-
-
-class FieldViolation(NamedTuple):
-    field: str  # dotted path, e.g. "subscriber.msisdn"
-    description: str
-
-
-class ClaimlineError(Exception):
-    """A call or a connection that ended with a status other than OK."""
-
-    def __init__(
-        self,
-        code: int,
-        message: str = "",
-        reason: str = "",
-        field_violations: Sequence[FieldViolation] = (),
-        current_state: str = "",
-        retry_after_ms: int = 0,
-    ) -> None:
-        self.code: int = code
-        self.message: str = message
-        self.reason: str = reason
-        self.field_violations: List[FieldViolation] = list(field_violations)
-        self.current_state: str = current_state
-        self.retry_after_ms: int = retry_after_ms
-        super().__init__(str(self))
-
-    @property
-    def code_name(self) -> str:
-        return code_name(self.code)
-
-    @property
-    def fields(self) -> List[str]:
-        """The dotted paths of the invalid fields (INVALID_ARGUMENT)."""
-        return [violation.field for violation in self.field_violations]
-
-    @classmethod
-    def from_status(cls, status: wire_pb2.RpcStatus) -> "ClaimlineError":
-        return cls(
-            code=status.code,
-            message=status.message,
-            reason=status.reason,
-            field_violations=[FieldViolation(v.field, v.description) for v in status.field_violations],
-            current_state=status.current_state,
-            retry_after_ms=status.retry_after_ms,
-        )
-
-    def __str__(self) -> str:
-        text = f"{self.code_name} ({self.code})"
-        if self.reason:
-            text += f" {self.reason}"
-        if self.message:
-            text += f": {self.message}"
-        if self.current_state:
-            text += f" [state {self.current_state}]"
-        return text
-
-    def __repr__(self) -> str:
-        return (
-            f"ClaimlineError(code={self.code}, message={self.message!r}, reason={self.reason!r}, "
-            f"field_violations={self.field_violations!r}, current_state={self.current_state!r}, "
-            f"retry_after_ms={self.retry_after_ms})"
-        )
+Addresses = Union[str, Sequence[Union[str, Tuple[str, int]]]]
 
 
 def new_idempotency_key() -> str:
@@ -168,172 +79,35 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
+def _reset(sock: socket.socket) -> None:
+    """Closes `sock` with RST (SO_LINGER 0), not FIN."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
 class _Timeout(Exception):
     """The deadline passed while waiting for bytes."""
 
 
-# What an attempt that failed may have done (PROTOCOL.md 3.7 and 9.5).
-_NOT_SENT = "not sent"  # no server saw it: safe to send again, writes without a key included
-_NOT_PROCESSED = "not processed"  # a server said so (UNAVAILABLE, GOAWAY above last_stream_id)
-_UNKNOWN = "unknown"  # it may have been applied: only a read or a write with a key is sent again
-_ANSWERED = "answered"  # a final answer (any code but UNAVAILABLE): never sent again
+class _KeepaliveExpired(Exception):
+    """No frame within keepalive_timeout_ms of our PING: the connection was reset."""
 
 
-class _AttemptFailed(Exception):
-    """One attempt of a call (or of a connect) failed; the failover loop decides what next."""
+class _Ended(Exception):
+    """One attempt ended without an answer to return: its 8.1 outcome and the error saying what
+    happened. `outcome` None: the error ends the call at once and says nothing of the instance
+    (a request over the server's frame limit; a HELLO refused as every instance would)."""
 
-    def __init__(
-        self,
-        error: "ClaimlineError",
-        outcome: str,
-        index: Optional[int],
-        *,
-        retryable: bool = True,
-        drop: bool = True,
-        penalize: bool = True,
-    ) -> None:
+    def __init__(self, outcome: Optional[str], error: ClaimlineError) -> None:
         super().__init__(str(error))
-        self.error = error
         self.outcome = outcome
-        self.index = index  # the address it went to, None if none
-        self.retryable = retryable  # False: the error is final whatever the outcome
-        self.drop = drop  # close the connection (it cannot or should not carry the next attempt)
-        self.penalize = penalize  # skip the address for a backoff
-
-
-def _address_label(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def parse_addresses(addresses: Union[str, Sequence[Union[str, Tuple[str, int]]]]) -> List[Tuple[str, int]]:
-    """``"h1:7400,h2:7400"``, ``["h1:7400", "h2:7400"]`` or ``[("h1", 7400), ...]`` as (host, port)
-    pairs, in order. IPv6 hosts in brackets (``"[::1]:7400"``); spaces around entries are
-    ignored; every entry must be ``host:port`` with a port 1..65535 (the rules of the Swift
-    client's ``ClaimlineAddress.list``). Raises ValueError naming the first bad entry."""
-    items: List[Union[str, Tuple[str, int]]] = addresses.split(",") if isinstance(addresses, str) else list(addresses)
-    parsed: List[Tuple[str, int]] = []
-    for item in items:
-        if isinstance(item, tuple):
-            host, port_value = item
-            port_text = str(port_value)
-        else:
-            host, sep, port_text = item.strip().rpartition(":")
-            if not sep:
-                raise ValueError(f"expected host:port, got {item!r}")
-            if host.startswith("[") and host.endswith("]"):
-                host = host[1:-1]
-        if not host or "," in host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            raise ValueError(f"expected host:port (port 1..65535), got {item!r}")
-        parsed.append((host, int(port_text)))
-    if not parsed:
-        raise ValueError("no address given")
-    return parsed
-
-
-# -- failover rules shared with the asyncio client (claimline.aio) -------------------------------
-
-
-def _failover_arguments(
-    host: Optional[str],
-    port: Optional[int],
-    token: Optional[str],
-    client_name: Optional[str],
-    timeout: Optional[float],
-    addresses: Union[str, Sequence[Union[str, Tuple[str, int]]]],
-    connect_timeout: float,
-    max_attempts: Optional[int],
-    backoff: float,
-    max_backoff: float,
-) -> Tuple[List[Tuple[str, int]], int]:
-    """Checks connect(addresses=...)'s arguments (both clients); returns the parsed addresses
-    and the attempts per call."""
-    if host is not None or port is not None:
-        raise TypeError("give host and port, or addresses=, not both")
-    if token is None or client_name is None:
-        raise TypeError("connect(addresses=...) needs token and client_name")
-    if timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout must be > 0 seconds or None, got {timeout}")
-    if not connect_timeout > 0 or backoff < 0 or max_backoff < 0:
-        raise ValueError("connect_timeout must be > 0, backoff and max_backoff >= 0")
-    parsed = parse_addresses(addresses)
-    if max_attempts is not None and max_attempts < 1:
-        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
-    return parsed, max_attempts or max(DEFAULT_MAX_ATTEMPTS, len(parsed) + 1)
-
-
-class _AddressBook:
-    """Which address of a failover client to try next, shared by the blocking and the asyncio
-    client: round robin from the address after the last failure, skipping one in its backoff
-    (doubling with its failures in a row up to a ceiling, never under the server's
-    ``retry_after_ms``); when every address is in its backoff, the one out of it soonest."""
-
-    def __init__(self, count: int, backoff: float, max_backoff: float, random_start: bool) -> None:
-        self.backoff = backoff
-        self.max_backoff = max(max_backoff, backoff)
-        self.down_until = [0.0] * count  # monotonic time each address is skipped until
-        self.failures_in_row = [0] * count
-        self.next_start = random.randrange(count) if random_start else 0  # where the search starts
-        self.failed_index: Optional[int] = None  # the address that failed last, until a success
-        self.failovers = 0
-
-    def pick(self, now: float) -> int:
-        """The address to connect to now; moving off the one that failed counts a failover."""
-        n = len(self.down_until)
-        order = [(self.next_start + k) % n for k in range(n)]
-        ready = [i for i in order if self.down_until[i] <= now]
-        index = ready[0] if ready else min(order, key=lambda i: self.down_until[i])
-        if self.failed_index is not None and index != self.failed_index:
-            self.failovers += 1
-        return index
-
-    def succeeded(self, index: int) -> None:
-        self.down_until[index] = 0.0
-        self.failures_in_row[index] = 0
-        self.failed_index = None
-
-    def failed(self, index: int, retry_after_ms: int) -> None:
-        """The address failed: skip it for its backoff, start the next search after it."""
-        self.failures_in_row[index] += 1
-        backoff = min(self.backoff * 2 ** (self.failures_in_row[index] - 1), self.max_backoff)
-        self.down_until[index] = time.monotonic() + max(backoff, retry_after_ms / 1000.0)
-        self.failed_index = index
-        self.next_start = (index + 1) % len(self.down_until)
-
-    def again(self, index: int) -> None:
-        """The address is fine (a connection closed for idleness): try it first next time."""
-        self.next_start = index
-
-    def seconds_until_one_is_ready(self) -> float:
-        return max(0.0, min(self.down_until) - time.monotonic())
-
-
-def _is_final(failure: _AttemptFailed) -> bool:
-    """The failure ends the call whatever the attempts and time left."""
-    return not failure.retryable or failure.error.code != StatusCode.UNAVAILABLE and failure.outcome != _NOT_SENT
-
-
-def _final_error(
-    error: ClaimlineError,
-    attempts: int,
-    trail: List[str],
-    maybe_applied: bool,
-    unsafe: bool,
-    write: bool,
-    address_count: int,
-) -> ClaimlineError:
-    """The error a failover call gives up with: the last one, its message telling the attempts."""
-    if attempts == 1 and not unsafe and error.code != StatusCode.UNAVAILABLE:
-        return error  # a final answer or a local limit, as the single-server client gives it
-    message = error.message
-    if unsafe:
-        message += "; the write has no idempotency key and may have been applied: not retried"
-    elif maybe_applied and write:
-        message += "; an attempt may have been applied: retry with the same idempotency key"
-    if attempts > 1 or address_count > 1:
-        message += f" [{attempts} attempt(s): {'; '.join(trail)}]"
-    return ClaimlineError(
-        error.code, message, error.reason, error.field_violations, error.current_state, error.retry_after_ms
-    )
+        self.error = error
 
 
 def _dial(host: str, port: int, timeout: Optional[float], tls: Optional[_TLS] = None) -> socket.socket:
@@ -352,7 +126,7 @@ def _dial(host: str, port: int, timeout: Optional[float], tls: Optional[_TLS] = 
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if tls is None:
         return sock
-    label = _address_label(host, port)
+    label = address_label(host, port)
     try:
         tls_sock = tls.context.wrap_socket(sock, server_hostname=tls.hostname_for(host), do_handshake_on_connect=False)
     except (OSError, ValueError) as error:
@@ -377,13 +151,19 @@ def _remaining(deadline: Optional[float]) -> Optional[float]:
     return None if deadline is None else deadline - time.monotonic()
 
 
+def _sleep_until(at_ms: float) -> None:
+    delay = at_ms / 1000.0 - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
 class ClaimlineClient(GeneratedCalls):
     """A client of claimlined. Calls are sequential (a lock serializes threads).
 
     Create it with :meth:`connect`. With ``host, port`` it is one connection, not reusable
     after a connection-level failure (UNAVAILABLE): connect again, and retry writes with the
     same idempotency key. With ``addresses=[...]`` it fails over between claimlined instances
-    by itself: see :meth:`connect`.
+    by itself (PROTOCOL.md 8.1): see :meth:`connect`.
     """
 
     def __init__(self, sock: Optional[socket.socket] = None) -> None:
@@ -395,17 +175,18 @@ class ClaimlineClient(GeneratedCalls):
         self._goaway: Optional[wire_pb2.GoAway] = None
         self._closed_because = ""
         self._last_stream_id = 0
+        self._last_rx = time.monotonic()  # when bytes last arrived on the connection
+        self._pings = 0
         self._lock = threading.Lock()
+        self._settings = FailoverSettings()
         # Addresses; failover state (used when created with addresses=).
         self._failover = False
         self._addresses: List[Tuple[str, int]] = []
         self._labels: List[str] = []
         self._token = ""
         self._client_name = ""
-        self._connect_timeout = DEFAULT_CONNECT_TIMEOUT
-        self._max_attempts = DEFAULT_MAX_ATTEMPTS
         self._index: Optional[int] = None  # the address of the current connection
-        self._book: Optional[_AddressBook] = None  # several addresses: where to go next
+        self._book: Optional[failover.AddressBook] = None  # 8.1's current address and suspicion
         self._last_served: Optional[str] = None
         self._shut = False  # close() was called
         self._tls: Optional[_TLS] = None  # TLS settings of every connection (None: plain TCP)
@@ -422,12 +203,17 @@ class ClaimlineClient(GeneratedCalls):
         client_name: Optional[str] = None,
         timeout: Optional[float] = DEFAULT_TIMEOUT,
         *,
-        addresses: Union[None, str, Sequence[Union[str, Tuple[str, int]]]] = None,
+        addresses: Optional[Addresses] = None,
         random_start: bool = False,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        settings: Optional[FailoverSettings] = None,
+        attempt_timeout: Optional[float] = None,
+        connect_timeout: Optional[float] = None,
+        keepalive_interval: Optional[float] = None,
+        keepalive_timeout: Optional[float] = None,
+        idle_keepalive: Optional[float] = None,
+        backoff: Optional[float] = None,
+        max_backoff: Optional[float] = None,
         max_attempts: Optional[int] = None,
-        backoff: float = DEFAULT_BACKOFF,
-        max_backoff: float = DEFAULT_MAX_BACKOFF,
         tls: Union[None, TLSConfig, ssl.SSLContext] = None,
     ) -> "ClaimlineClient":
         """Opens TCP, sends the preface and HELLO, reads HELLO_ACK.
@@ -438,19 +224,26 @@ class ClaimlineClient(GeneratedCalls):
         never reconnects by itself.
 
         Several servers: ``connect(addresses=["h1:7400", "h2:7400"], token=..., client_name=...)``
-        (or ``addresses="h1:7400,h2:7400"``). The client connects to the first address (a random
-        one with ``random_start=True``) and from then on, whenever a connection is refused, lost
-        or sent GOAWAY, or a call is answered UNAVAILABLE, moves the call to the next address
-        (round robin, skipping addresses that failed within their backoff: `backoff` seconds,
-        doubled per failure in a row up to `max_backoff`, at least the server's retry_after_ms;
-        when every address is in its backoff, it waits for the first to come out of it),
-        within the call's timeout and `max_attempts` attempts per call (connection attempts
-        included; default max(5, addresses + 1)). Each connection attempt takes at most
-        `connect_timeout` seconds. What is sent again: reads always; a write only if no server
-        can have applied it, or if it carries an idempotency key (then with the same key and
-        bytes, which the server answers with the first result). Other codes (INVALID_ARGUMENT,
-        FAILED_PRECONDITION, ALREADY_EXISTS, PERMISSION_DENIED, ...) are never retried; nor are
-        a bad token or client name in answer to HELLO. `timeout` bounds this first connect.
+        (or ``addresses="h1:7400,h2:7400"``): every call carries out PROTOCOL.md 8.1's failover
+        algorithm (:mod:`claimline.failover`). The client keeps one current address (the first;
+        a random one with ``random_start=True``) and leaves it for the next one when it fails;
+        a call's `timeout` is its budget (None: the server's deadline ceiling, 30 s), which
+        alone ends the call: each attempt gets at most `attempt_timeout` of it (with one
+        address, all of it), which is also the REQUEST's timeout. Reads and writes with an
+        idempotency key are sent again, with the same bytes, after any failure; a write without
+        a key only when the failure says it was not applied. `timeout` bounds this first
+        connect the same way.
+
+        The settings are 8.1's (:class:`claimline.failover.FailoverSettings`, milliseconds):
+        give ``settings=FailoverSettings(...)``, or any of these keywords, in seconds:
+        `attempt_timeout` (1), `connect_timeout` (TCP connect to HELLO_ACK, 1),
+        `keepalive_interval` (1: a call waiting that long on a silent connection sends PING),
+        `keepalive_timeout` (1: no frame that long after the PING and the connection is reset),
+        `idle_keepalive` (10: checked before a call on a connection idle that long),
+        `backoff` and `max_backoff` (0.5 and 5: how long an address that failed is skipped,
+        doubling per failure in a row). The keepalive settings apply to a one-server client
+        too. `max_attempts` is accepted for compatibility and ignored (8.1: only the budget
+        ends a call).
 
         TLS: ``tls=TLSConfig(ca_file=..., cert_file=..., key_file=...)`` (or an ``ssl.SSLContext``)
         runs every connection over TLS (``claimlined --tls-cert``), verifying the server's
@@ -460,6 +253,17 @@ class ClaimlineClient(GeneratedCalls):
         plain client on a TLS port gets FAILED_PRECONDITION (9) TLS_REQUIRED.
         """
         resolved_tls = _resolve_tls(tls)
+        resolved = failover.make_settings(
+            settings,
+            attempt_timeout=attempt_timeout,
+            connect_timeout=connect_timeout,
+            keepalive_interval=keepalive_interval,
+            keepalive_timeout=keepalive_timeout,
+            idle_keepalive=idle_keepalive,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            max_attempts=max_attempts,
+        )
         if addresses is None:
             if host is None or port is None or token is None or client_name is None:
                 raise TypeError("connect() needs host, port, token and client_name, or addresses=")
@@ -467,8 +271,9 @@ class ClaimlineClient(GeneratedCalls):
             sock = _dial(host, port, timeout, resolved_tls)
             client = cls(sock)
             client._tls = resolved_tls
+            client._settings = resolved
             client._addresses = [(host, port)]
-            client._labels = [_address_label(host, port)]
+            client._labels = [address_label(host, port)]
             client._index = 0
             try:
                 client._handshake(token, client_name, deadline)
@@ -477,24 +282,22 @@ class ClaimlineClient(GeneratedCalls):
                 raise
             return client
 
-        parsed, attempts = _failover_arguments(
-            host, port, token, client_name, timeout, addresses, connect_timeout, max_attempts, backoff, max_backoff
-        )
+        parsed = failover.connect_arguments(host, port, token, client_name, timeout, addresses)
         assert token is not None and client_name is not None
         client = cls(None)
         client._tls = resolved_tls
+        client._settings = resolved
         client._failover = True
         client._addresses = parsed
-        client._labels = [_address_label(h, p) for h, p in parsed]
+        client._labels = [address_label(h, p) for h, p in parsed]
         client._token = token
         client._client_name = client_name
-        client._connect_timeout = connect_timeout
-        client._max_attempts = attempts
-        client._book = _AddressBook(len(parsed), backoff, max_backoff, random_start)
+        client._book = failover.AddressBook(len(parsed), resolved)
+        if random_start:
+            client._book.current = random.randrange(len(parsed))
         client._closed_because = "not connected yet"
-        deadline = None if timeout is None else time.monotonic() + timeout
         with client._lock:
-            client._with_failover(deadline, lambda: None, retry_unknown=True)
+            client._failover_connect(timeout)
         return client
 
     def _handshake(self, token: str, client_name: str, deadline: Optional[float]) -> None:
@@ -547,6 +350,11 @@ class ClaimlineClient(GeneratedCalls):
         return self.hello_ack.max_deadline_ms
 
     @property
+    def settings(self) -> FailoverSettings:
+        """8.1's settings this client runs with (milliseconds)."""
+        return self._settings
+
+    @property
     def closed(self) -> bool:
         """One server: the connection is gone. With addresses=: close() was called (a lost
         connection is replaced by the next call; see `connected`)."""
@@ -579,7 +387,7 @@ class ClaimlineClient(GeneratedCalls):
 
     @property
     def failovers(self) -> int:
-        """How many times the client went to another address after a failure (connects included)."""
+        """How many times the client's current address moved to another after a failure."""
         return self._book.failovers if self._book is not None else 0
 
     def close(self) -> None:
@@ -613,7 +421,8 @@ class ClaimlineClient(GeneratedCalls):
         A sequential client only reads during calls; an idle one can call this now and then
         (more often than the HELLO_ACK's keepalive_interval_ms) to stay alive. With addresses=,
         a connection found lost or going away is closed without an error (the next call opens
-        another); only a closed client raises.
+        another, and the address is suspect unless the server only closed an idle connection);
+        only a closed client raises.
         """
         with self._lock:
             if not self._failover:
@@ -625,13 +434,11 @@ class ClaimlineClient(GeneratedCalls):
             if self._sock is None:
                 return
             try:
-                self._drain()
-            except ClaimlineError as error:
-                self._note_failure(_AttemptFailed(error, _NOT_SENT, self._index, penalize=self._unhealthy()))
-                return
-            if self._goaway is not None:
-                error = self._unavailable_after_goaway(self._goaway, None)
-                self._note_failure(_AttemptFailed(error, _NOT_SENT, self._index, penalize=self._unhealthy()))
+                self._check_connection(None)
+            except _Ended as ended:
+                # Found gone between calls: no call's attempt, but news of the instance.
+                assert self._book is not None and ended.outcome is not None and self._index is not None
+                self._book.record(self._index, ended.outcome, failover.now_ms())
 
     # -- calls --------------------------------------------------------------------------------
 
@@ -640,36 +447,42 @@ class ClaimlineClient(GeneratedCalls):
 
         `timeout` (seconds) is sent to the server and enforced here; None sends 0 (the server's
         own ceiling applies) and waits without a deadline of its own. With addresses=, it is
-        the whole call's time, failovers included (each attempt sends what is left of it).
+        the call's budget (None: the server's ceiling), failovers included (PROTOCOL.md 8.1).
         """
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds or None, got {timeout}")
-        timeout_ms = 0 if timeout is None else min(max(1, math.ceil(timeout * 1000)), 0xFFFFFFFF)
         message = request.SerializeToString()
         if self._failover:
             return self._failover_call(method, request, message, response_type, timeout)
-        payload = frames.encode_request_payload(timeout_ms, message)
         with self._lock:
             deadline = None if timeout is None else time.monotonic() + timeout
             self._ensure_open()
             self._drain()
             if self._goaway is not None:
                 raise self._unavailable_after_goaway(self._goaway, None)
-            if len(payload) > self._max_frame_size:
-                raise self._request_too_large(len(payload))
             if self._last_stream_id >= frames.MAX_STREAM_ID:
                 self._close_socket("stream ids exhausted")
                 raise ClaimlineError(StatusCode.UNAVAILABLE, "stream ids exhausted: connect again", "STREAM_IDS_EXHAUSTED")
+            if not self._idle_connection_answers(deadline):
+                raise ClaimlineError(StatusCode.UNAVAILABLE, self._closed_because, "CONNECTION_LOST")
+            remaining = _remaining(deadline)
+            timeout_ms = 0 if remaining is None else failover.request_timeout_ms(remaining)
+            payload = frames.encode_request_payload(timeout_ms, message)
+            if len(payload) > self._max_frame_size:
+                raise self._request_too_large(len(payload))
             self._last_stream_id += 1
             stream_id = self._last_stream_id
+            written_at = time.monotonic()
             self._send(frames.encode_frame(FrameType.REQUEST, payload, method=method, stream_id=stream_id), deadline)
             try:
-                return self._await_answer(method, stream_id, response_type, deadline)
+                return self._await_answer(method, stream_id, response_type, deadline, written_at)
             except _Timeout:
                 self._cancel(stream_id)
                 raise ClaimlineError(
                     StatusCode.DEADLINE_EXCEEDED, f"no answer on stream {stream_id} within {timeout} s"
                 ) from None
+            except _KeepaliveExpired:
+                raise ClaimlineError(StatusCode.UNAVAILABLE, self._closed_because, "CONNECTION_LOST") from None
 
     def _request_too_large(self, size: int) -> ClaimlineError:
         return ClaimlineError(
@@ -678,200 +491,279 @@ class ClaimlineClient(GeneratedCalls):
             reason="FRAME_TOO_LARGE",
         )
 
-    def _await_answer(self, method: int, stream_id: int, response_type: Type[M], deadline: Optional[float]) -> M:
+    def _await_answer(
+        self, method: int, stream_id: int, response_type: Type[M], deadline: Optional[float], written_at: float
+    ) -> M:
+        """Reads frames until the stream's answer. While it waits it keeps the connection honest
+        (8.1): after `keepalive_interval_ms` without a byte (counted from the request's write at
+        the earliest) it sends PING; no byte within `keepalive_timeout_ms` after that and the
+        connection is reset (_KeepaliveExpired). _Timeout at `deadline`."""
+        interval = self._settings.keepalive_interval_ms / 1000.0
+        grace = self._settings.keepalive_timeout_ms / 1000.0
+        ping_sent: Optional[float] = None
         while True:
-            header, payload = self._read_frame(deadline)
-            if not self._handle_connection_frame(header, payload):
-                if header.stream_id != stream_id:
-                    continue  # an old stream (cancelled or timed out) or one we never opened: discard
-                if header.method != method:
-                    raise self._protocol_error(
-                        f"{header.type_name} on stream {stream_id} echoes method {header.method}, sent {method}"
+            frame = self._take_frame()
+            if frame is not None:
+                header, payload = frame
+                if not self._handle_connection_frame(header, payload):
+                    if header.stream_id != stream_id:
+                        continue  # an old stream (cancelled or timed out) or one we never opened: discard
+                    if header.method != method:
+                        raise self._protocol_error(
+                            f"{header.type_name} on stream {stream_id} echoes method {header.method}, sent {method}"
+                        )
+                    if header.type == FrameType.RESPONSE:
+                        answer = self._parse(response_type, payload)
+                        self._last_served = self._current_label()
+                        return answer
+                    status = self._parse(wire_pb2.RpcStatus, payload)
+                    error = ClaimlineError.from_status(status)
+                    error._from_server = True  # type: ignore[attr-defined]
+                    raise error
+                goaway = self._goaway
+                if goaway is not None and not (goaway.code == 0 and stream_id <= goaway.last_stream_id):
+                    self._close_socket(f"GOAWAY {goaway.reason}")
+                    raise self._unavailable_after_goaway(goaway, stream_id)
+                # A graceful GOAWAY that covers our stream: the server still answers it.
+                continue
+            now = time.monotonic()
+            if ping_sent is not None and self._last_rx >= ping_sent:
+                ping_sent = None  # something came after our PING: the connection lives
+            if ping_sent is None:
+                wake = max(self._last_rx, written_at) + interval
+                if now >= wake:
+                    self._send_ping()
+                    ping_sent = now
+                    wake = now + grace
+            else:
+                wake = ping_sent + grace
+                if now >= wake:
+                    self._reset_socket(
+                        f"no frame within keepalive_timeout_ms ({self._settings.keepalive_timeout_ms:.0f}) of a PING, "
+                        f"waiting for stream {stream_id}: connection reset"
                     )
-                if header.type == FrameType.RESPONSE:
-                    answer = self._parse(response_type, payload)
-                    self._last_served = self._current_label()
-                    return answer
-                status = self._parse(wire_pb2.RpcStatus, payload)
-                error = ClaimlineError.from_status(status)
-                error._from_server = True  # type: ignore[attr-defined]
-                raise error
-            goaway = self._goaway
-            if goaway is not None and not (goaway.code == 0 and stream_id <= goaway.last_stream_id):
-                self._close_socket(f"GOAWAY {goaway.reason}")
-                raise self._unavailable_after_goaway(goaway, stream_id)
-            # A graceful GOAWAY that covers our stream: the server still answers it.
+                    raise _KeepaliveExpired()
+            if deadline is not None:
+                if now >= deadline:
+                    raise _Timeout()
+                wake = min(wake, deadline)
+            self._recv_more(max(wake - now, 0.0))
+
+    def _idle_connection_answers(self, deadline: Optional[float]) -> bool:
+        """8.1's idle keepalive, checked before a call (a blocking client runs no timer): a
+        connection that received nothing for `idle_keepalive_ms` gets a PING, and must show life
+        (any byte) within `keepalive_timeout_ms`, or before `deadline`. False: it did not, and
+        it was reset (the call has sent nothing). Connection failures raise ClaimlineError."""
+        if time.monotonic() - self._last_rx < self._settings.idle_keepalive_ms / 1000.0:
+            return True
+        mark = time.monotonic()
+        self._send_ping()
+        limit = mark + self._settings.keepalive_timeout_ms / 1000.0
+        if deadline is not None:
+            limit = min(limit, deadline)
+        while self._last_rx < mark:
+            remaining = limit - time.monotonic()
+            if remaining <= 0:
+                self._reset_socket(
+                    f"idle connection: no frame within {(limit - mark) * 1000:.0f} ms of a PING: connection reset"
+                )
+                return False
+            self._recv_more(remaining)
+        self._drain()  # the PONG, and whatever came with it
+        return True
+
+    def _send_ping(self) -> None:
+        self._pings += 1
+        self._send(frames.encode_frame(FrameType.PING, struct.pack(">Q", self._pings)), None, control=True)
 
     def _current_label(self) -> Optional[str]:
         return self._labels[self._index] if self._index is not None and self._labels else None
 
-    # -- failover (connect(addresses=...)) ----------------------------------------------------
+    def _max_deadline_ms(self) -> int:
+        return self._hello_ack.max_deadline_ms if self._hello_ack is not None else 0
+
+    # -- failover (connect(addresses=...)): PROTOCOL.md 8.1, planned by claimline.failover ------
+
+    def _failover_connect(self, timeout: Optional[float]) -> None:
+        """connect(addresses=...)'s first connection, planned as a call that applies nothing."""
+        assert self._book is not None
+        call = failover.FailoverCall(self._book, failover.READ, failover.budget_ms(timeout), self._labels)
+        while True:
+            step = call.next()
+            if isinstance(step, failover.Finish):
+                if step.answer:
+                    return
+                raise call.error(step)
+            _sleep_until(step.at_ms)
+            try:
+                self._use(step.address, time.monotonic() + step.timeout_ms / 1000.0)
+            except _Ended as ended:
+                if ended.outcome is None:
+                    raise ended.error from None
+                call.record(step, ended.outcome, ended.error)
+                continue
+            call.record(step, failover.ANSWER)
 
     def _failover_call(
         self, method: int, request: Message, message: bytes, response_type: Type[M], timeout: Optional[float]
     ) -> M:
         info = METHODS.get(method)  # type: ignore[call-overload]
-        write = True if info is None else info.write  # an unknown method: treated as a write
-        has_key = bool(getattr(request, "idempotency_key", "")) if write else False
-
-        def attempt() -> M:
-            return self._attempt_call(method, message, response_type, deadline, timeout)
-
+        kind = failover.call_kind(True if info is None else info.write, request)  # unknown methods: writes
         with self._lock:
-            deadline = None if timeout is None else time.monotonic() + timeout
-            return self._with_failover(deadline, attempt, retry_unknown=not write or has_key, write=write)
-
-    def _with_failover(
-        self, deadline: Optional[float], operation: "Callable[[], R]", *, retry_unknown: bool, write: bool = False
-    ) -> "R":
-        """Runs `operation` on a connection (opening one to the next address when there is none)
-        until it returns, fails for good, the attempts run out or the deadline passes."""
-        attempts = 0
-        trail: List[str] = []
-        maybe_applied = False
-        while True:
             if self._shut:
                 raise self._client_closed()
-            attempts += 1
-            try:
-                if self._sock is None:
-                    self._connect_next(deadline)
-                return operation()
-            except _AttemptFailed as failure:
-                error = failure.error
-                where = self._labels[failure.index] if failure.index is not None else "-"
-                trail.append(f"{where} {error.reason or error.code_name}")
-                if failure.outcome == _UNKNOWN:
-                    maybe_applied = True
-                self._note_failure(failure)
-                final = _is_final(failure)
-                unsafe = failure.outcome == _UNKNOWN and not retry_unknown
-                wait = self._wait_for_an_address()
-                late = deadline is not None and time.monotonic() + wait >= deadline
-                if final or unsafe or late or attempts >= self._max_attempts:
-                    raise self._give_up(error, attempts, trail, maybe_applied, unsafe, write) from None
-                if wait > 0:
-                    time.sleep(wait)
+            assert self._book is not None
+            budget = failover.budget_ms(timeout, self._max_deadline_ms())
+            call = failover.FailoverCall(self._book, kind, budget, self._labels)
+            answer: Optional[M] = None
+            answer_error: Optional[ClaimlineError] = None
+            while True:
+                step = call.next()
+                if isinstance(step, failover.Finish):
+                    if not step.answer:
+                        raise call.error(step)
+                    if answer_error is not None:
+                        raise answer_error
+                    assert answer is not None
+                    return answer
+                _sleep_until(step.at_ms)
+                if self._shut:
+                    raise self._client_closed()
+                try:
+                    answer = self._attempt_call(step, method, message, response_type)
+                except _Ended as ended:
+                    if ended.outcome is None:
+                        raise ended.error from None
+                    call.record(step, ended.outcome, ended.error)
+                    if ended.outcome == failover.ANSWER:
+                        answer_error = ended.error  # the server's ERROR: the call's answer
+                    continue
+                call.record(step, failover.ANSWER)
 
-    def _connect_next(self, deadline: Optional[float]) -> None:
-        """Connects to the next address not in its backoff (else the one out of it soonest)."""
-        assert self._book is not None
-        now = time.monotonic()
-        index = self._book.pick(now)
-        host, port = self._addresses[index]
-        attempt_deadline = now + self._connect_timeout
-        if deadline is not None:
-            attempt_deadline = min(attempt_deadline, deadline)
+    def _attempt_call(self, step: failover.Attempt, method: int, message: bytes, response_type: Type[M]) -> M:
+        """One attempt: a connection to the step's address (opened, or checked if open), one
+        REQUEST carrying the attempt's timeout, its answer; any other end as _Ended with its
+        outcome (8.1's table)."""
+        attempt_deadline = time.monotonic() + step.timeout_ms / 1000.0
+        self._use(step.address, attempt_deadline)
+        label = self._labels[step.address]
+        remaining = attempt_deadline - time.monotonic()
+        payload = frames.encode_request_payload(failover.request_timeout_ms(remaining), message)
+        if len(payload) > self._max_frame_size:
+            raise _Ended(None, self._request_too_large(len(payload)))
+        self._last_stream_id += 1
+        stream_id = self._last_stream_id
+        written_at = time.monotonic()
         try:
-            sock = _dial(host, port, max(attempt_deadline - time.monotonic(), 0.001), self._tls)
+            self._send(
+                frames.encode_frame(FrameType.REQUEST, payload, method=method, stream_id=stream_id), attempt_deadline
+            )
         except ClaimlineError as error:
-            raise _AttemptFailed(error, _NOT_SENT, index) from None
+            # Part of the frame, or all of it, may have reached the server. A write that timed
+            # out has reset the connection (a peer that does not read is frozen or swamped).
+            if error.code == StatusCode.DEADLINE_EXCEEDED:
+                raise _Ended(failover.ATTEMPT_TIMEOUT, self._client_deadline(label, stream_id, step, error.message))
+            raise _Ended(failover.LOST, error) from None
+        try:
+            return self._await_answer(method, stream_id, response_type, attempt_deadline, written_at)
+        except _Timeout:
+            if self._last_rx < written_at:
+                # Silent since the request went out: the instance may be frozen with the request
+                # in its socket. RST, so that it never takes it (8.1 step 3).
+                self._reset_socket(f"no answer on stream {stream_id} and nothing received: connection reset")
+                detail = "nothing received since the request was written: connection reset"
+            else:
+                self._cancel(stream_id)
+                detail = "CANCEL sent"
+            raise _Ended(failover.ATTEMPT_TIMEOUT, self._client_deadline(label, stream_id, step, detail)) from None
+        except _KeepaliveExpired:
+            error = ClaimlineError(StatusCode.UNAVAILABLE, f"{label}: {self._closed_because}", "CONNECTION_CLOSED")
+            raise _Ended(failover.LOST, error) from None
+        except ClaimlineError as error:
+            if getattr(error, "_from_server", False):
+                raise _Ended(failover.error_outcome(error.code, error.reason), error) from None
+            goaway = self._goaway
+            if goaway is not None and stream_id > goaway.last_stream_id:
+                # The server never processed streams above last_stream_id (PROTOCOL.md 3.7).
+                raise _Ended(failover.GOAWAY_UNPROCESSED, error) from None
+            raise _Ended(failover.LOST, error) from None
+
+    @staticmethod
+    def _client_deadline(label: str, stream_id: int, step: failover.Attempt, detail: str) -> ClaimlineError:
+        return ClaimlineError(
+            StatusCode.DEADLINE_EXCEEDED,
+            f"no answer from {label} on stream {stream_id} within the attempt's {step.timeout_ms:.0f} ms ({detail})",
+            "CLIENT_DEADLINE",
+        )
+
+    def _use(self, index: int, attempt_deadline: float) -> None:
+        """Makes the open connection one to address `index` that can carry a request: the one
+        open (checked), else a new one within `connect_timeout_ms` and the attempt. _Ended:
+        CONNECT_FAILED, or GOAWAY_UNPROCESSED for a connection found closing (nothing sent)."""
+        if self._sock is not None and self._index != index:
+            self._say_goodbye(f"moving to {self._labels[index]}")
+        if self._sock is not None and self._last_stream_id >= frames.MAX_STREAM_ID:
+            self._say_goodbye("stream ids exhausted")
+        if self._sock is not None:
+            self._check_connection(attempt_deadline)
+        if self._sock is None:
+            connect_deadline = time.monotonic() + self._settings.connect_timeout_ms / 1000.0
+            self._open(index, min(connect_deadline, attempt_deadline))
+
+    def _check_connection(self, attempt_deadline: Optional[float]) -> None:
+        """The open connection, between calls: what arrived meanwhile (GOAWAY, a close) and, after
+        `idle_keepalive_ms` of silence with a deadline to check within, a PING. A connection the
+        server closed for our idleness is closed quietly (the caller opens another); one closing
+        for any other reason is GOAWAY_UNPROCESSED, and one that does not answer its PING is
+        reset and CONNECT_FAILED: nothing was sent on either."""
+        label = self._current_label() or "?"
+        try:
+            self._drain()
+            goaway = self._goaway
+            if goaway is None:
+                if attempt_deadline is None or self._idle_connection_answers(attempt_deadline):
+                    return
+                error = ClaimlineError(StatusCode.UNAVAILABLE, f"{label}: {self._closed_because}", "CONNECTION_CLOSED")
+                raise _Ended(failover.CONNECT_FAILED, error)
+            self._say_goodbye(f"GOAWAY {goaway.reason}")
+            if goaway.reason in failover.IDLE_CLOSE_REASONS:
+                return
+            raise _Ended(failover.GOAWAY_UNPROCESSED, self._unavailable_after_goaway(goaway, None))
+        except ClaimlineError as error:  # lost, or GOAWAY with an error code (closed by now)
+            self._close_socket(str(error))
+            goaway = self._goaway
+            if goaway is not None and goaway.reason in failover.IDLE_CLOSE_REASONS:
+                return
+            raise _Ended(failover.GOAWAY_UNPROCESSED, error) from None
+
+    def _open(self, index: int, deadline: float) -> None:
+        """Connects to address `index` (TCP, TLS, preface, HELLO, HELLO_ACK) by `deadline`."""
+        host, port = self._addresses[index]
+        try:
+            sock = _dial(host, port, max(deadline - time.monotonic(), 0.001), self._tls)
+        except ClaimlineError as error:
+            raise _Ended(failover.CONNECT_FAILED, error) from None
         self._sock = sock
         self._buf.clear()
         self._max_frame_size = frames.HANDSHAKE_MAX_FRAME_SIZE
         self._goaway = None
         self._last_stream_id = 0
+        self._last_rx = time.monotonic()
         self._index = index
         try:
-            self._handshake(self._token, self._client_name, attempt_deadline)
+            self._handshake(self._token, self._client_name, deadline)
         except ClaimlineError as error:
             self._close_socket(f"handshake failed: {error}")
-            fatal = error.code in _FATAL_HANDSHAKE_CODES
-            raise _AttemptFailed(error, _NOT_SENT, index, retryable=not fatal, penalize=not fatal) from None
+            if error.code in failover.FATAL_HANDSHAKE_CODES:
+                raise _Ended(None, error) from None
+            if error.code == StatusCode.DEADLINE_EXCEEDED:
+                error = ClaimlineError(
+                    StatusCode.UNAVAILABLE, f"no HELLO_ACK from {self._labels[index]} in time", "CONNECT_FAILED"
+                )
+            raise _Ended(failover.CONNECT_FAILED, error) from None
         except BaseException:
             self._close_socket("handshake failed")
             raise
-        self._book.succeeded(index)
-
-    def _attempt_call(
-        self,
-        method: int,
-        message: bytes,
-        response_type: Type[M],
-        deadline: Optional[float],
-        timeout: Optional[float],
-    ) -> M:
-        """One REQUEST on the open connection, carrying what is left of the call's time; every
-        failure as _AttemptFailed with its outcome."""
-        index = self._index
-        # What arrived while the connection was idle: a GOAWAY or a close means it cannot carry
-        # the call, which has not been sent (safe to send elsewhere, whatever it is).
-        try:
-            self._drain()
-        except ClaimlineError as error:
-            raise _AttemptFailed(error, _NOT_SENT, index, penalize=self._unhealthy()) from None
-        if self._goaway is not None:
-            error = self._unavailable_after_goaway(self._goaway, None)
-            raise _AttemptFailed(error, _NOT_SENT, index, penalize=self._unhealthy())
-        remaining = _remaining(deadline)
-        if remaining is not None and remaining <= 0:
-            error = ClaimlineError(StatusCode.DEADLINE_EXCEEDED, f"no answer within {timeout} s", "CLIENT_DEADLINE")
-            raise _AttemptFailed(error, _NOT_SENT, index, retryable=False, drop=False, penalize=False)
-        timeout_ms = 0 if remaining is None else min(max(1, math.ceil(remaining * 1000)), 0xFFFFFFFF)
-        payload = frames.encode_request_payload(timeout_ms, message)
-        if len(payload) > self._max_frame_size:
-            raise _AttemptFailed(
-                self._request_too_large(len(payload)), _NOT_SENT, index, retryable=False, drop=False, penalize=False
-            )
-        if self._last_stream_id >= frames.MAX_STREAM_ID:
-            error = ClaimlineError(StatusCode.UNAVAILABLE, "stream ids exhausted", "STREAM_IDS_EXHAUSTED")
-            raise _AttemptFailed(error, _NOT_SENT, index, penalize=False)
-        self._last_stream_id += 1
-        stream_id = self._last_stream_id
-        try:
-            self._send(frames.encode_frame(FrameType.REQUEST, payload, method=method, stream_id=stream_id), deadline)
-        except ClaimlineError as error:
-            # Part of the frame, or all of it, may have reached the server.
-            deadline_passed = error.code == StatusCode.DEADLINE_EXCEEDED
-            raise _AttemptFailed(error, _UNKNOWN, index, retryable=not deadline_passed) from None
-        try:
-            return self._await_answer(method, stream_id, response_type, deadline)
-        except _Timeout:
-            self._cancel(stream_id)
-            error = ClaimlineError(
-                StatusCode.DEADLINE_EXCEEDED, f"no answer on stream {stream_id} within {timeout} s", "CLIENT_DEADLINE"
-            )
-            raise _AttemptFailed(error, _UNKNOWN, index, retryable=False, drop=False, penalize=False) from None
-        except ClaimlineError as error:
-            if getattr(error, "_from_server", False):
-                if error.code != StatusCode.UNAVAILABLE:
-                    raise _AttemptFailed(error, _ANSWERED, index, retryable=False, drop=False, penalize=False) from None
-                # Not applied (STORE_FAILED, SHUTDOWN, ...), except OUTCOME_UNKNOWN: the store
-                # failed while committing. Either way this instance is unwell: go elsewhere.
-                outcome = _UNKNOWN if error.reason == "OUTCOME_UNKNOWN" else _NOT_PROCESSED
-                raise _AttemptFailed(error, outcome, index) from None
-            goaway = self._goaway
-            if goaway is not None and stream_id > goaway.last_stream_id:
-                # The server never processed streams above last_stream_id (PROTOCOL.md 3.7).
-                raise _AttemptFailed(error, _NOT_PROCESSED, index, penalize=self._unhealthy()) from None
-            raise _AttemptFailed(error, _UNKNOWN, index) from None
-
-    def _unhealthy(self) -> bool:
-        """False when the connection was only closed for idleness (the address is fine)."""
-        goaway = self._goaway
-        return not (goaway is not None and goaway.code == 0 and goaway.reason == "IDLE_TIMEOUT")
-
-    def _note_failure(self, failure: _AttemptFailed) -> None:
-        index = failure.index
-        if failure.drop and self._sock is not None:
-            self._say_goodbye(f"failing over: {failure.error}")
-        if index is None or self._book is None:
-            return
-        if failure.penalize:
-            self._book.failed(index, failure.error.retry_after_ms)
-        elif failure.drop:
-            self._book.again(index)  # e.g. an idle connection closed: the same address again
-
-    def _wait_for_an_address(self) -> float:
-        """Seconds until some address is out of its backoff (0: one is now)."""
-        if self._sock is not None or self._book is None:
-            return 0.0
-        return self._book.seconds_until_one_is_ready()
-
-    def _give_up(
-        self, error: ClaimlineError, attempts: int, trail: List[str], maybe_applied: bool, unsafe: bool, write: bool
-    ) -> ClaimlineError:
-        return _final_error(error, attempts, trail, maybe_applied, unsafe, write, len(self._addresses))
 
     def _client_closed(self) -> ClaimlineError:
         return ClaimlineError(StatusCode.UNAVAILABLE, "the client is closed", "CLIENT_CLOSED")
@@ -989,6 +881,7 @@ class ClaimlineClient(GeneratedCalls):
                 raise self._unavailable_after_goaway(goaway, None)
             raise self._connection_lost("the server closed the connection")
         self._buf += data
+        self._last_rx = time.monotonic()
         return True
 
     def _send(self, data: bytes, deadline: Optional[float], control: bool = False) -> None:
@@ -998,9 +891,10 @@ class ClaimlineClient(GeneratedCalls):
             sock.settimeout(None if remaining is None else max(remaining, 0.001))
             sock.sendall(data)
         except socket.timeout:
-            # Part of a frame may be written: the byte stream cannot be trusted any more.
-            self._close_socket("write timed out")
-            raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, "write timed out; connection closed") from None
+            # Part of a frame may be written: the byte stream cannot be trusted any more, and a
+            # peer that takes no bytes may be frozen with our requests in its socket: RST.
+            self._reset_socket("write timed out")
+            raise ClaimlineError(StatusCode.DEADLINE_EXCEEDED, "write timed out; connection reset") from None
         except ssl.SSLError as error:
             raise self._tls_error(error) from None
         except OSError as error:
@@ -1065,6 +959,16 @@ class ClaimlineClient(GeneratedCalls):
                 StatusCode.UNAVAILABLE, f"connection closed ({self._closed_because}): connect again", "CONNECTION_CLOSED"
             )
         return self._sock
+
+    def _reset_socket(self, why: str) -> None:
+        """Closes the connection with RST (SO_LINGER 0): what our side still holds is dropped, and
+        the server discards the requests it had not yet taken (PROTOCOL.md 8.1 step 3)."""
+        sock, self._sock = self._sock, None
+        if sock is None:
+            return
+        self._closed_because = why
+        self._buf.clear()
+        _reset(sock)
 
     def _close_socket(self, why: str) -> None:
         sock, self._sock = self._sock, None

@@ -369,5 +369,8 @@ def test_failover_gives_up_with_the_tls_error(kind: str, tls_server: Server) -> 
     with pytest.raises(ClaimlineError) as caught:
         run(connect_addresses(kind, [tls_server.address, tls_server.address], tls_server.tls(ca="rogue-ca"), 5.0))
     assert time.monotonic() - started < 5.5
-    assert caught.value.code == StatusCode.UNAVAILABLE and caught.value.reason == TLS_CERTIFICATE_VERIFY_FAILED
+    # PROTOCOL.md 8.1: every attempt failed to connect, so CONNECT_FAILED naming every address
+    # with what happened there (before 8.1: the last attempt's TLS reason).
+    assert caught.value.code == StatusCode.UNAVAILABLE and caught.value.reason == "CONNECT_FAILED"
+    assert TLS_CERTIFICATE_VERIFY_FAILED in caught.value.message and tls_server.address in caught.value.message
     assert "attempt" in caught.value.message
