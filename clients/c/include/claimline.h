@@ -31,8 +31,10 @@
  * a call returns CLAIMLINE_UNAVAILABLE.
  *
  * Several instances: claimline_connect_config() / claimline_connect_addresses() take a
- * list of addresses and make a client that reconnects and fails over by itself (see
- * there); the functions below work the same on both kinds of client.
+ * list of addresses and make a client that reconnects, keeps its connection alive and fails
+ * over by itself, by PROTOCOL.md section 8.1 (see there; that paragraph's CANCEL and
+ * "every later call returns CLAIMLINE_UNAVAILABLE" are the single-connection client's); the
+ * functions below work the same on both kinds of client.
  *
  * TLS and mutual TLS: claimline_connect_tls() and claimline_connect_config_tls()
  * (OpenSSL; see claimline_tls_options).
@@ -250,12 +252,15 @@ const char *claimline_address(const claimline_client *client);
 const char *claimline_last_served_address(const claimline_client *client);
 size_t claimline_address_count(const claimline_client *client);
 const char *claimline_address_at(const claimline_client *client, size_t i);
-/* How many times the client went to another address after a failure (connects included). */
+/* How many times the failover client's current address moved to another after a failure
+ * (connects included); 0 for a single-connection client. */
 unsigned claimline_failovers(const claimline_client *client);
 
 /* The calls. timeout_ms is the call's deadline, sent to the server too; 0 means
  * none of the client's own (the server's ceiling applies and the client waits
- * for its answer). On success returns 0 and sets *out (caller frees it with
+ * for its answer). On a failover client it is the budget of all the call's
+ * attempts, each of which sends its own timeout (0: the server's ceiling,
+ * HelloAck.max_deadline_ms, 30 s by default). On success returns 0 and sets *out (caller frees it with
  * the matching *__free_unpacked(*out, NULL)); else *out is NULL and the
  * return value is the status code, detailed in *err (which may be NULL).
  * The request must have been initialised with its *__INIT macro. */
@@ -291,7 +296,8 @@ int claimline_call(claimline_client *client, int method, const ProtobufCMessage 
 /* Sends PING and waits for its PONG (answering the server's PINGs meanwhile):
  * a liveness check that also keeps an idle connection answered. 0 or a code.
  * On a failover client it checks the open connection only: 14 when there is none or it
- * is lost (the next call opens another). */
+ * is lost (its address is then suspect unless it was closed for idleness; the next call
+ * opens another). A failover client PINGs idle connections itself before a call. */
 int claimline_ping(claimline_client *client, int timeout_ms, claimline_error *err);
 
 /* Writes a new random (version 4) UUID, 36 characters and a NUL, read from

@@ -280,9 +280,13 @@ int main(void)
     }
     snprintf(list, sizeof list, "localhost:%d,127.0.0.1:%d", port, port);
     tls.server_name = "claimline.example.com"; /* fails everywhere */
-    r = claimline_connect_addresses_tls(list, "dev-admin-token", NULL, &tls, TIMEOUT_MS, &c, &err);
+    /* PROTOCOL.md 8.1: every attempt failed to connect, until the budget (2 s) ran out: 14
+     * CONNECT_FAILED naming every address and why. */
+    r = claimline_connect_addresses_tls(list, "dev-admin-token", NULL, &tls, 2000, &c, &err);
     show("failover, no address verifies", r, &err);
-    CHECK(r == CLAIMLINE_UNAVAILABLE && strcmp(err.reason, "TLS_VERIFY_FAILED") == 0 && c == NULL);
+    CHECK(r == CLAIMLINE_UNAVAILABLE && strcmp(err.reason, "CONNECT_FAILED") == 0 && c == NULL);
+    CHECK(strstr(err.message, "localhost:") && strstr(err.message, "127.0.0.1:"));
+    CHECK(strstr(err.message, "TLS_VERIFY_FAILED") != NULL);
 
     printf("tls_e2e_test: %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
