@@ -273,7 +273,7 @@ class Load:
         self.spec_path.write_text(json.dumps(spec))
         self.events: "queue.Queue[Dict[str, Any]]" = queue.Queue()
         self.stderr = open(folder / f"{self.name}.stderr", "w")
-        env = dict(os.environ, PYTHONPATH=str(REPO / "clients" / "python"), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONPATH=str(harness.client_path), PYTHONUNBUFFERED="1")
         self.proc = harness.popen(
             ["ip", "netns", "exec", harness.ns("c"), harness.python, HERE / "load.py", self.spec_path],
             stdin=subprocess.PIPE,
@@ -372,8 +372,9 @@ class Load:
 
 
 class Harness:
-    def __init__(self, claimlined: Path, keep: bool) -> None:
+    def __init__(self, claimlined: Path, keep: bool, client_path: Path) -> None:
         self.run = str(os.getpid())
+        self.client_path = client_path
         self.claimlined = claimlined
         self.keep = keep
         self.python = os.environ.get("CLAIMLINE_FAULTS_PYTHON") or str(REPO / "clients" / "python" / ".venv" / "bin" / "python")
@@ -982,7 +983,8 @@ class FreezeALocks(Fault):
             os.kill(pid, signal.SIGCONT)
             self.h.frozen.remove(pid)
             wait_until(lambda: process_state(pid) != "T", 2)
-            time.sleep(0.15)  # let A start its next batch
+            # Freeze again once A has a batch's locks (polled; at most 2 s).
+            wait_until(lambda: bool(self.locked_keys()), 2, step=0.01)
         if chosen is None:
             # Frozen anyway (the last attempt): measured, and said so.
             if not signal_and_wait_state(pid, signal.SIGSTOP, lambda s: s == "T"):
@@ -1063,11 +1065,17 @@ def error_label(record: Dict[str, Any]) -> str:
 # running a row and measuring it
 
 
+def call_prefix(harness: Harness, row: Row) -> str:
+    """The row's call ids start with this (row ids hold only [a-z-]: no row's prefix is
+    another's)."""
+    return f"{PREFIX}{harness.run}.{row.id}"
+
+
 def group_spec(harness: Harness, row: Row, group: GroupSpec, max_seconds: float) -> Dict[str, Any]:
     # Calls per caller: what the pace allows in the row's time, and a ceiling for closed loops.
     per_caller = int(max_seconds / group.pace) + 10 if group.pace > 0 else 20000
     spec: Dict[str, Any] = {
-        "prefix": f"{PREFIX}{harness.run}-{row.id}",
+        "prefix": call_prefix(harness, row),
         "group": group.name,
         "addresses": [role_address(r) for r in group.roles],
         "callers": group.callers,
@@ -1181,7 +1189,7 @@ def hold(harness: Harness, seconds: float, allow_down: bool = False) -> None:
 
 
 def measure(harness: Harness, row: Row, records: List[Dict[str, Any]], timeline: Dict[str, float], baseline: float) -> Dict[str, Any]:
-    prefix = f"{PREFIX}{harness.run}-{row.id}-"
+    prefix = call_prefix(harness, row) + "."
     claims_rows = harness.psql(f"SELECT call_id, claim_number FROM claims WHERE call_id LIKE '{prefix}%'", timeout=60)
     audit_rows = harness.psql(
         f"SELECT idempotency_key, claim_number, call_id FROM audit WHERE call_id LIKE '{prefix}%' AND method ILIKE '%complaint%'",
@@ -1480,6 +1488,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="the short subset (make test): assert, exit 1 on a miss")
     parser.add_argument("--rows", help="comma-separated row ids (see --list)")
     parser.add_argument("--claimlined", default=os.environ.get("CLAIMLINED", ""), help="the claimlined binary")
+    parser.add_argument("--client-path", help="another copy of clients/python to call with (default: the repo's)")
     parser.add_argument("--build-kind", help="debug or release (default: read from the binary)")
     parser.add_argument("--write-doc", action="store_true", help="write the table into docs/SCALING.md (full matrix only)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 on misses (the measurement itself worked)")
@@ -1533,8 +1542,12 @@ def main() -> int:
     kind = args.build_kind or build_kind(claimlined)
 
     cleanup_leftovers(verbose=True)
-    client_at_start = client_state()
-    harness = Harness(claimlined, keep=args.keep)
+    client_path = Path(args.client_path).resolve() if args.client_path else REPO / "clients" / "python"
+    if not (client_path / "claimline" / "__init__.py").exists():
+        print(f"faults.py: {client_path} has no claimline package", file=sys.stderr)
+        return 2
+    client_at_start = client_state() if not args.client_path else f"`{client_path}` (--client-path)"
+    harness = Harness(claimlined, keep=args.keep, client_path=client_path)
 
     def interrupted(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")

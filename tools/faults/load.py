@@ -142,7 +142,7 @@ class Group:
                     client = self.connect(self.addresses, f"{CLIENT_NAME}-{self.name}-{index}")
                     if client is None:
                         break
-                call_id = f"{self.prefix}-{self.name}{index}-{n}"
+                call_id = f"{self.prefix}.{self.name}-{index}-{n}"
                 record = self.one_call(client, index, n, call_id)
                 n += 1
                 with self.lock:
