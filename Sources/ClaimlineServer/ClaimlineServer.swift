@@ -44,6 +44,9 @@ public actor ClaimlineServer: Service {
     private let writer: GroupCommitWriter
     private let readers: ReaderPool
     private nonisolated let prober: StoreProber
+    /// Sockets both listeners may hold: set when the server starts, once the store holds its
+    /// descriptors.
+    private var socketBudget = SocketBudget(limit: Int(Int32.max))
     private nonisolated let registry: ConnectionRegistry
     private let authenticator: Authenticator
     public nonisolated let policy: PolicyHolder
@@ -115,6 +118,8 @@ public actor ClaimlineServer: Service {
         try self.writer.start()
         self.readers.start()
         self.prober.start()
+        self.socketBudget = SocketBudget.forProcess(reserve: self.configuration.limits.fileDescriptorReserve)
+        self.logger.info("socket budget", metadata: ["sockets.max": "\(self.socketBudget.limit)"])
         let channel: any Channel
         do {
             channel = try await self.bind()
@@ -176,6 +181,11 @@ public actor ClaimlineServer: Service {
         }
         return .ready
     }
+
+    /// Raises the process's soft open-file limit to its hard limit; the limit in force after.
+    /// (The executable calls it at start; the server then keeps ``ServerConfiguration/Limits/fileDescriptorReserve``
+    /// of it free for the store.)
+    public static func raiseOpenFileLimit() -> Int { SocketBudget.raiseOpenFileLimit() }
 
     /// Where the server listens, once it does (for tests binding port 0).
     public func listeningAddress() async throws -> SocketAddress {
@@ -262,10 +272,12 @@ public actor ClaimlineServer: Service {
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
             low: limits.connectionBufferBytes / 4, high: limits.connectionBufferBytes / 2
         )
+        let budget = self.socketBudget
         return try await ServerBootstrap(group: self.group)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    try channel.pipeline.syncOperations.addHandler(budget.makeServerChannelHandler(channel: channel))
                 }
             }
             .serverChannelOption(.backlog, value: 256)
@@ -314,17 +326,35 @@ public actor ClaimlineServer: Service {
 }
 
 extension ClaimlineServer {
-    /// The admin listener (HTTP/1.1): metrics and probes. Connections idle for 60 s are closed.
+    /// The admin listener (HTTP/1.1): metrics and probes, bounded like the service port: at
+    /// most `maxAdminConnections` (one more is answered 503 and closed), a small write buffer
+    /// (``AdminHTTPHandler`` answers only while the socket takes it), closed after
+    /// `adminIdleTimeoutMs` without a request, and its sockets count toward the process's
+    /// ``SocketBudget``.
     private func bindAdmin(_ admin: AdminEndpoint) async throws -> any Channel {
         let routes = AdminHTTPHandler.Routes(metrics: admin.metrics, readiness: { [weak self] in self?.readiness() ?? .notReady("stopped") })
+        let limits = self.configuration.limits
+        let cap = AdminConnectionCap(limit: limits.maxAdminConnections)
+        let idle = TimeAmount.milliseconds(limits.adminIdleTimeoutMs)
+        let budget = self.socketBudget
         return try await ServerBootstrap(group: self.group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(budget.makeServerChannelHandler(channel: channel))
+                }
+            }
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 16 << 10, high: 64 << 10))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard cap.admit(channel) else {
+                        try channel.pipeline.syncOperations.addHandler(AdminConnectionCap.Refusal(limit: cap.limit))
+                        return
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandlers(
-                        IdleStateHandler(readTimeout: .seconds(60)), AdminIdleCloser(), AdminHTTPHandler(routes: routes)
+                        IdleStateHandler(readTimeout: idle), AdminIdleCloser(), AdminHTTPHandler(routes: routes)
                     )
                 }
             }

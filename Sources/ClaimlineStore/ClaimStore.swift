@@ -109,6 +109,9 @@ public protocol ClaimStoreBackend: Sendable {
     /// network blip): the writer answers UNAVAILABLE and reopens the store by itself. False
     /// (a local file): the writer fail-stops until the process restarts.
     var recoversFromFailures: Bool { get }
+    /// Whether the writer may reopen the store after this failure and go on (back to the
+    /// last durable state) rather than fail-stop. Defaults to ``recoversFromFailures``.
+    func recovers(from error: StoreError) -> Bool
     /// Creates the schema or migrates it to the newest version.
     func openWriter() throws(StoreError) -> any ClaimStore
     func openReader() throws(StoreError) -> any ClaimStoreReader
@@ -116,6 +119,7 @@ public protocol ClaimStoreBackend: Sendable {
 
 extension ClaimStoreBackend {
     public var recoversFromFailures: Bool { false }
+    public func recovers(from error: StoreError) -> Bool { self.recoversFromFailures }
 }
 
 extension ClaimStore {

@@ -43,6 +43,18 @@ public struct SQLiteStoreBackend: ClaimStoreBackend {
 
     public var name: String { "sqlite:\(self.path)" }
 
+    /// A statement that failed (a full disk: `SQLITE_FULL`; an I/O error writing the WAL; the
+    /// file briefly unopenable) left nothing applied: SQLite rolls the transaction back, and a
+    /// new connection finds the last durable state. So the writer reopens the store and goes on
+    /// once space is back. Never after a failed fsync of the WAL (the kernel may have dropped
+    /// pages it reported written: the file can no longer be trusted until a restart's recovery)
+    /// nor after corruption.
+    public func recovers(from error: StoreError) -> Bool {
+        if error.operation == SQLiteWALSyncer.syncOperation { return false }
+        let primary = error.code & 0xFF
+        return primary != SQLITE_CORRUPT && primary != SQLITE_NOTADB
+    }
+
     /// What the WAL file is cut back to when it starts over: twice the frames the writer lets
     /// it hold before resetting it (``SQLiteClaimStore/walFramesBeforeReset``).
     public static let walSizeLimitBytes = 32 << 20

@@ -15,6 +15,9 @@ import Foundation
 /// SQLite itself still syncs what it must in NORMAL mode: the WAL before every checkpoint, the
 /// database after, and the WAL header when the WAL starts over.
 final class SQLiteWALSyncer: @unchecked Sendable {
+    /// The operation of a failed sync's error: the writer never reopens the store after one.
+    static let syncOperation = "sync WAL"
+
     private let walPath: String
     // Guarded by the loop's lock.
     private var waiting: [@Sendable (StoreError?) -> Void] = []
@@ -74,14 +77,14 @@ final class SQLiteWALSyncer: @unchecked Sendable {
         if self.descriptor < 0 {
             self.descriptor = open(self.walPath, O_RDWR | O_CLOEXEC)
             if self.descriptor < 0 {
-                return StoreError("sync WAL", "cannot open \(self.walPath): \(String(cString: strerror(errno)))", code: errno)
+                return StoreError(Self.syncOperation, "cannot open \(self.walPath): \(String(cString: strerror(errno)))", code: errno)
             }
         }
         while fdatasync(self.descriptor) != 0 {
             if errno == EINTR { continue }
             // After a failed fsync the kernel may have dropped the dirty pages: nothing written
             // since can be trusted as durable, so this failure is final (fail-stop).
-            return StoreError("sync WAL", String(cString: strerror(errno)), code: errno)
+            return StoreError(Self.syncOperation, String(cString: strerror(errno)), code: errno)
         }
         return nil
     }

@@ -83,6 +83,8 @@ struct Claimlined: AsyncParsableCommand {
             throw ValidationError("--log-format: text or json, got \(self.logFormat)")
         }
         let logger = Logger(label: "claimlined")
+        // A service manager's soft limit is often far below what the hard limit allows.
+        let openFiles = ClaimlineServer.raiseOpenFileLimit()
         let registry = PrometheusCollectorRegistry()
         if !self.noMetrics {
             MetricsSystem.bootstrap(Self.metricsFactory(registry))
@@ -124,6 +126,9 @@ struct Claimlined: AsyncParsableCommand {
         let policy = try Self.loadPolicy(policyURL)
 
         let backend: any ClaimStoreBackend
+        // Held until the process ends (the kernel releases it however it ends).
+        var folderLock: DataFolderLock?
+        defer { withExtendedLifetime(folderLock) {} }
         if let url = self.store ?? configuration.store {
             do {
                 backend = PostgresStoreBackend(settings: try PostgresStoreSettings(url: url), logger: logger)
@@ -132,6 +137,13 @@ struct Claimlined: AsyncParsableCommand {
             }
         } else {
             try FileManager.default.createDirectory(atPath: self.dataDir, withIntermediateDirectories: true)
+            do {
+                folderLock = try DataFolderLock(folder: self.dataDir)
+            } catch let busy as DataFolderLock.Busy {
+                logger.critical("cannot start: \(busy)")
+                FileHandle.standardError.write(Data("claimlined: \(busy)\n".utf8))
+                throw ExitCode(Self.exitDataFolderInUse)
+            }
             backend = SQLiteStoreBackend(path: URL(fileURLWithPath: self.dataDir).appendingPathComponent("claimline.db").path)
         }
         var admin: AdminEndpoint?
@@ -152,7 +164,7 @@ struct Claimlined: AsyncParsableCommand {
             "starting",
             metadata: [
                 "store.name": "\(backend.name)", "policy.name": "\(policy.name)", "policy.version": "\(policy.version)",
-                "clients": "\(configuration.clients.count)",
+                "clients": "\(configuration.clients.count)", "open_files.limit": "\(openFiles)",
             ]
         )
         let reloader = PolicyReloader(holder: server.policy, logger: logger)
@@ -168,6 +180,10 @@ struct Claimlined: AsyncParsableCommand {
         )
         try await group.run()
     }
+
+    /// The exit status of a claimlined started on a data folder another one holds
+    /// (docs/OPERATIONS.md, "Exit status"); sysexits' EX_CANTCREAT.
+    static let exitDataFolderInUse: Int32 = 73
 
     static func parseListen(_ value: String, option: String = "--listen") throws -> (String, Int) {
         guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]), (0...65535).contains(port) else {

@@ -109,6 +109,8 @@ final class Daemon: Sendable {
     let store: String?
     /// More command-line options.
     let arguments: [String]
+    /// A command the daemon runs under (e.g. `prlimit --nofile=256:256 --`); empty for none.
+    let launcher: [String]
 
     /// - Parameters:
     ///   - policyFile: the policy the daemon reads (default: the repository's).
@@ -117,11 +119,12 @@ final class Daemon: Sendable {
     init(
         directory: TemporaryDirectory, policyFile: String = GoldenPaths.repositoryRoot + "/config/policy.json",
         limits: String = "", logFile: String? = nil, logLevel: String = "warning", store: String? = nil,
-        arguments: [String] = []
+        arguments: [String] = [], launcher: [String] = [], port: Int? = nil
     ) throws {
         self.arguments = arguments
+        self.launcher = launcher
         self.directory = directory
-        self.port = try Self.freePort()
+        self.port = try port ?? Self.freePort()
         self.logFile = logFile
         self.logLevel = logLevel
         self.store = store
@@ -142,9 +145,9 @@ final class Daemon: Sendable {
 
     func start() async throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: self.launcher.first ?? Self.binary)
         process.arguments =
-            [
+            (self.launcher.isEmpty ? [] : Array(self.launcher.dropFirst()) + [Self.binary]) + [
                 "--listen", "127.0.0.1:\(self.port)", "--data-dir", self.directory.path + "/data",
                 "--config", self.directory.path + "/claimline.json", "--log-level", self.logLevel,
             ] + (self.store.map { ["--store", $0] } ?? []) + self.arguments
@@ -203,7 +206,7 @@ final class Daemon: Sendable {
         return process.terminationStatus
     }
 
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
         defer { try? channel.close().wait() }
         return channel.localAddress!.port!

@@ -9,8 +9,17 @@ import NIOHTTP1
 ///     other paths    404; other methods 405
 ///
 /// Request bodies are read and dropped; NIOHTTP1 bounds the head. Keep-alive as the client asks.
-final class AdminHTTPHandler: ChannelInboundHandler {
+///
+/// **Bounded like the service port.** A request is answered only while the socket takes what
+/// it is given (the channel is writable; the connection's write buffer has a small high
+/// watermark); until then the request waits here and nothing more is read from the peer
+/// (NIOHTTP1's pipelining handler holds the requests already read, which one read bounds). So
+/// a scraper that pipelines `GET /metrics` and never reads costs one answer and one watermark,
+/// not an answer per request. The listener's connection cap and idle timeout are set where it
+/// binds (``ClaimlineServer``).
+final class AdminHTTPHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     struct Routes: Sendable {
@@ -20,6 +29,9 @@ final class AdminHTTPHandler: ChannelInboundHandler {
 
     private let routes: Routes
     private var head: HTTPRequestHead?
+    /// A complete request waiting for the socket to take the previous answer.
+    private var waiting: HTTPRequestHead?
+    private var readHeld = false
 
     init(routes: Routes) {
         self.routes = routes
@@ -34,7 +46,34 @@ final class AdminHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let head = self.head else { return }
             self.head = nil
-            self.respond(to: head, context: context)
+            if context.channel.isWritable {
+                self.respond(to: head, context: context)
+            } else {
+                self.waiting = head
+            }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            if let head = self.waiting {
+                self.waiting = nil
+                self.respond(to: head, context: context)
+            }
+            if self.waiting == nil && self.readHeld {
+                self.readHeld = false
+                context.read()
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Nothing more is read while an answer waits for the socket.
+    func read(context: ChannelHandlerContext) {
+        if self.waiting != nil || !context.channel.isWritable {
+            self.readHeld = true
+        } else {
+            context.read()
         }
     }
 

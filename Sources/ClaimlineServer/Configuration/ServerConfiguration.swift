@@ -78,6 +78,15 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public var maxDeadlineMs: Int64 = 30000
         /// On shutdown, how long in-flight calls may take to finish.
         public var shutdownGracePeriodMs: Int64 = 10000
+        /// Admin listener connections open at once; one more is answered 503 and closed.
+        public var maxAdminConnections: Int = 16
+        /// An admin connection that sends nothing for this long (a request, or reading
+        /// nothing so that its answers wait) is closed.
+        public var adminIdleTimeoutMs: Int64 = 30000
+        /// File descriptors kept free for the store (reader connections opened on first use, a
+        /// reconnecting database, SQLite's files) and the process: both listeners stop accepting
+        /// before the open-file limit comes this close.
+        public var fileDescriptorReserve: Int = 128
 
         public init() {}
     }
@@ -153,6 +162,9 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
             out.append("limits.connectionBufferBytes: at least 4 × limits.maxFrameSize (\(4 * self.limits.maxFrameSize))")
         }
         if self.limits.maxReadsInProgressPerConnection < 1 { out.append("limits.maxReadsInProgressPerConnection: at least 1") }
+        if self.limits.maxAdminConnections < 1 { out.append("limits.maxAdminConnections: at least 1") }
+        if self.limits.adminIdleTimeoutMs < 1000 { out.append("limits.adminIdleTimeoutMs: at least 1000") }
+        if self.limits.fileDescriptorReserve < 32 { out.append("limits.fileDescriptorReserve: at least 32") }
         if self.retention.idempotencyTTLMs < 24 * 3_600_000 {
             out.append("retention.idempotencyTTLMs: at least 24 hours (86400000)")
         }
@@ -202,6 +214,9 @@ extension ServerConfiguration.Limits {
         self.idleTimeoutMs = try c.decodeIfPresent(Int64.self, forKey: .idleTimeoutMs) ?? self.idleTimeoutMs
         self.maxDeadlineMs = try c.decodeIfPresent(Int64.self, forKey: .maxDeadlineMs) ?? self.maxDeadlineMs
         self.shutdownGracePeriodMs = try c.decodeIfPresent(Int64.self, forKey: .shutdownGracePeriodMs) ?? self.shutdownGracePeriodMs
+        self.maxAdminConnections = try c.decodeIfPresent(Int.self, forKey: .maxAdminConnections) ?? self.maxAdminConnections
+        self.adminIdleTimeoutMs = try c.decodeIfPresent(Int64.self, forKey: .adminIdleTimeoutMs) ?? self.adminIdleTimeoutMs
+        self.fileDescriptorReserve = try c.decodeIfPresent(Int.self, forKey: .fileDescriptorReserve) ?? self.fileDescriptorReserve
     }
 }
 

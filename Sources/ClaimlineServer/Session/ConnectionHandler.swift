@@ -87,6 +87,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Storage only while a burst is being written: an idle connection keeps none.
     private var pending = ByteBuffer()
     private var flushScheduled = false
+    /// Bytes handed to the socket and not yet taken by it, each write counted with
+    /// ``writeOverhead`` more for what holding it costs: small answers count too.
+    private var outstanding = 0
 
     // Backpressure.
     private var readingPaused = false
@@ -436,7 +439,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// below a quarter, and on resuming runs the requests parked meanwhile.
     private func updateBackpressure() {
         guard let context = self.context else { return }
-        let held = self.machine.reservedBytes + self.pending.readableBytes
+        let held = self.heldBytes
         if self.readingPaused {
             guard context.channel.isWritable, held < self.settings.bufferBytes / 4 else { return }
             self.readingPaused = false
@@ -455,7 +458,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let half = self.settings.bufferBytes / 2
         while let (frame, received) = self.parked.popFirst() {
             self.request(frame, receivedNanos: received)
-            if !context.channel.isWritable || self.machine.reservedBytes + self.pending.readableBytes >= half {
+            if !context.channel.isWritable || self.heldBytes >= half {
                 self.readingPaused = true
                 break
             }
@@ -667,12 +670,36 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// What the connection holds against its budget: answers reserved for calls in flight,
+    /// written but not flushed, and flushed but not yet taken by the socket.
+    private var heldBytes: Int { self.machine.reservedBytes + self.pending.readableBytes + self.outstanding }
+
     private func flushIfNeeded() {
         guard self.pending.readableBytes > 0, let context = self.context else { return }
-        let out = self.pending
+        var out = self.pending
         self.pending = ByteBuffer()
-        context.writeAndFlush(self.wrapOutboundOut(out), promise: nil)
+        if out.readableBytes * 2 < out.capacity {
+            // A burst of a few small answers in a buffer made for many: hand the socket what it
+            // holds, not the whole buffer, or a peer that never reads would pin 4 KiB per answer.
+            var exact = context.channel.allocator.buffer(capacity: out.readableBytes)
+            exact.writeBuffer(&out)
+            out = exact
+        }
+        let cost = out.readableBytes + Self.writeOverhead
+        self.outstanding += cost
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in
+            let handler = loopBound.value
+            handler.outstanding -= cost
+            handler.updateBackpressure()
+        }
+        context.writeAndFlush(self.wrapOutboundOut(out), promise: promise)
     }
+
+    /// What one write held in NIO's queue costs beyond its bytes (the buffer's storage and the
+    /// queue's entry), so that ten thousand 30-byte answers count as what they cost.
+    private static let writeOverhead = 256
 
     /// Room for a burst of answers, taken when the burst starts rather than held between them.
     private func reservePending() {

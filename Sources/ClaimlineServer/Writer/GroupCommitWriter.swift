@@ -22,11 +22,12 @@ import Synchronization
 /// wake it; only one arriving at an idle writer does.
 ///
 /// When the store fails, the writer rolls back and answers the batch UNAVAILABLE (not applied,
-/// or outcome unknown if the failure hid a COMMIT's result). A local store (SQLite) then
-/// fail-stops: writes are refused until a restart. A database server's store
-/// (``ClaimStoreBackend/recoversFromFailures``) is reopened by the writer with a backoff while
-/// writes are refused with `STORE_UNAVAILABLE`; once it is back, writes flow again without a
-/// restart. Nothing was acknowledged that is not durable.
+/// or outcome unknown if the failure hid a COMMIT's result). If the backend says the failure is
+/// passing (``ClaimStoreBackend/recovers(from:)``: a database server away, a full disk), the
+/// writer reopens the store with a backoff (50 ms to 500 ms) while writes are refused with
+/// `STORE_UNAVAILABLE`; once it is back, writes flow again without a restart. Otherwise (a
+/// failed fsync, corruption) it fail-stops: writes are refused until a restart. Nothing was
+/// acknowledged that is not durable.
 final class GroupCommitWriter: @unchecked Sendable {
     struct Settings {
         var maxBatch: Int
@@ -162,7 +163,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     self.batchStartedNanos.store(0, ordering: .relaxed)
                 }
                 // A failure here or in a commit completing meanwhile: reopen (recoverable stores).
-                if self.backend.recoversFromFailures, self.currentHealth == .reconnecting {
+                if self.currentHealth == .reconnecting {
                     open.close()
                     store = nil
                     nextReconnectNanos = NIODeadline.now().uptimeNanoseconds
@@ -324,7 +325,6 @@ final class GroupCommitWriter: @unchecked Sendable {
             let answers = results
             let happened = events
             let effectsAfterCommit = effects
-            let recovers = self.backend.recoversFromFailures
             let metrics = self.metrics
             self.waitForCommitSlot(limit: store.commitsInFlight)
             let committing = Int64(NIODeadline.now().uptimeNanoseconds)
@@ -342,7 +342,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     // sync failing, or a lost COMMIT answer: applied or not, only a retry with the
                     // same key can tell the caller which. A database that refused: not applied.
                     self.fail(error, batchSize: batch.count)
-                    let answer = error.commitOutcomeUnknown || !recovers ? Self.outcomeUnknown : Self.storeUnavailable
+                    let answer = error.commitOutcomeUnknown || !self.recovers(from: error) ? Self.outcomeUnknown : Self.storeUnavailable
                     Self.deliver(batch, batch.map { _ in .failure(answer) })
                 }
             } catch {
@@ -369,7 +369,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             self.fail(error, batchSize: batch.count)
             let unknown = (error as? StoreError)?.commitOutcomeUnknown ?? false
             let answer =
-                unknown ? Self.outcomeUnknown : self.backend.recoversFromFailures ? Self.storeUnavailable : Self.storeFailed
+                unknown ? Self.outcomeUnknown : self.recovers(from: error) ? Self.storeUnavailable : Self.storeFailed
             Self.deliver(batch, batch.map { _ in .failure(answer) })
         }
     }
@@ -390,7 +390,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// From now on every write is refused: until the store is back (recoverable backends) or
     /// until the process restarts (fail-stop).
     private func fail(_ error: any Error, batchSize: Int) {
-        let recovers = self.backend.recoversFromFailures
+        let recovers = self.recovers(from: error)
         self.metrics.storeFailed((error as? StoreError)?.commitOutcomeUnknown == true ? .commitOutcomeUnknown : .batch)
         self.condition.lock()
         if self.health == .up { self.health = recovers ? .reconnecting : .failed }
@@ -399,6 +399,13 @@ final class GroupCommitWriter: @unchecked Sendable {
             recovers ? "store failed; refusing writes until it is back" : "store failed; refusing writes until restarted",
             metadata: ["store.error": "\(error)", "batch.size": "\(batchSize)"]
         )
+    }
+
+    /// Whether the writer may reopen the store after `error` (the backend says: a database
+    /// that went away, a full disk) or must fail-stop (a failed fsync, corruption).
+    private func recovers(from error: any Error) -> Bool {
+        guard let error = error as? StoreError else { return self.backend.recoversFromFailures }
+        return self.backend.recovers(from: error)
     }
 
     /// One write inside the open batch. Throws only store errors: a refusal is a result.
