@@ -59,7 +59,6 @@ struct claimline_client {
     char session_id[64];
     char server_name[64];
     char role[32];
-    uint32_t goaway_code;      /* the GOAWAY's code, when draining */
     uint32_t max_deadline_ms;  /* HelloAck's: the budget of a failover call with timeout 0 */
     /* Liveness: application bytes received on the connection, and when (the keepalives). */
     uint64_t recv_count;
@@ -621,7 +620,6 @@ static int await_frame(claimline_client *c, uint32_t stream, const uint8_t *ping
             snprintf(c->gone_message, sizeof c->gone_message, "the server is going away (code %u): %s",
                      (unsigned)g->code, g->message);
             int graceful = g->code == 0;
-            c->goaway_code = g->code;
             c->goaway_last_stream = g->last_stream_id;
             claimline__v1__go_away__free_unpacked(g, NULL);
             c->draining = 1;
@@ -676,10 +674,13 @@ static void send_cancel(claimline_client *c, uint32_t stream)
         lose(c, NULL, "CONNECTION_CLOSED", "could not send CANCEL");
 }
 
-/* The connection was closed for idleness (GOAWAY 0 IDLE_TIMEOUT): the address is fine. */
+/* The server closed the connection for the client's own idleness (GOAWAY IDLE_TIMEOUT, or
+ * KEEPALIVE_TIMEOUT: a blocking client answers the server's PINGs only during its calls): the
+ * address is fine. */
 static int closed_for_idleness(const claimline_client *c)
 {
-    return c->draining && c->goaway_code == 0 && strcmp(c->gone_reason, "IDLE_TIMEOUT") == 0;
+    return c->draining &&
+           (strcmp(c->gone_reason, "IDLE_TIMEOUT") == 0 || strcmp(c->gone_reason, "KEEPALIVE_TIMEOUT") == 0);
 }
 
 enum send_result {
@@ -1494,7 +1495,7 @@ static int open_address(claimline_client *c, size_t i, int64_t until, claimline_
     c->last_stream = 0;
     c->recv_limit = c->send_limit = CLM_MAX_FRAME_HANDSHAKE;
     c->draining = 0;
-    c->goaway_code = c->goaway_last_stream = 0;
+    c->goaway_last_stream = 0;
     c->gone_reason[0] = c->gone_message[0] = '\0';
     int r = c->tls_ctx ? tls_start(c, ad->host, until, e) : 0;
     if (r == 0)
@@ -1533,11 +1534,11 @@ static enum clm_outcome run_attempt(claimline_client *c, const struct pending_ca
         drop_connection(c);
     if (c->fd >= 0 && pc) {
         int k = idle_keepalive(c, until, e);
-        if (k > 0) { /* nothing of the call was written: not applied, and the instance is suspect */
-            res->code = CLAIMLINE_UNAVAILABLE;
-            res->reason = "CONNECTION_CLOSED";
+        if (k > 0) { /* no working connection, nothing of the call written (as the Python client) */
+            copy_str(c->addrs[i].why, sizeof c->addrs[i].why, e->reason);
+            return CLM_CONNECT_FAILED;
         }
-        if (k)
+        if (k < 0)
             return CLM_GOAWAY_UNPROCESSED;
     }
     if (c->fd < 0) {
