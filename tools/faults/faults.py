@@ -543,6 +543,16 @@ class Harness:
         )
         return [line.split("\t") for line in done.stdout.splitlines() if line]
 
+    def advisory_locks(self, role: str) -> set:
+        """The advisory locks (int8 keys) granted to the backends of one instance (its address
+        is its own: pg_stat_activity.client_addr)."""
+        rows = self.psql(
+            "SELECT l.classid::bigint, l.objid::bigint FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid "
+            f"WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND s.client_addr = '{SUBNET}.{HOSTS[role]}'",
+            timeout=10,
+        )
+        return {((int(c) << 32) | int(o)) & 0xFFFFFFFFFFFFFFFF for c, o in rows}
+
     def pg_wait_ready(self, timeout: float = 60.0) -> None:
         def ready() -> bool:
             try:
@@ -917,10 +927,16 @@ class KillA(Fault):
 
 class PgRestart(Fault):
     def start(self) -> float:
+        pids = self.h.pg_pids()
+        if not pids:
+            raise HarnessError("PostgreSQL is not running: nothing to stop")
+        postmaster = pids[0]
+        os.kill(postmaster, signal.SIGINT)  # fast shutdown, as pg_ctl -m fast sends it
         at = time.monotonic()
-        self.h.pg_stop()
+        if not wait_until(lambda: process_state(postmaster) in (None, "Z"), 60):
+            raise HarnessError("PostgreSQL did not shut down within 60 s")
         self.stopped = time.monotonic()
-        self.notes.append(f"fast shutdown took {self.stopped - at:.1f} s")
+        self.notes.append(f"fast shutdown (SIGINT to the postmaster) took {self.stopped - at:.1f} s")
         return at
 
     def end(self) -> float:
@@ -947,11 +963,7 @@ class FreezeALocks(Fault):
     sends one write for one of those contacts (another logical write: a fresh key) to B."""
 
     def locked_keys(self) -> set:
-        rows = self.h.psql(
-            "SELECT classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1",
-            timeout=10,
-        )
-        return {((int(c) << 32) | int(o)) & 0xFFFFFFFFFFFFFFFF for c, o in rows}
+        return self.h.advisory_locks("a")
 
     def start(self) -> float:
         pid = self.h.instance_pid("a")
@@ -1118,6 +1130,9 @@ def run_row(harness: Harness, row: Row, baseline: float, after: float) -> Dict[s
         hold(harness, baseline)
         fault = FAULTS[row.fault](harness, row, loads)
         timeline["fault_start"] = fault.start()
+        if row.fault in ("freeze_a", "blackhole_a", "kill_a", "loss_a", "delay_a"):
+            # Whether A was in a batch (holding its contacts' locks) when the fault began.
+            fault.notes.append(f"A's backends held {len(harness.advisory_locks('a'))} advisory locks just after the fault began")
         log(f"row {row.id}: fault on ({'; '.join(fault.notes) or row.fault})")
         hold(harness, max(0.0, timeline["fault_start"] + row.duration - time.monotonic()), allow_down=True)
         timeline["fault_end"] = fault.end()
@@ -1437,6 +1452,13 @@ def details(results: List[Dict[str, Any]], rows_by_id: Dict[str, Row]) -> List[s
     return lines
 
 
+def loadavg() -> str:
+    try:
+        return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def client_state() -> str:
     """Which clients/python the callers ran: its last commit, and whether the tree differs."""
     head = sh(["git", "-C", REPO, "log", "-1", "--format=%h", "--", "clients/python"], check=False).stdout.strip()
@@ -1462,7 +1484,8 @@ def write_doc(results: List[Dict[str, Any]], rows_by_id: Dict[str, Row], meta: D
         BEGIN_MARK,
         "",
         f"Measured {meta['date']} with `{meta['command']}` (claimlined: `{meta['binary']}`, a **{meta['kind']}** build, "
-        f"{meta['binary_id']}; the Python client: {meta['client']}; {meta['elapsed']}; each row {meta['windows']}). "
+        f"{meta['binary_id']}; the Python client: {meta['client']}; {meta['elapsed']}; each row {meta['windows']}; "
+        f"the machine's load average {meta['load']}, other work included). "
         "Written by `tools/faults/faults.py`: do not edit by hand.",
         "",
         *table(results, rows_by_id),
@@ -1546,6 +1569,8 @@ def main() -> int:
     if not (client_path / "claimline" / "__init__.py").exists():
         print(f"faults.py: {client_path} has no claimline package", file=sys.stderr)
         return 2
+    load_at_start = loadavg()
+    log(f"load average {load_at_start} (1, 5, 15 min) on {os.cpu_count()} CPUs")
     client_at_start = client_state() if not args.client_path else f"`{client_path}` (--client-path)"
     harness = Harness(claimlined, keep=args.keep, client_path=client_path)
 
@@ -1610,6 +1635,7 @@ def main() -> int:
                 "binary_id": binary_id(claimlined),
                 "client": client_at_start,
                 "elapsed": f"{minutes}m{seconds:02d}s for the matrix",
+                "load": f"{load_at_start} at the start and {loadavg()} at the end",
                 "windows": f"{args.baseline:g} s of calls before the fault and {args.after:g} s after it",
             },
         )
@@ -1617,6 +1643,8 @@ def main() -> int:
     print(f"{passed} passed, {failed} failed")
     if status:
         return status
+    if any("error" in r for r in results):
+        return 2  # a row could not be measured: never "only a miss"
     if failed and not args.report_only:
         return 1
     return 0
