@@ -148,14 +148,17 @@ struct PartialFailureTests {
                 socket.send(PlainSocket.hello(token: Self.token))
                 sockets.append(socket)
             }
+            // One request per write with a pause between rounds, as a caller calling in a loop
+            // does: the server reads them one by one and answers each on its own.
             var stream: UInt32 = 1
             while ContinuousClock.now < end {
-                var burst: [UInt8] = []
-                for _ in 0..<256 {
-                    burst += PlainSocket.request(.getSecondLineMode, streamID: stream, GetSecondLineModeRequest())
+                var request: [UInt8] = []
+                for _ in 0..<8 {
+                    request += PlainSocket.request(.getSecondLineMode, streamID: stream, GetSecondLineModeRequest())
                     stream += 2
                 }
-                for socket in sockets where socket.send(burst) == burst.count { requests += 256 }
+                for socket in sockets where socket.send(request) == request.count { requests += 8 }
+                usleep(200)
             }
             return requests
         }
@@ -172,7 +175,40 @@ struct PartialFailureTests {
         // 4 connections × 1 MiB of answers each, plus the allocator's margin; before the fix each
         // such caller cost 77-98 MB.
         #expect(peak - before <= 40 << 20, "RSS grew by \((peak - before) >> 20) MiB")
-        #expect(requests > 10_000)
+        #expect(requests > 20_000)
+        await client.close()
+    }
+
+    @Test("A request whose connection the client reset while the server was frozen is never applied")
+    func resetWhileFrozen() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let daemon = try Daemon(directory: directory)
+        try await daemon.start()
+        defer { daemon.kill() }
+        let socket = try PlainSocket(port: daemon.port)
+        socket.send(PlainSocket.hello(token: Self.token))
+        #expect(socket.receive(atLeast: 12).count >= 12)  // HELLO_ACK
+        let callID = Requests.callID()
+        daemon.signal(SIGSTOP)
+        var thawed = false
+        defer { if !thawed { daemon.signal(SIGCONT) } }
+        // The request waits in the frozen server's socket; the caller gives up and resets.
+        socket.send(PlainSocket.request(.escalate, streamID: 1, timeoutMs: 5000, Requests.escalate(callID: callID)))
+        try await Task.sleep(for: .milliseconds(200))
+        socket.reset()
+        try await Task.sleep(for: .milliseconds(200))
+        daemon.signal(SIGCONT)
+        thawed = true
+        // The server wakes, reads the request and the reset together: it must not apply it.
+        let client = try await daemon.connect()
+        try await Task.sleep(for: .milliseconds(500))
+        let missing = await rpcError {
+            _ = try await client.call(.getContact, GetContactRequest(callId: callID), as: GetContactResponse.self)
+        }
+        #expect(missing?.reason == Reason.contactNotFound, "the reset request was applied: \(String(describing: missing))")
+        // The server serves the next caller as usual.
+        _ = try await client.escalate(Requests.escalate(callID: callID))
         await client.close()
     }
 

@@ -35,7 +35,18 @@ final class PlainSocket {
         self.fd = fd
     }
 
-    deinit { close(self.fd) }
+    deinit { if self.open { close(self.fd) } }
+
+    private var open = true
+
+    /// Closes with `SO_LINGER` 0: the kernel sends RST and drops what was not sent.
+    func reset() {
+        guard self.open else { return }
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(self.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(self.fd)
+        self.open = false
+    }
 
 
     /// Sends what the socket takes within the send timeout; the bytes sent.
@@ -59,6 +70,18 @@ final class PlainSocket {
             let count = recv(self.fd, &chunk, chunk.count, 0)
             if count <= 0 { break }
             data.append(contentsOf: chunk[0..<count])
+        }
+        return data
+    }
+
+    /// At least `count` bytes, unless the peer closes or 5 s pass without a byte.
+    func receive(atLeast count: Int) -> [UInt8] {
+        var data = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while data.count < count {
+            let got = recv(self.fd, &chunk, chunk.count, 0)
+            if got <= 0 { break }
+            data.append(contentsOf: chunk[0..<got])
         }
         return data
     }

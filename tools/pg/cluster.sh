@@ -7,6 +7,8 @@
 #   cluster.sh start DIR        start it again on the same port; returns once it accepts connections
 #   cluster.sh stop DIR         fast shutdown (sessions are terminated), waits
 #   cluster.sh kill DIR         immediate shutdown (`pg_ctl -m immediate`): a crash, recovery on start
+#   cluster.sh freeze DIR       SIGSTOP the postmaster and every backend: a frozen VM (sockets stay open)
+#   cluster.sh thaw DIR         SIGCONT them again
 #   cluster.sh url DIR          print the URL
 #   cluster.sh status DIR       exit 0 when running, 3 when not (pg_ctl status)
 #   cluster.sh destroy DIR      stop it if running, remove DIR (also a half-created one)
@@ -36,7 +38,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -256,6 +258,25 @@ cmd_stop() {
   as_pg "$BIN/pg_ctl" -w -t 120 -D "$DIR/data" -m fast stop >&2
 }
 
+# The postmaster and its children (backends, background workers), postmaster first.
+cluster_pids() {
+  local pid
+  pid=$(head -n 1 "$DIR/data/postmaster.pid" 2>/dev/null) || die "not running: $DIR"
+  [ -n "$pid" ] || die "not running: $DIR"
+  echo "$pid" $(pgrep -P "$pid" || true)
+}
+
+cmd_freeze() {
+  require_data
+  # The postmaster first, so that it starts no new backend meanwhile.
+  kill -STOP $(cluster_pids)
+}
+
+cmd_thaw() {
+  require_data
+  kill -CONT $(cluster_pids)
+}
+
 cmd_kill() {
   require_data
   if ! running; then
@@ -315,6 +336,8 @@ case $command in
   start) cmd_start ;;
   stop) cmd_stop ;;
   kill) cmd_kill ;;
+  freeze) cmd_freeze ;;
+  thaw) cmd_thaw ;;
   status) cmd_status ;;
   url)
     port_of >/dev/null

@@ -17,9 +17,9 @@ import Synchronization
 final class StoreProber: Sendable {
     struct Settings: Sendable {
         /// Between the end of one probe and the start of the next.
-        var interval: Duration = .milliseconds(150)
+        var interval: Duration = .milliseconds(100)
         /// How old the last answer may be for the store to count as answering.
-        var staleAfter: Duration = .milliseconds(750)
+        var staleAfter: Duration = .milliseconds(600)
     }
 
     private let backend: any ClaimStoreBackend

@@ -95,8 +95,12 @@ struct CallRouter: Sendable {
             },
             handler: H.self
         )
-        self.writer.submit(command)
         return .write(command)
+    }
+
+    /// Hands writes to the writer, in the order they were read, with one lock.
+    func submit(_ commands: [WriteCommand]) {
+        self.writer.submit(contentsOf: commands)
     }
 
     private static func read<H: ReadMethodHandler>(_: H.Type, _ call: Call, _ arena: ProtoArena) throws(RPCError) -> Routed {

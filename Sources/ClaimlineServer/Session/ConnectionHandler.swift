@@ -73,6 +73,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// the connections of one loop share it instead of each keeping 16 KiB while idle.
     private let arena: ProtoArena
     private var queuedWrites: [UInt32: WriteCommand] = [:]
+    /// Writes read in the current read cycle, handed to the writer after it (``submitWrites()``).
+    private var unsubmitted: [WriteCommand] = []
+    private var inReadCycle = false
     private var context: ChannelHandlerContext?
     private var peerAddress = "unknown"
     /// The verified TLS client certificate's subject (mTLS), before HELLO.
@@ -161,6 +164,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         for write in self.queuedWrites.values { write.withdraw() }
         self.queuedWrites.removeAll()
+        self.unsubmitted.removeAll()
         self.parked.removeAll()
         self.readQueue.removeAll()
         self.deadlineTimer?.task.cancel()
@@ -172,6 +176,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
+        self.inReadCycle = true
         let now = Self.nowNanos()
         self.machine.frameReceived(nowNanos: now)
         switch frame.type {
@@ -201,9 +206,39 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        self.inReadCycle = false
+        self.submitWrites()
         self.flushIfNeeded()
         context.fireChannelReadComplete()
     }
+
+    /// Hands the writes read in this cycle to the writer, in one go, unless the peer has reset
+    /// the connection: when this process was frozen (a paused VM, SIGSTOP) with requests in its
+    /// socket and the client gave up on them and reset it (PROTOCOL.md 8.1), the kernel still
+    /// hands over the bytes that came before the reset. Their caller was told they may not have
+    /// been applied and may retry elsewhere: they are withdrawn, never applied (PROTOCOL.md 9.5).
+    private func submitWrites() {
+        guard !self.unsubmitted.isEmpty, let channel = self.context?.channel else { return }
+        let commands = self.unsubmitted
+        self.unsubmitted.removeAll(keepingCapacity: true)
+        guard channel.isActive, !Self.peerReset(channel) else {
+            for command in commands { command.withdraw() }
+            return
+        }
+        self.shared.router.submit(commands)
+    }
+
+    /// Whether the kernel has the connection closed by a reset (`TCP_CLOSE`); one `getsockopt`
+    /// per read cycle that carried writes, answered at once on the channel's own loop.
+    private static func peerReset(_ channel: any Channel) -> Bool {
+        guard let provider = channel as? any SocketOptionProvider else { return false }
+        let reset = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+        provider.getTCPInfo().whenSuccess { reset.value = $0.tcpi_state == Self.tcpClose }
+        return reset.value
+    }
+
+    /// Linux's `TCP_CLOSE` state.
+    private static let tcpClose: UInt8 = 7
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         self.updateBackpressure()
@@ -365,6 +400,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 switch try self.shared.router.route(call, arena: self.arena, subject: &subject) {
                 case .write(let command):
                     self.queuedWrites[streamID] = command
+                    self.unsubmitted.append(command)
+                    if !self.inReadCycle { self.submitWrites() }
                 case .read(let run):
                     self.scheduleRead(QueuedRead(streamID: streamID, method: method, deadlineNanos: deadline, run: run))
                 }

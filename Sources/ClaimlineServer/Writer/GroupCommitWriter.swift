@@ -108,6 +108,12 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Queues a write; `command.completion` runs on `command.eventLoop` once it is durable
     /// (or refused).
     func submit(_ command: WriteCommand) {
+        self.submit(contentsOf: CollectionOfOne(command))
+    }
+
+    /// Queues writes in order, taking the lock once.
+    func submit<Commands: Collection<WriteCommand>>(contentsOf commands: Commands) {
+        guard !commands.isEmpty else { return }
         self.condition.lock()
         if self.stopRequested || self.health != .up {
             let error =
@@ -117,10 +123,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                 default: Self.storeFailed
                 }
             self.condition.unlock()
-            command.eventLoop.execute { command.completion(.failure(error)) }
+            for command in commands { command.eventLoop.execute { command.completion(.failure(error)) } }
             return
         }
-        self.pending.append(command)
+        self.pending.append(contentsOf: commands)
         if self.waitingFor == .work { self.condition.signal() }
         self.condition.unlock()
     }
