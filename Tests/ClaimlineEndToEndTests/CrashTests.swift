@@ -125,7 +125,8 @@ final class Daemon: Sendable {
         self.launcher = launcher
         self.directory = directory
         self.port = try port ?? Self.freePort()
-        self.logFile = logFile
+        // Always kept: when a daemon fails to start, its own words are in the test's failure.
+        self.logFile = logFile ?? directory.path + "/claimlined.log"
         self.logLevel = logLevel
         self.store = store
         let config = """
@@ -168,10 +169,19 @@ final class Daemon: Sendable {
                 await connection.close()
                 return
             }
-            guard process.isRunning else { throw RPCError(.unavailable, "claimlined exited with \(process.terminationStatus)") }
+            guard process.isRunning else {
+                let why = process.terminationReason == .uncaughtSignal ? "signal" : "status"
+                throw RPCError(.unavailable, "claimlined exited with \(why) \(process.terminationStatus) before listening; its log ends:\n\(self.logTail())")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw RPCError(.unavailable, "claimlined did not start listening")
+        throw RPCError(.unavailable, "claimlined did not start listening; its log ends:\n\(self.logTail())")
+    }
+
+    /// The last lines of the daemon's log.
+    func logTail(lines: Int = 40) -> String {
+        guard let logFile, let text = try? String(contentsOfFile: logFile, encoding: .utf8) else { return "(no log)" }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
     func connect() async throws -> ClaimlineConnection {

@@ -191,7 +191,7 @@ struct ProtocolTests {
         let client = try await RawClient.handshake(port: server.port, token: TestServer.tokens[.agent]!)
         // Stream 1 occupies the writer for 400 ms; stream 3 waits behind it past its deadline.
         client.send(type: .request, method: Method.fileComplaint.rawValue, streamID: 1, timeoutMs: 5000, message: Requests.file())
-        try await Task.sleep(for: .milliseconds(50))
+        try await slow.waitForCommits()
         let late = Requests.file()
         client.send(type: .request, method: Method.fileComplaint.rawValue, streamID: 3, timeoutMs: 50, message: late)
         let error = try await client.error(streamID: 3)
@@ -230,7 +230,7 @@ struct ProtocolTests {
         // Stream 1 occupies the writer; stream 3 waits in the queue and is cancelled there.
         client.send(type: .request, method: Method.fileComplaint.rawValue, streamID: 1, timeoutMs: 5000, message: Requests.file())
         let cancelled = Requests.file()
-        try await Task.sleep(for: .milliseconds(50))
+        try await slow.waitForCommits()
         client.send(type: .request, method: Method.fileComplaint.rawValue, streamID: 3, timeoutMs: 5000, message: cancelled)
         var cancel = ByteBuffer()
         cancel.writeFrame(Frame.cancel(streamID: 3))
@@ -255,7 +255,7 @@ struct ProtocolTests {
         let server = try await TestServer.start(backend: slow)
         let client = try await RawClient.handshake(port: server.port, token: TestServer.tokens[.agent]!)
         client.send(type: .request, method: Method.fileComplaint.rawValue, streamID: 1, timeoutMs: 5000, message: Requests.file())
-        try await Task.sleep(for: .milliseconds(50))
+        try await slow.waitForCommits()
         let stopping = Task { try await server.stop() }
         let goAway = try await client.goAway()
         #expect(goAway.code == 0)

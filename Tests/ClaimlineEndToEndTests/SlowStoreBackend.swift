@@ -10,6 +10,18 @@ final class SlowStoreBackend: ClaimStoreBackend {
     let commitDelayMs: Int
     /// Set: every commit from now on fails (a disk gone bad): the writer fail-stops.
     let failCommits = Atomic<Bool>(false)
+    /// Commits begun: a test waits for the writer to hold a batch instead of sleeping and
+    /// hoping it does.
+    let commitsStarted = Atomic<Int>(0)
+
+    /// Returns once `count` commits have begun (at most 10 s).
+    func waitForCommits(_ count: Int = 1) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while self.commitsStarted.load(ordering: .relaxed) < count {
+            guard ContinuousClock.now < deadline else { throw StoreError("test", "no commit began within 10 s") }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
 
     init(_ base: any ClaimStoreBackend, commitDelayMs: Int) {
         self.base = base
@@ -38,6 +50,7 @@ private final class SlowStore: ClaimStore {
 
     func begin() throws(StoreError) { try self.base.begin() }
     func commit() throws(StoreError) {
+        self.backend.commitsStarted.add(1, ordering: .relaxed)
         usleep(useconds_t(self.delayMs * 1000))
         if self.backend.failCommits.load(ordering: .relaxed) { throw StoreError("commit", "injected failure") }
         try self.base.commit()

@@ -96,6 +96,7 @@ public enum Reason {
         storeFailed,
         outcomeUnknown,
         storeUnavailable,
+        contactBusy,
         storeRead,
         notApplied,
         shutdown,
