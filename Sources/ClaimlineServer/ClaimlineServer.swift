@@ -78,7 +78,8 @@ public actor ClaimlineServer: Service {
         clock: @escaping @Sendable () -> Int64 = { WallClock.nowMs },
         admin: AdminEndpoint? = nil,
         metricsFactory: any MetricsFactory = MetricsSystem.factory,
-        policyLoader: (@Sendable () throws -> Policy)? = nil
+        policyLoader: (@Sendable () throws -> Policy)? = nil,
+        waitForStore: Bool = true
     ) {
         self.metrics = ServerMetrics(factory: metricsFactory)
         self.admin = admin
@@ -91,7 +92,7 @@ public actor ClaimlineServer: Service {
         self.writer = GroupCommitWriter(
             backend: backend,
             policy: self.policy,
-            settings: .init(maxBatch: configuration.maxBatch, retention: configuration.retention),
+            settings: .init(maxBatch: configuration.maxBatch, retention: configuration.retention, waitForStore: waitForStore),
             clock: clock,
             logger: logger,
             metrics: self.metrics

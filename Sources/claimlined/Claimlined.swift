@@ -61,6 +61,13 @@ struct Claimlined: AsyncParsableCommand {
             """)
     var adminListen: String?
 
+    @Flag(
+        help: """
+            Exit at start when the database (--store) does not answer, instead of listening not ready, \
+            refusing writes with UNAVAILABLE and connecting as soon as it answers.
+            """)
+    var exitIfStoreUnavailable = false
+
     @Flag(help: "Record no metrics (the admin listener's /metrics then has only the process's): for measuring their cost.")
     var noMetrics = false
 
@@ -158,7 +165,7 @@ struct Claimlined: AsyncParsableCommand {
         let server = ClaimlineServer(
             configuration: configuration, backend: backend, policy: policy, host: host, port: port,
             readerThreads: configuration.readers, logger: logger, admin: admin,
-            policyLoader: { try Claimlined.loadPolicy(policyURL) }
+            policyLoader: { try Claimlined.loadPolicy(policyURL) }, waitForStore: !self.exitIfStoreUnavailable
         )
         logger.info(
             "starting",

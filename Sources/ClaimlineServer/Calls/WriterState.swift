@@ -19,6 +19,10 @@ final class WriterState {
         try self.reload(store)
     }
 
+    /// Nothing known yet: the store was not reachable at start; ``reload(_:)`` fills it once
+    /// the writer has opened the store.
+    init() {}
+
     /// Reads the incidents and the mode again (not the counters: a number handed out stays
     /// handed out).
     func reload(_ store: any ClaimStore) throws {
@@ -26,6 +30,13 @@ final class WriterState {
         for incident in try store.incidents(includeWithdrawn: false) { incidents[incident.incidentId] = incident }
         self.activeIncidents = incidents
         self.secondLineMode = try store.secondLineMode() ?? .initial
+    }
+
+    /// Forgets the counters behind claim and incident numbers: the next number comes from a new
+    /// lease (or the store's highest) after the store was reopened.
+    func forgetNumbers() {
+        self.claimSequences.removeAll()
+        self.incidentSequence = nil
     }
 
     /// The next claim number of `year`, e.g. `2026-000124`: short enough to read aloud, and

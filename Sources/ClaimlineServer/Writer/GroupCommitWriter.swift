@@ -33,6 +33,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         var maxBatch: Int
         var retention: ServerConfiguration.Retention
         var purgeIntervalMs: Int64 = 60_000
+        /// A database server not reachable at start: listen, refuse writes (`STORE_UNAVAILABLE`),
+        /// stay not ready, and open it as soon as it answers (true); or fail the start (false).
+        var waitForStore = true
     }
 
     private let backend: any ClaimStoreBackend
@@ -43,6 +46,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let metrics: ServerMetrics
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let slowCommitLog = LogRateLimiter(linesPerWindow: 5, what: "slow commits")
+    private let reconnectLog = LogRateLimiter(linesPerWindow: 1, what: "failed attempts to reopen the store")
     /// Uptime when the batch under way was taken, in nanoseconds; 0 between batches. Readiness
     /// reads it: a batch that takes long is a store that does not answer.
     private let batchStartedNanos = Atomic<Int64>(0)
@@ -88,15 +92,30 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Opens the store (migrating it), loads the in-memory state and starts the thread.
+    /// Opens the store (migrating it), loads the in-memory state and starts the thread. A
+    /// database server that does not answer yet (``Settings/waitForStore``) does not stop the
+    /// start: the writer begins reconnecting, as after a failure.
     func start() throws {
-        let store = try self.backend.openWriter()
-        let state: WriterState
+        var store: (any ClaimStore)?
+        var state = WriterState()
         do {
-            state = try WriterState(store: store)
-        } catch {
-            store.close()
-            throw error
+            let opened = try self.backend.openWriter()
+            do {
+                state = try WriterState(store: opened)
+            } catch {
+                opened.close()
+                throw error
+            }
+            store = opened
+        } catch let error as StoreError
+            where self.settings.waitForStore && self.backend.recoversFromFailures && self.backend.recovers(from: error)
+        {
+            self.condition.lock()
+            self.health = .reconnecting
+            self.condition.unlock()
+            self.logger.warning(
+                "store unavailable at start; listening, refusing writes until it answers",
+                metadata: ["store.name": "\(self.backend.name)", "store.error": "\(error)"])
         }
         self.thread.start()
         let owned = WriterThreadState(store: store, state: state)
@@ -138,7 +157,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         try await self.thread.shutdownGracefully()
     }
 
-    private func run(store initial: any ClaimStore, state: WriterState) {
+    private func run(store initial: (any ClaimStore)?, state: WriterState) {
         let arena = ProtoArena()
         var store: (any ClaimStore)? = initial
         var lastPurgeMs = self.clock()
@@ -249,10 +268,14 @@ final class GroupCommitWriter: @unchecked Sendable {
             let store = try self.backend.openWriter()
             opened = store
             try state.reload(store)
+            // Numbers leased before the failure may not have reached a promoted standby (with
+            // asynchronous replication): lease afresh rather than hand out one twice. A gap is
+            // allowed (DOMAIN.md 6.5).
+            state.forgetNumbers()
         } catch {
             opened?.close()
             self.metrics.storeFailed(.reopen)
-            self.logger.info("store still unavailable", metadata: ["store.error": "\(error)"])
+            self.reconnectLog.log(self.logger, .warning, "store still unavailable", metadata: ["store.error": "\(error)"])
             return nil
         }
         guard let store = opened else { return nil }
@@ -536,6 +559,6 @@ final class GroupCommitWriter: @unchecked Sendable {
 /// Hands the store and the in-memory state to the writer thread, which is from then on their
 /// only user: the reason the unchecked conformance is sound.
 private struct WriterThreadState: @unchecked Sendable {
-    let store: any ClaimStore
+    let store: (any ClaimStore)?
     let state: WriterState
 }
