@@ -152,6 +152,7 @@ struct ErrorReport {
             return text.prefix(1).lowercased() + text.dropFirst()
         }
         if message.contains("DNS error") { return "cannot resolve the host name" }
+        if message.contains("HELLO_ACK") { return "no answer to HELLO in time" }
         if message.contains("connectTimeout") || message.lowercased().contains("timed out") { return "timed out" }
         return "connection failed"
     }
