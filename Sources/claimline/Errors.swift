@@ -102,6 +102,10 @@ struct ErrorReport {
             self.message = "cannot connect to \(server) (\(Self.connectCause(error.message)))"
         case ClientReason.clientDeadline:
             self.message = "no answer within \(budget)"
+        case Reason.outcomeUnknown where error.message.contains("; last: "):
+            // The client's own summary of a write whose budget ran out after an attempt that
+            // may have been applied (PROTOCOL.md 8.1); the retry advice follows with the key.
+            self.message = "no answer within \(budget)"
         default:
             break
         }
