@@ -108,6 +108,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ClaimlineClient", package: client),
                 .product(name: "ClaimlineCore", package: client),
+                .product(name: "ClaimlineWire", package: client),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

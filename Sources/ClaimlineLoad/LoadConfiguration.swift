@@ -1,4 +1,5 @@
 import ClaimlineClient
+import ClaimlineWire
 
 /// Everything a run needs, already checked: the CLI builds one from flags (and a scenario
 /// file), the tests build one directly.
@@ -7,8 +8,10 @@ public struct LoadConfiguration: Sendable {
     /// whose instance dies reconnects to another and carries on; with one, it ends (as a run
     /// against a single server always did).
     public var targets: [LoadTarget]
-    /// How long an address that refused or dropped a connection is skipped by reconnects.
-    public var failedTargetBackoffMs: UInt32 = 1000
+    /// PROTOCOL.md 8.1's settings for choosing addresses: how long one that refused or dropped
+    /// a connection is skipped (`suspectBase`, doubling with each failure in a row up to
+    /// `suspectMax`) and the pause when every one is (`backoffInitial`, `backoffMax`).
+    public var failover = FailoverSettings()
     public var token: String
     /// TLS for every connection; nil for plain TCP.
     public var tls: ClaimlineTLS?

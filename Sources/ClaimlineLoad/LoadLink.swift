@@ -7,8 +7,9 @@ import NIOPosix
 
 /// One of the run's connections for the whole run. Its ``ConnectionDriver`` — the open-loop
 /// timeline, the data stream, the contacts under way — stays; the TCP connection under it is
-/// replaced when its instance dies: by one to the next address (round robin, skipping those
-/// that failed recently), again and again until one answers or the run ends.
+/// replaced when its instance dies: by one to the next address that is not suspect, or when
+/// every one is, to the next round robin after a growing pause (PROTOCOL.md 8.1's address book,
+/// ``LoadTargets``), again and again until one answers or the run ends.
 ///
 /// With a single target there is nowhere else to go: a lost connection ends, as it always did.
 /// Not Sendable: it lives on its event loop, like the driver.
@@ -27,6 +28,8 @@ final class LoadLink {
     /// The run is over: no more reconnects.
     private var ended = false
     private var retry: Scheduled<Void>?
+    /// Pauses since this link last had a connection (w of PROTOCOL.md 8.1, step 4).
+    private var waits = 0
 
     init(
         number: Int, driver: ConnectionDriver, loop: any EventLoop, targets: LoadTargets, hello: Hello, connectTimeout: TimeAmount, tls: ClaimlineTLS?
@@ -77,7 +80,11 @@ final class LoadLink {
                     ready.fail(LoadConfigurationError("cannot connect to \(address): \(error)"))
                 }
             }
-        ready.futureResult.whenSuccess { _ in bound.value.targets.connected(index) }
+        ready.futureResult.whenSuccess { _ in
+            let link = bound.value
+            link.waits = 0
+            link.targets.record(.answer, at: index, now: NIODeadline.now().uptimeNanoseconds)
+        }
         return ready.futureResult
     }
 
@@ -106,19 +113,20 @@ final class LoadLink {
         if self.driver.paused { self.driver.abandonDue(now: NIODeadline.now().uptimeNanoseconds) }
     }
 
-    /// The connection that completed its handshake closed under the run: skip its address for
-    /// a while and open one to the next.
+    /// The connection that completed its handshake closed under the run: its address is
+    /// suspect (`lost`), and the link opens one to the next.
     func lost(_ channel: any Channel) {
         if self.channel === channel { self.channel = nil }
         let now = NIODeadline.now().uptimeNanoseconds
         guard self.driver.failover, !self.ended, !self.driver.stopped else { return }
-        self.targets.failed(self.driver.target, now: now)
+        self.targets.record(.lost, at: self.driver.target, now: now)
         self.reconnect(after: self.driver.target)
     }
 
-    /// The next address after `index`, at once or after the soonest backoff ends.
+    /// The next address after `index`: at once when it is not suspect, else after the pause.
     private func reconnect(after index: Int) {
-        let (next, wait) = self.targets.next(after: index, now: NIODeadline.now().uptimeNanoseconds)
+        let (next, wait) = self.targets.next(
+            after: index, waits: &self.waits, now: NIODeadline.now().uptimeNanoseconds, jitter: Double.random(in: 0.5...1))
         let bound = NIOLoopBound(self, eventLoop: self.loop)
         self.retry = self.loop.scheduleTask(in: .nanoseconds(Int64(wait))) {
             bound.value.attempt(next)
@@ -136,7 +144,7 @@ final class LoadLink {
                 link.driver.recorder.connectionEvents["reconnected to \(address)", default: 0] += 1
             case .failure:
                 link.driver.recorder.targetConnectFailed(index)
-                link.targets.failed(index, now: NIODeadline.now().uptimeNanoseconds)
+                link.targets.record(.connectFailed, at: index, now: NIODeadline.now().uptimeNanoseconds)
                 link.reconnect(after: index)
             }
         }

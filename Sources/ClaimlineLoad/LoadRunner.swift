@@ -57,7 +57,7 @@ public final class LoadRunner: Sendable {
             recorders.append(try await loop.submit { NIOLoopBound(LoopRecorder(plan: plan), eventLoop: loop) }.get())
         }
 
-        let targets = LoadTargets(addresses: config.targets, backoffMs: config.failedTargetBackoffMs)
+        let targets = LoadTargets(addresses: config.targets, settings: config.failover)
         let (connections, warnings) = try await self.connect(loops: loops, recorders: recorders, targets: targets)
         var notes = warnings
         defer { for connection in connections { connection.link.eventLoop.execute { connection.link.value.close() } } }
@@ -164,8 +164,10 @@ public final class LoadRunner: Sendable {
                     failures.append("\(targets.addresses[target]): \(error)")
                     let failed = target
                     try await loop.submit { link.value.driver.recorder.targetConnectFailed(failed) }.get()
-                    targets.failed(target, now: NIODeadline.now().uptimeNanoseconds)
-                    target = targets.next(after: target, now: NIODeadline.now().uptimeNanoseconds).index
+                    targets.record(.connectFailed, at: target, now: NIODeadline.now().uptimeNanoseconds)
+                    // Before the run every address is tried once, at once: no pause.
+                    var waits = 0
+                    target = targets.next(after: target, waits: &waits, now: NIODeadline.now().uptimeNanoseconds).index
                 }
             }
             guard let ack = acknowledged else {

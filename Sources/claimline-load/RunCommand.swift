@@ -18,8 +18,14 @@ struct RunCommand: ParsableCommand {
         )
     )
     var server = "127.0.0.1:7400"
-    @Option(name: .long, help: "With several --server addresses: how long one that refused or dropped a connection is skipped.")
-    var failoverBackoff = "1s"
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With several --server addresses: how long one that refused or dropped a connection is first skipped.",
+            discussion: "PROTOCOL.md 8.1's suspect_base: it doubles with each failure in a row, up to 5 s."
+        )
+    )
+    var failoverBackoff = "0.5s"
     @Option(name: .long, help: "TLS: the CA file (PEM) the server's certificate must chain to; turns TLS on.")
     var tlsCa: String?
 
@@ -183,7 +189,8 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("--tls: \(error)")
             }
         }
-        configuration.failedTargetBackoffMs = UInt32(max(0, min(Double(UInt32.max), (backoff * 1000).rounded())))
+        configuration.failover.suspectBase = .milliseconds(Int64(max(0, min(Double(UInt32.max), (backoff * 1000).rounded()))))
+        configuration.failover.suspectMax = max(configuration.failover.suspectMax, configuration.failover.suspectBase)
         return configuration
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ClaimlineClient
 import ClaimlineCore
+import ClaimlineWire
 import Foundation
 
 /// `claimline`: how operators and testers poke the service from a shell.
@@ -17,8 +18,10 @@ struct Claimline: AsyncParsableCommand {
             The token comes from --token or the CLAIMLINE_TOKEN environment variable.
 
             --server takes one host:port or several instances of one deployment, comma-separated: \
-            a call goes to the first that answers and moves on when one refuses or drops the \
-            connection, says GOAWAY or answers UNAVAILABLE (writes keep their --key on every attempt).
+            a call goes to the first that answers and moves on when one refuses, drops or \
+            resets the connection, gives no answer within a second, says GOAWAY or answers \
+            UNAVAILABLE (writes keep their --key on every attempt), within --timeout \
+            (PROTOCOL.md 8.1).
             """,
         subcommands: [
             Escalate.self, Retain.self, File.self, ContactCommand.self, ClaimCommand.self, IncidentCommand.self,
@@ -60,7 +63,7 @@ struct GlobalOptions: ParsableArguments {
         help: ArgumentHelp(
             "The server, host:port; or several instances of one deployment, comma-separated (a:7400,b:7400).",
             discussion:
-                "With several, the call goes to the first that answers and moves to the next when one refuses, drops the connection or answers UNAVAILABLE."
+                "With several, the call goes to the first that answers and moves to the next when one refuses or drops the connection, gives no answer within a second (attempt timeout) or answers UNAVAILABLE."
         )
     )
     var server: String = "127.0.0.1:7400"
@@ -68,7 +71,7 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "The client token (default: $CLAIMLINE_TOKEN).")
     var token: String?
 
-    @Option(help: "The whole call's time limit in seconds, retries included; 0: as long as the server allows (its ceiling).")
+    @Option(help: "The whole call's time limit in seconds, retries and failover included; 0: as long as the server allows (its ceiling).")
     var timeout: Double = 5
 
     @Flag(help: "Print the answer as JSON (proto3 JSON mapping) instead of text; errors as one JSON object on stderr.")
@@ -143,12 +146,14 @@ struct GlobalOptions: ParsableArguments {
             return (.milliseconds(Int64((self.timeout * 1000).rounded())), "\(Show.seconds(self.timeout)) (--timeout)")
         }
         var ceilingMs: UInt32 = 0
-        // The first instance that answers tells its ceiling; the instances of one deployment share it.
+        // The first instance that answers tells its ceiling; the instances of one deployment share
+        // it. A silent one is left after the failover's connect timeout, as a call would leave it.
+        let connectTimeout = FailoverSettings().connectTimeout.failoverNanoseconds
         for address in self.addresses {
             guard
                 let probe = try? await ClaimlineConnection.connect(
                     host: address.host, port: address.port, token: self.resolvedToken ?? "", clientName: "claimline-cli",
-                    tls: try? self.tlsSettings()
+                    connectTimeout: .nanoseconds(Int64(connectTimeout)), tls: try? self.tlsSettings()
                 )
             else { continue }
             ceilingMs = probe.helloAck.maxDeadlineMs
@@ -159,6 +164,8 @@ struct GlobalOptions: ParsableArguments {
         return (.milliseconds(Int64(ceilingMs) + 1000), "the server's ceiling of \(Show.seconds(Double(ceilingMs) / 1000))")
     }
 
+    /// The client that makes the call: `--server`'s addresses and `--timeout`'s budget go
+    /// through PROTOCOL.md 8.1's failover with its default settings, like any client's.
     func client(budget: Duration) -> ClaimlineClient {
         var configuration = ClaimlineClientConfiguration(addresses: self.addresses, token: self.resolvedToken ?? "", clientName: "claimline-cli")
         configuration.connections = 1

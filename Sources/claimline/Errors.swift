@@ -102,6 +102,10 @@ struct ErrorReport {
             self.message = "cannot connect to \(server) (\(Self.connectCause(error.message)))"
         case ClientReason.clientDeadline:
             self.message = "no answer within \(budget)"
+        case Reason.outcomeUnknown where error.message.contains("; last: "):
+            // The client's own summary of a write whose budget ran out after an attempt that
+            // may have been applied (PROTOCOL.md 8.1); the retry advice follows with the key.
+            self.message = "no answer within \(budget)"
         default:
             break
         }
@@ -152,6 +156,7 @@ struct ErrorReport {
             return text.prefix(1).lowercased() + text.dropFirst()
         }
         if message.contains("DNS error") { return "cannot resolve the host name" }
+        if message.contains("HELLO_ACK") { return "no answer to HELLO in time" }
         if message.contains("connectTimeout") || message.lowercased().contains("timed out") { return "timed out" }
         return "connection failed"
     }

@@ -65,7 +65,9 @@ struct ClientFailoverRulesTests {
         for server in servers { await server.stop() }
     }
 
-    @Test("A write sent without a key whose outcome is unknown is not retried: the error says so")
+    /// Changed on purpose by PROTOCOL.md 8.1: the reason is OUTCOME_UNKNOWN (the final error's
+    /// rule 1), no longer the lost connection's CONNECTION_CLOSED.
+    @Test("A write sent without a key whose outcome is unknown is not retried: OUTCOME_UNKNOWN, and the error says so")
     func keylessWriteWithUnknownOutcomeIsNotRetried() async throws {
         let servers = try await Self.started(ScriptedServer { _ in .close }, ScriptedServer())
         let client = Self.client(servers)
@@ -73,7 +75,7 @@ struct ClientFailoverRulesTests {
             _ = try await client.call(.escalate, Self.escalate(key: ""), as: EscalateResponse.self, timeout: .seconds(3))
         }
         #expect(error?.code == .unavailable)
-        #expect(error?.reason == ClientReason.connectionClosed)
+        #expect(error?.reason == Reason.outcomeUnknown)
         #expect(error?.message.contains("not retried") == true)
         #expect(servers[0].requests.count == 1)
         #expect(servers[1].requests.isEmpty, "the keyless write was sent a second time")
@@ -132,11 +134,15 @@ struct ClientFailoverRulesTests {
         #expect(took >= .milliseconds(900) && took < .seconds(3), "took \(took)")
         #expect(client.lastServedAddress?.port == servers[1].port)
 
-        // Alone, the silent instance ends the call at its deadline, not later.
+        // Alone, the silent instance ends the call at its deadline, not later: the connect
+        // timeout is never more than the attempt's. Changed on purpose by PROTOCOL.md 8.1: every
+        // attempt failed to connect, so the error is UNAVAILABLE CONNECT_FAILED (rule 2), no
+        // longer DEADLINE_EXCEEDED.
         let alone = Self.client([servers[0]]) { $0.connectTimeout = .seconds(10) }
         let before = ContinuousClock.now
         let error = await rpcError { _ = try await alone.getStats(timeout: .milliseconds(800)) }
-        #expect(error?.code == .deadlineExceeded)
+        #expect(error?.code == .unavailable)
+        #expect(error?.reason == ClientReason.connectFailed)
         #expect(ContinuousClock.now - before < .seconds(2))
         // Nor does closing the client wait for the attempt still hanging there.
         let closing = ContinuousClock.now
@@ -149,9 +155,9 @@ struct ClientFailoverRulesTests {
     @Test("The client sticks to the instance that works: later calls do not go back to the failed one")
     func sticksToTheSurvivor() async throws {
         let servers = try await Self.started(ScriptedServer { _ in .close }, ScriptedServer())
-        let client = Self.client(servers, connections: 2) { $0.failedAddressBackoff = .milliseconds(50) }
+        let client = Self.client(servers, connections: 2) { $0.failover.suspectBase = .milliseconds(50) }
         for _ in 0..<20 { _ = try await client.getStats() }
-        try await Task.sleep(for: .milliseconds(100))  // A's backoff is long over
+        try await Task.sleep(for: .milliseconds(100))  // A's suspicion is long over
         for _ in 0..<20 { _ = try await client.getStats() }
         #expect(servers[0].requests.count == 1)
         #expect(servers[1].requests.count == 40)

@@ -16,7 +16,7 @@ struct LoadFailoverTests {
             plan: .steps([200], stepDuration: 4, warmup: 0), timeoutMs: 1000, seed: 11,
             runTag: "fo-" + UUID().uuidString.prefix(8).lowercased(), live: false)
         config.targets = [LoadTarget(host: "127.0.0.1", port: a.port), LoadTarget(host: "127.0.0.1", port: b.port)]
-        config.failedTargetBackoffMs = 500
+        config.failover.suspectBase = .milliseconds(500)
         let runner = LoadRunner(configuration: config)
         let run = Task { try await runner.run() }
         try await Task.sleep(for: .milliseconds(1500))

@@ -1,14 +1,17 @@
 import ClaimlineCodec
 import ClaimlineCore
 import ClaimlineWire
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
 /// A stand-in for one claimlined instance whose every answer the test decides: HELLO_ACK (or
-/// silence), then per REQUEST a RESPONSE, an ERROR, a GOAWAY or a dropped connection. It
-/// records what it was sent, idempotency keys included, so failover tests can show where a
-/// call went and that a retried write carried the same key. Real TCP on 127.0.0.1.
+/// silence), then per REQUEST a RESPONSE, an ERROR, a GOAWAY, a dropped connection or nothing
+/// at all; PONGs, or none (a frozen process). It records what it was sent, idempotency keys,
+/// REQUEST timeouts, PINGs and CANCELs included, and which connections the client reset (RST)
+/// rather than closed, so failover tests can show where a call went, that a retried write
+/// carried the same key, and how the client gave up on a silent instance. Real TCP on 127.0.0.1.
 final class ScriptedServer: Sendable {
     /// What the server does with a REQUEST.
     enum Action: Sendable {
@@ -20,6 +23,8 @@ final class ScriptedServer: Sendable {
         case goAway(lastStreamID: UInt32)
         /// Close the connection without a word: the call's outcome is unknown to the client.
         case close
+        /// Read it and never answer (a wedged instance, or one slow for this call).
+        case ignore
     }
 
     /// One REQUEST as received.
@@ -27,21 +32,46 @@ final class ScriptedServer: Sendable {
         var method: UInt16
         var streamID: UInt32
         var idempotencyKey: String
+        /// The REQUEST's timeout, milliseconds.
+        var timeoutMs: UInt32
+    }
+
+    /// Everything but the requests, counted.
+    struct Counters: Sendable {
+        var pings = 0
+        /// Stream ids the client cancelled.
+        var cancels: [UInt32] = []
+        /// Connections the client reset (RST: ECONNRESET here) rather than closed.
+        var resets = 0
+        /// Connections that ended, however.
+        var closed = 0
     }
 
     private let script: @Sendable (Int) -> Action
     private let answersHello: Bool
+    private let pongs: NIOLockedValueBox<Bool>
+    private let counted = NIOLockedValueBox(Counters())
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
     private let received = NIOLockedValueBox<[Received]>([])
     private let connections = NIOLockedValueBox(0)
 
     /// - Parameters:
     ///   - answersHello: false: accept, read, never answer (a wedged process).
+    ///   - answersPing: false: PINGs get no PONG (a frozen process); see ``answersPing``.
     ///   - script: the action for the n-th request (0-based, over all connections).
-    init(answersHello: Bool = true, script: @escaping @Sendable (Int) -> Action = { _ in .respond }) {
+    init(answersHello: Bool = true, answersPing: Bool = true, script: @escaping @Sendable (Int) -> Action = { _ in .respond }) {
         self.answersHello = answersHello
+        self.pongs = NIOLockedValueBox(answersPing)
         self.script = script
     }
+
+    /// Whether PINGs get their PONG from now on.
+    var answersPing: Bool {
+        get { self.pongs.withLockedValue { $0 } }
+        set { self.pongs.withLockedValue { $0 = newValue } }
+    }
+
+    var counters: Counters { self.counted.withLockedValue { $0 } }
 
     var port: Int { self.channel.withLockedValue { $0!.localAddress!.port! } }
     var address: String { "127.0.0.1:\(self.port)" }
@@ -71,16 +101,28 @@ final class ScriptedServer: Sendable {
 
     fileprivate func record(_ frame: Frame) -> Action {
         var payload = frame.payload
-        payload.moveReaderIndex(forwardBy: min(4, payload.readableBytes))  // the timeout
+        let timeoutMs = payload.readInteger(as: UInt32.self) ?? 0
         let key = Self.idempotencyKey(method: frame.method, payload)
         let index = self.received.withLockedValue { list in
-            list.append(Received(method: frame.method, streamID: frame.streamID, idempotencyKey: key))
+            list.append(Received(method: frame.method, streamID: frame.streamID, idempotencyKey: key, timeoutMs: timeoutMs))
             return list.count - 1
         }
         return self.script(index)
     }
 
     fileprivate func accepted() { self.connections.withLockedValue { $0 += 1 } }
+
+    fileprivate func count(_ update: (inout Counters) -> Void) { self.counted.withLockedValue { update(&$0) } }
+
+    /// Waits, polling, until `condition` holds of the counters, at most `limit`; whether it did.
+    func wait(for limit: Duration = .seconds(10), until condition: (Counters) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if condition(self.counters) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition(self.counters)
+    }
 
     /// The write's key, decoded with the real codec; empty for reads.
     private static func idempotencyKey(method: UInt16, _ payload: ByteBuffer) -> String {
@@ -107,6 +149,16 @@ final class ScriptedServer: Sendable {
             context.fireChannelActive()
         }
 
+        func channelInactive(context: ChannelHandlerContext) {
+            self.server.count { $0.closed += 1 }
+            context.fireChannelInactive()
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            if let error = error as? IOError, error.errnoCode == ECONNRESET { self.server.count { $0.resets += 1 } }
+            context.close(promise: nil)
+        }
+
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = self.unwrapInboundIn(data)
             switch frame.type {
@@ -127,7 +179,17 @@ final class ScriptedServer: Sendable {
                     context.close(promise: nil)
                 case .close:
                     context.close(promise: nil)
+                case .ignore:
+                    break
                 }
+            case .ping:
+                self.server.count { $0.pings += 1 }
+                guard self.server.answersPing else { return }
+                var buffer = context.channel.allocator.buffer(capacity: 20)
+                buffer.writeFrame(Frame.pong(answering: frame))
+                context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+            case .cancel:
+                self.server.count { $0.cancels.append(frame.streamID) }
             default:
                 break
             }

@@ -20,25 +20,34 @@ import Testing
         #expect(config.targetText == "h:7402")
     }
 
-    @Test func targetsGoRoundRobinAndSkipRecentFailures() {
+    /// The harness chooses addresses with PROTOCOL.md 8.1's address book (suspicion that
+    /// grows, a pause when every address is suspect), spreading its connections itself.
+    @Test func targetsGoRoundRobinAndSkipSuspectOnes() {
         let targets = LoadTargets(
-            addresses: [LoadTarget(host: "a", port: 1), LoadTarget(host: "b", port: 2), LoadTarget(host: "c", port: 3)], backoffMs: 1000)
-        let now: UInt64 = 10_000_000_000
+            addresses: [LoadTarget(host: "a", port: 1), LoadTarget(host: "b", port: 2), LoadTarget(host: "c", port: 3)])
+        let ms: UInt64 = 1_000_000
+        let now: UInt64 = 10_000 * ms
         #expect((0..<6).map { targets.first(for: $0, now: now) } == [0, 1, 2, 0, 1, 2])
-        targets.failed(1, now: now)
+        targets.record(.connectFailed, at: 1, now: now)
         #expect(targets.first(for: 1, now: now) == 2)
-        #expect(targets.next(after: 0, now: now).index == 2)
-        #expect(targets.next(after: 0, now: now).waitNanos == 0)
-        // Past its backoff, b is eligible again.
-        #expect(targets.next(after: 0, now: now + 1_000_000_001).index == 1)
-        // All failed: the one whose backoff ends first, after the wait.
-        targets.failed(2, now: now + 100_000_000)
-        targets.failed(0, now: now + 200_000_000)
-        let next = targets.next(after: 0, now: now + 200_000_000)
-        #expect(next.index == 1)
-        #expect(next.waitNanos == 800_000_000)
-        targets.connected(2)
-        #expect(targets.next(after: 0, now: now + 200_000_000).index == 2)
+        var waits = 0
+        #expect(Self.pair(targets.next(after: 0, waits: &waits, now: now)) == [2, 0])
+        #expect(waits == 0)
+        // Past its suspicion (suspect_base, 500 ms), b is eligible again.
+        #expect(targets.next(after: 0, waits: &waits, now: now + 500 * ms).index == 1)
+        // A second failure in a row keeps it out twice as long.
+        targets.record(.lost, at: 1, now: now + 500 * ms)
+        #expect(targets.isSuspect(1, now: now + 1_499 * ms))
+        #expect(!targets.isSuspect(1, now: now + 1_500 * ms))
+        // All suspect: the next round robin, after a pause that doubles with each wait.
+        targets.record(.connectFailed, at: 2, now: now + 600 * ms)
+        targets.record(.connectFailed, at: 0, now: now + 600 * ms)
+        #expect(Self.pair(targets.next(after: 0, waits: &waits, now: now + 700 * ms)) == [1, 50 * ms])
+        #expect(Self.pair(targets.next(after: 1, waits: &waits, now: now + 750 * ms)) == [2, 100 * ms])
+        #expect(waits == 2)
+        // A completed handshake clears an address.
+        targets.record(.answer, at: 2, now: now + 800 * ms)
+        #expect(Self.pair(targets.next(after: 0, waits: &waits, now: now + 800 * ms)) == [2, 0])
     }
 
     /// A driver on no socket: frames out are counted from its buffer, the clock is passed in.
@@ -143,6 +152,8 @@ import Testing
         #expect(merged[0].errors == ["UNAVAILABLE": 2])
         #expect(merged[0].lost == 1)
     }
+
+    static func pair(_ next: (index: Int, waitNanos: UInt64)) -> [UInt64] { [UInt64(next.index), next.waitNanos] }
 
     static func requests(in buffer: inout ByteBuffer) -> [Frame] {
         var frames: [Frame] = []

@@ -1,12 +1,14 @@
 import ClaimlineCodec
 import ClaimlineCore
+import ClaimlineWire
 import NIOCore
 import NIOPosix
 import Synchronization
 
 /// The reference Claimline client: typed async calls over a pool of multiplexed connections,
-/// with per-call deadlines, reconnection with backoff, failover between the instances of a
-/// deployment, and retries only where they are safe.
+/// with per-call deadlines, failover between the instances of a deployment and retries only
+/// where they are safe, all by PROTOCOL.md 8.1's algorithm (``CallPlan`` and ``AddressBook``
+/// in ClaimlineWire, the same the CLI and the load harness use).
 ///
 /// ```swift
 /// let client = ClaimlineClient(configuration: .init(token: "dev-admin-token"))
@@ -18,18 +20,18 @@ import Synchronization
 public final class ClaimlineClient: Sendable {
     public let configuration: ClaimlineClientConfiguration
     private let group: any EventLoopGroup
-    private let book: AddressBook
-    private let slots: [ConnectionSlot]
+    let book: SharedAddressBook
+    /// Per address, its `connections` slots.
+    private let slots: [[ConnectionSlot]]
     private let next = Atomic<Int>(0)
 
     public init(configuration: ClaimlineClientConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.configuration = configuration
         self.group = group
         let addresses = configuration.addresses.isEmpty ? [ClaimlineAddress(host: "127.0.0.1", port: 7400)] : configuration.addresses
-        let book = AddressBook(addresses: addresses, backoff: configuration.failedAddressBackoff)
-        self.book = book
-        self.slots = (0..<max(1, configuration.connections)).map { _ in
-            ConnectionSlot(configuration: configuration, group: group, book: book)
+        self.book = SharedAddressBook(addresses: addresses, settings: configuration.failover)
+        self.slots = addresses.map { address in
+            (0..<max(1, configuration.connections)).map { _ in ConnectionSlot(address: address, configuration: configuration, group: group) }
         }
     }
 
@@ -44,7 +46,7 @@ public final class ClaimlineClient: Sendable {
 
     /// Closes every connection; calls after this fail UNAVAILABLE.
     public func close() async {
-        for slot in self.slots { await slot.close() }
+        for slot in self.slots.joined() { await slot.close() }
     }
 
     // MARK: - Calls
@@ -77,13 +79,14 @@ public final class ClaimlineClient: Sendable {
         return try await self.call(method, request, as: Response.self, timeout: timeout)
     }
 
-    /// One logical call: attempts on the pool until it succeeds, fails for good, or `timeout`
-    /// (the whole call's budget, retries included) runs out. The request is sent unchanged on
+    /// One logical call (PROTOCOL.md 8.1): attempts on the pool, planned by a ``CallPlan``,
+    /// until one answers, the call may not be sent again, or `timeout` (the whole call's
+    /// budget, retries included) cannot hold another attempt. The request is sent unchanged on
     /// every attempt, on whichever instance, so a write's idempotency key is the same each time.
     ///
-    /// A failure that says the instance is down or going (refused or lost connection, GOAWAY,
-    /// UNAVAILABLE) moves the client to the next address, and the retry goes there at once; a
-    /// write sent without a key is not retried when it may have been applied (the error says so).
+    /// The error tells the truth: a write any of whose attempts may have been applied ends
+    /// UNAVAILABLE OUTCOME_UNKNOWN (retry with the same key), whatever later attempts said; a
+    /// call that reached no instance ends UNAVAILABLE CONNECT_FAILED naming them all.
     public func call<Request: ProtobufCMessage, Response: ProtobufCMessage>(
         _ method: Method,
         _ request: Request,
@@ -91,92 +94,45 @@ public final class ClaimlineClient: Sendable {
         timeout: Duration? = nil
     ) async throws -> Response {
         let budget = timeout ?? self.configuration.defaultTimeout
-        let deadline = ContinuousClock.now + budget
-        let policy = self.configuration.retry
-        let keyless = Self.isKeylessWrite(method, request)
-        // Every address gets its chance, and one more, however low the policy's count.
-        let maxAttempts = self.book.count > 1 ? max(policy.maxAttempts, self.book.count + 1) : policy.maxAttempts
-        var attempt = 1
+        var plan = CallPlan(kind: Self.kind(method, request), start: Self.now(), budget: budget.failoverNanoseconds)
+        var lastError: RPCError?
         while true {
-            let remaining = deadline - ContinuousClock.now
-            var failedIndex: Int?
-            let error: RPCError
-            do {
-                guard remaining > .zero else {
-                    throw RPCError(.deadlineExceeded, "\(method.name): no answer within \(budget)", reason: ClientReason.clientDeadline)
-                }
-                let slot = self.pickSlot()
-                let lease: ConnectionSlot.Lease
-                do {
-                    lease = try await slot.lease(until: deadline, method: method)
-                } catch let failure as ConnectionSlot.ConnectFailure {
-                    failedIndex = failure.index  // the slot has already marked the address
-                    throw failure.error
-                }
-                // Waiting for a connection may have used the budget; a timeout of 0 would mean
-                // "the server's ceiling" on the wire, so never send one.
-                let left = deadline - ContinuousClock.now
-                guard left >= .milliseconds(1) else {
-                    throw RPCError(.deadlineExceeded, "\(method.name): no answer within \(budget)", reason: ClientReason.clientDeadline)
-                }
-                do {
-                    let response = try await lease.connection.call(method, request, as: Response.self, timeout: left)
-                    self.book.served(lease.index)
-                    return response
-                } catch let failure as RPCError where self.book.count > 1 && Self.failsOver(failure) {
-                    failedIndex = lease.index
-                    self.book.failed(lease.index)
-                    slot.abandon(lease)
-                    throw failure
-                }
-            } catch let caught as RPCError {
-                error = caught
+            let now = Self.now()
+            let step = self.book.withLock { plan.next(now: now, book: &$0) }
+            guard case .attempt(let attempt) = step else {
+                throw self.finalError(step, plan: plan, last: lastError, method: method, budget: budget)
             }
-            guard policy.isRetryable(error), attempt < maxAttempts else { throw self.finalError(error) }
-            if keyless && RetryPolicy.outcomeIsUnknown(error) {
-                var unknown = error
-                unknown.message += "; not retried: a write without an idempotency key may have been applied"
-                throw unknown
+            if attempt.at > now { try await Task.sleep(nanoseconds: attempt.at - now) }
+            let result = try await self.attempt(attempt, method, request, as: Response.self)
+            let ended = Self.now()
+            switch result {
+            case .success(let response):
+                self.book.withLock { plan.record(attempt, outcome: .answer, now: ended, book: &$0) }
+                self.book.served(attempt.address)
+                return response
+            case .failure(let failure):
+                if failure.error.reason == ClientReason.clientClosed { throw failure.error }
+                let server = failure.outcome.isServerStatus ? (code: failure.error.code, reason: failure.error.reason) : nil
+                self.book.withLock {
+                    plan.record(attempt, outcome: failure.outcome, now: ended, retryAfterMs: failure.error.retryAfterMs, status: server, book: &$0)
+                }
+                if failure.outcome == .answer { throw failure.error }
+                lastError = failure.error
             }
-            attempt += 1
-            let wait = self.wait(after: error, failedIndex: failedIndex, beforeAttempt: attempt)
-            guard ContinuousClock.now + wait < deadline else { throw self.finalError(error) }
-            if wait > .zero { try await Task.sleep(for: wait) }
         }
     }
 
-    /// At once when the client just moved to a healthy other address (a different server need
-    /// not wait for this one to recover) or when the pool itself retired the connection; else
-    /// the policy's backoff, at least the server's hint.
-    private func wait(after error: RPCError, failedIndex: Int?, beforeAttempt attempt: Int) -> Duration {
-        if error.reason == ClientReason.connectionRetired { return .zero }
-        if let failedIndex, self.book.count > 1, self.book.current != failedIndex, self.book.currentIsHealthy() { return .zero }
-        return self.configuration.retry.backoff(beforeAttempt: attempt, hint: error.retryAfterMs)
+    /// What a call may send again: a write without an idempotency key (only possible through
+    /// ``call(_:_:as:timeout:)``: the typed methods make one) only when it was certainly not
+    /// applied.
+    static func kind<Request>(_ method: Method, _ request: Request) -> FailoverCallKind {
+        guard method.isWrite else { return .read }
+        guard let keyed = request as? any IdempotentRequest, !keyed.idempotencyKey.isEmpty else { return .keylessWrite }
+        return .write
     }
 
-    /// The error a call ends with. When no instance could be reached it names them all, not
-    /// just the last one tried.
-    private func finalError(_ error: RPCError) -> RPCError {
-        guard error.reason == ClientReason.connectFailed, self.book.count > 1 else { return error }
-        var all = error
-        let list = self.book.addresses.map(\.description).joined(separator: ", ")
-        all.message = "no instance reachable (\(list)); last: \(error.message)"
-        return all
-    }
-
-    /// A failure that says the instance is down or going, not that the call was wrong: the
-    /// connection was lost or refused, the server said GOAWAY, or it answered UNAVAILABLE.
-    static func failsOver(_ error: RPCError) -> Bool {
-        error.code == .unavailable && error.reason != ClientReason.clientClosed && error.reason != ClientReason.connectionRetired
-    }
-
-    /// A write whose caller sent no idempotency key (only possible through ``call(_:_:as:timeout:)``:
-    /// the typed methods make one): it may be retried only when it was certainly not applied.
-    static func isKeylessWrite<Request>(_ method: Method, _ request: Request) -> Bool {
-        guard method.isWrite else { return false }
-        guard let keyed = request as? any IdempotentRequest else { return true }
-        return keyed.idempotencyKey.isEmpty
-    }
+    /// The planner's clock: monotonic nanoseconds, the event loops' own.
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
     /// A fresh idempotency key: a random UUID (version 4), generated once per logical call.
     public static func newIdempotencyKey() -> String {
@@ -188,8 +144,10 @@ public final class ClaimlineClient: Sendable {
         return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]].map { $0.joined() }.joined(separator: "-")
     }
 
-    private func pickSlot() -> ConnectionSlot {
+    /// One of `address`'s slots, spread by an atomic counter.
+    func slot(for address: Int) -> ConnectionSlot {
         let index = self.next.wrappingAdd(1, ordering: .relaxed).oldValue
-        return self.slots[(index & Int.max) % self.slots.count]
+        let slots = self.slots[address]
+        return slots[(index & Int.max) % slots.count]
     }
 }

@@ -1,29 +1,26 @@
 import ClaimlineCore
+import ClaimlineWire
 
 /// How a ``ClaimlineClient`` connects, and how hard it tries.
 public struct ClaimlineClientConfiguration: Sendable {
     /// The claimlined instances, in the order they are tried. The client works with one at a
-    /// time (every pooled connection goes to it) and moves to the next, round robin, when that
-    /// one refuses connections, drops them, says GOAWAY or answers UNAVAILABLE. The instances
-    /// share one database, so any of them can answer any call, and a write retried on another
-    /// instance with the same idempotency key gets the first answer.
+    /// time (every call goes to it) and moves to the next one that is not suspect when that one
+    /// fails (PROTOCOL.md 8.1). The instances share one database, so any of them can answer any
+    /// call, and a write retried on another instance with the same idempotency key gets the
+    /// first answer.
     public var addresses: [ClaimlineAddress]
     public var token: String
     /// Shown in the server's logs and audit records.
     public var clientName: String
-    /// Connections in the pool; calls are spread over them and multiplexed on each.
+    /// Connections per address in the pool; calls are spread over them and multiplexed on each.
     public var connections: Int = 2
-    /// For the TCP connect and then for HELLO_ACK: an instance that accepts but never answers
-    /// counts as down after this long.
-    public var connectTimeout: Duration = .seconds(5)
-    /// The whole logical call's time, retries included, unless a call gives its own.
+    /// The whole logical call's time (its budget, PROTOCOL.md 8.1), retries included, unless a
+    /// call gives its own. Only the budget ends a call: attempts are not counted.
     public var defaultTimeout: Duration = .seconds(5)
-    public var retry = RetryPolicy()
-    /// How long an address that just failed is skipped when choosing where to go next, so that
-    /// a dead instance costs one failed attempt per backoff, not one per call. When every
-    /// address failed recently the client tries them anyway, round robin, with the retry
-    /// policy's backoff between attempts.
-    public var failedAddressBackoff: Duration = .seconds(2)
+    /// PROTOCOL.md 8.1's settings: the attempt's timeout with two or more addresses, the
+    /// connect timeout, the keepalive, how long a failed instance is skipped and the pause
+    /// between attempts. The defaults are every client's (`FailoverSettings()`).
+    public var failover = FailoverSettings()
     /// TLS for every connection (every address); nil for plain TCP.
     public var tls: ClaimlineTLS?
 
@@ -37,6 +34,14 @@ public struct ClaimlineClientConfiguration: Sendable {
         self.addresses = addresses.isEmpty ? [ClaimlineAddress(host: "127.0.0.1", port: 7400)] : addresses
         self.token = token
         self.clientName = clientName
+    }
+
+    /// For the TCP connect and HELLO_ACK together: an instance that accepts but never answers
+    /// counts as down after this long (`failover.connectTimeout`, 1 s by default; never more
+    /// than the attempt's own timeout).
+    public var connectTimeout: Duration {
+        get { self.failover.connectTimeout }
+        set { self.failover.connectTimeout = newValue }
     }
 
     /// The first address's host; setting it changes the first address (single-server callers).

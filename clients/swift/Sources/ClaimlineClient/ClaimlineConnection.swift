@@ -8,8 +8,9 @@ import NIOPosix
 /// One authenticated connection to claimlined, with many calls in flight at once.
 ///
 /// The building block of ``ClaimlineClient``: it owns no retry logic. Calls are async; a
-/// call's timeout travels to the server as its deadline, and when it passes here the call is
-/// cancelled on the wire (CANCEL) and fails DEADLINE_EXCEEDED.
+/// call's timeout travels to the server as its deadline, and when it passes here the call
+/// fails DEADLINE_EXCEEDED (PROTOCOL.md 8.1, step 3: CANCEL, or a reset when the connection
+/// is silent). The connection PINGs when it is silent and resets itself when no frame follows.
 public final class ClaimlineConnection: Sendable {
     public let channel: any Channel
     /// The instance this connection goes to, as it was dialled.
@@ -34,9 +35,11 @@ public final class ClaimlineConnection: Sendable {
     public var isUsable: Bool { self.health.isUsable && self.channel.isActive }
 
     /// Connects (with `tls`, completes the TLS handshake first), sends the preface and HELLO,
-    /// and waits for HELLO_ACK, `connectTimeout` for each.
-    /// Throws ``RPCError`` (UNAUTHENTICATED for a bad token, UNAVAILABLE when unreachable or
-    /// when the server accepts but does not answer HELLO in time).
+    /// and waits for HELLO_ACK, all within `connectTimeout` (PROTOCOL.md 8.1's
+    /// `connect_timeout_ms`: an instance that accepts but never answers counts as down).
+    /// `settings` gives the keepalive (the failover settings' other fields are the pool's).
+    /// Throws ``RPCError`` (UNAUTHENTICATED for a bad token, UNAVAILABLE CONNECT_FAILED when
+    /// unreachable or when the server accepts but does not answer HELLO in time).
     public static func connect(
         host: String,
         port: Int,
@@ -44,11 +47,13 @@ public final class ClaimlineConnection: Sendable {
         clientName: String,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         connectTimeout: TimeAmount = .seconds(5),
-        tls: ClaimlineTLS? = nil
+        tls: ClaimlineTLS? = nil,
+        settings: FailoverSettings = FailoverSettings()
     ) async throws -> ClaimlineConnection {
         let address = ClaimlineAddress(host: host, port: port)
         let hello = Hello(clientName: clientName, token: token)
         let health = ConnectionHealth()
+        let started = NIODeadline.now()
         let channel: any Channel
         let helloFuture: EventLoopFuture<HelloAck>
         let boundHandler: NIOLoopBound<ClientConnectionHandler>
@@ -59,7 +64,7 @@ public final class ClaimlineConnection: Sendable {
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let promise = channel.eventLoop.makePromise(of: HelloAck.self)
-                        let handler = ClientConnectionHandler(hello: hello, helloPromise: promise, health: health)
+                        let handler = ClientConnectionHandler(hello: hello, helloPromise: promise, health: health, settings: settings)
                         if let tls {
                             try channel.pipeline.syncOperations.addHandler(try tls.makeHandler(host: host))
                         }
@@ -74,9 +79,9 @@ public final class ClaimlineConnection: Sendable {
             throw RPCError(.unavailable, "cannot connect to \(address): \(error)", reason: ClientReason.connectFailed)
         }
         // A process that accepts but never answers (stopped, wedged) must not hold the caller
-        // forever: it gets the connect timeout again for HELLO_ACK, then counts as down.
+        // past the connect timeout: what the TCP connect left of it is HELLO_ACK's.
         let timedOut = NIOLockedValueBox(false)
-        let timer = channel.eventLoop.scheduleTask(in: connectTimeout) {
+        let timer = channel.eventLoop.scheduleTask(deadline: started + connectTimeout) {
             timedOut.withLockedValue { $0 = true }
             channel.close(promise: nil)
         }
@@ -97,20 +102,20 @@ public final class ClaimlineConnection: Sendable {
     }
 
     /// One call: the request goes out as a REQUEST with `timeout` as its deadline; the answer
-    /// is decoded as `Response`. Throws ``RPCError``.
+    /// is decoded as `Response`. Throws ``RPCError``. At `timeout` this side gives up
+    /// (DEADLINE_EXCEEDED, reason CLIENT_DEADLINE): with CANCEL when the connection is alive,
+    /// or by resetting it when nothing at all arrived since the request went out (PROTOCOL.md
+    /// 8.1, step 3), which fails every other call on it CONNECTION_CLOSED.
     public func call<Request: ProtobufCMessage, Response: ProtobufCMessage>(
         _ method: Method,
         _ request: Request,
         as: Response.Type = Response.self,
         timeout: Duration = .seconds(5)
     ) async throws -> Response {
-        let payload = try await self.callRaw(method.rawValue, timeout: timeout) { buffer, arena throws(CodecError) in
-            try request.encode(into: &buffer, arena: arena)
-        }
         do {
-            return try Response.decode(from: payload, arena: ProtoArena(initialCapacity: 1024))
-        } catch {
-            throw RPCError(.internal, "the server's answer does not decode: \(error)", reason: "BAD_RESPONSE")
+            return try await self.attempt(method, request, as: Response.self, timeout: timeout)
+        } catch let failure as ClientFailure {
+            throw failure.error
         }
     }
 
@@ -121,9 +126,40 @@ public final class ClaimlineConnection: Sendable {
         timeout: Duration,
         body: @escaping @Sendable (inout ByteBuffer, ProtoArena) throws(CodecError) -> Int
     ) async throws -> ByteBuffer {
+        do {
+            return try await self.attemptRaw(method, timeout: timeout, body: body)
+        } catch let failure as ClientFailure {
+            throw failure.error
+        }
+    }
+
+    /// One attempt of a call (PROTOCOL.md 8.1): the answer, or the server's ``RPCError``, or a
+    /// ``ClientFailure`` naming the outcome when it ended on this side.
+    func attempt<Request: ProtobufCMessage, Response: ProtobufCMessage>(
+        _ method: Method,
+        _ request: Request,
+        as: Response.Type,
+        timeout: Duration
+    ) async throws -> Response {
+        let payload = try await self.attemptRaw(method.rawValue, timeout: timeout) { buffer, arena throws(CodecError) in
+            try request.encode(into: &buffer, arena: arena)
+        }
+        do {
+            return try Response.decode(from: payload, arena: ProtoArena(initialCapacity: 1024))
+        } catch {
+            throw RPCError(.internal, "the server's answer does not decode: \(error)", reason: "BAD_RESPONSE")
+        }
+    }
+
+    func attemptRaw(
+        _ method: UInt16,
+        timeout: Duration,
+        body: @escaping @Sendable (inout ByteBuffer, ProtoArena) throws(CodecError) -> Int
+    ) async throws -> ByteBuffer {
         let loop = self.channel.eventLoop
         let promise = loop.makePromise(of: ByteBuffer.self)
-        let timeoutMs = UInt32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        // Whole milliseconds on the wire, never 0 (which would mean "the server's ceiling").
+        let timeoutMs = max(1, UInt32(clamping: timeout.failoverNanoseconds / 1_000_000))
         let handler = self.handler
         loop.execute {
             // The connection's own arena: this runs on its event loop, so no arena per call.
@@ -134,10 +170,11 @@ public final class ClaimlineConnection: Sendable {
             else {
                 return
             }
-            // The client's own deadline, a little after the server's, in case the server is gone.
-            let timer = loop.scheduleTask(in: .milliseconds(Int64(timeoutMs) + 250)) {
-                handler.value.cancel(
-                    streamID: streamID, error: RPCError(.deadlineExceeded, "no answer within \(timeoutMs) ms", reason: "CLIENT_DEADLINE"))
+            // The attempt ends with its REQUEST's timeout: an instance that reads the request
+            // later answers DEADLINE_EXCEEDED without applying it, and one that never reads it
+            // is found silent here.
+            let timer = loop.scheduleTask(in: .milliseconds(Int64(timeoutMs))) {
+                handler.value.attemptExpired(streamID: streamID, timeoutMs: timeoutMs)
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
         }
@@ -146,12 +183,5 @@ public final class ClaimlineConnection: Sendable {
 
     public func close() async {
         try? await self.channel.close()
-    }
-
-    /// Takes no new calls and closes once the calls already out are answered (or given up):
-    /// how the pool leaves an instance it moves away from without failing work in flight there.
-    func retire() {
-        let handler = self.handler
-        self.channel.eventLoop.execute { handler.value.retire() }
     }
 }
