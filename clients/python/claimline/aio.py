@@ -23,18 +23,20 @@ clients carry out.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import socket
 import ssl
 import struct
 import time
 from types import TracebackType
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from google.protobuf.message import DecodeError, Message
 
 from claimline import failover, frames
-from claimline.client import _DEFAULT_MAX_FRAME_SIZE, _LINGER_RESET, ClaimlineError, StatusCode, code_name
+from claimline.client import _DEFAULT_MAX_FRAME_SIZE, _LINGER_RESET
+from claimline.errors import ClaimlineError, StatusCode, code_name
 from claimline.failover import FailoverSettings, address_label
 from claimline.frames import FrameError, FrameHeader, FrameType
 from claimline.methods import DEFAULT_TIMEOUT, METHODS, Method
@@ -312,12 +314,12 @@ class _Connection:
         except (asyncio.IncompleteReadError, OSError, FrameError) as error:
             if self.closed:
                 return  # closed by us
-            goaway = self.goaway
-            if goaway is not None:
+            said = self.goaway
+            if said is not None:
                 for stream_id in list(self.pending):
-                    self._fail_after_goaway(stream_id, goaway)
+                    self._fail_after_goaway(stream_id, said)
                 self._down(failover.GOAWAY_UNPROCESSED)
-                self.close(f"GOAWAY {goaway.reason}")
+                self.close(f"GOAWAY {said.reason}")
             else:
                 reason = "the server closed the connection" if isinstance(error, asyncio.IncompleteReadError) else str(error)
                 self.fail_all(ClaimlineError(StatusCode.UNAVAILABLE, reason, "CONNECTION_LOST"))
@@ -359,11 +361,12 @@ class _Connection:
                 if self.ping_sent is not None:
                     wake = self.ping_sent + grace
                     if now >= wake:
+                        # The calls waiting on it end `lost` (each records it); an idle one found
+                        # dead is no attempt of any call (8.1): the next call opens another.
                         self.reset(
                             f"no frame within keepalive_timeout_ms ({self.settings.keepalive_timeout_ms:.0f}) "
                             "of a PING: connection reset"
                         )
-                        self._down(failover.LOST)
                         return
                 else:
                     quiet = max(self.last_rx, self.busy_since) + interval if self.pending else self.last_rx + idle
@@ -525,8 +528,8 @@ class AsyncClaimlineClient:
         self._opening: Dict[int, "asyncio.Task[_Connection]"] = {}  # connects under way, by address
         self._last_conn: Optional[_Connection] = None
         self._failover = False
-        self._addresses: list = []
-        self._labels: list = []
+        self._addresses: List[Tuple[str, int]] = []
+        self._labels: List[str] = []
         self._token = ""
         self._client_name = ""
         self._settings = FailoverSettings()
@@ -639,7 +642,7 @@ class AsyncClaimlineClient:
                       self._connection_down)
             )
             self._opening[index] = task
-            task.add_done_callback(lambda done, i=index: self._opened(i, done))
+            task.add_done_callback(functools.partial(self._opened, index))
         try:
             return await asyncio.wait_for(asyncio.shield(task), allowance)
         except asyncio.TimeoutError:
@@ -650,7 +653,7 @@ class AsyncClaimlineClient:
             )
             raise _Ended(failover.CONNECT_FAILED, error, task) from None
         except ClaimlineError as error:
-            if error.code in failover.FATAL_HANDSHAKE_CODES:
+            if failover.handshake_refusal_is_final(error.code, error.reason):
                 raise _Ended(None, error) from None
             if error.code == StatusCode.DEADLINE_EXCEEDED:
                 error = ClaimlineError(StatusCode.UNAVAILABLE, f"{error.message} ({self._labels[index]})", "CONNECT_FAILED")
@@ -821,8 +824,8 @@ class AsyncClaimlineClient:
                 else:
                     await conn.send_control(frames.encode_frame(FrameType.CANCEL, stream_id=stream_id))
                     detail = "CANCEL sent"
-                error = self._client_deadline(label, stream_id, timeout_ms, detail)
-                raise _Ended(failover.ATTEMPT_TIMEOUT, error, conn) from None
+                late = self._client_deadline(label, stream_id, timeout_ms, detail)
+                raise _Ended(failover.ATTEMPT_TIMEOUT, late, conn) from None
             except asyncio.CancelledError:
                 if not future.done():
                     future.cancel()
@@ -835,9 +838,8 @@ class AsyncClaimlineClient:
             self._last_served = label
             self._last_conn = conn
             return response
-        status = self._parse(conn, wire_pb2.RpcStatus, answer)
-        error = ClaimlineError.from_status(status)
-        raise _Ended(failover.error_outcome(error.code, error.reason), error, conn)
+        status = ClaimlineError.from_status(self._parse(conn, wire_pb2.RpcStatus, answer))
+        raise _Ended(failover.error_outcome(status.code, status.reason), status, conn)
 
     @staticmethod
     def _client_deadline(label: str, stream_id: int, timeout_ms: int, detail: str) -> ClaimlineError:
@@ -946,8 +948,8 @@ class AsyncClaimlineClient:
         self._shut = True
         conns = list(self._conns.values())
         self._conns.clear()
-        for task in list(self._opening.values()):
-            task.cancel()
+        for opening in list(self._opening.values()):
+            opening.cancel()
         for conn in conns:
             await conn.say_goodbye("closed by the client")
             for task in (conn.task, conn.keepalive_task):

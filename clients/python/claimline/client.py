@@ -677,8 +677,8 @@ class ClaimlineClient(GeneratedCalls):
                 detail = "CANCEL sent"
             raise _Ended(failover.ATTEMPT_TIMEOUT, self._client_deadline(label, stream_id, step, detail)) from None
         except _KeepaliveExpired:
-            error = ClaimlineError(StatusCode.UNAVAILABLE, f"{label}: {self._closed_because}", "CONNECTION_CLOSED")
-            raise _Ended(failover.LOST, error) from None
+            dead = ClaimlineError(StatusCode.UNAVAILABLE, f"{label}: {self._closed_because}", "CONNECTION_CLOSED")
+            raise _Ended(failover.LOST, dead) from None
         except ClaimlineError as error:
             if getattr(error, "_from_server", False):
                 raise _Ended(failover.error_outcome(error.code, error.reason), error) from None
@@ -713,18 +713,17 @@ class ClaimlineClient(GeneratedCalls):
     def _check_connection(self, attempt_deadline: Optional[float]) -> None:
         """The open connection, between calls: what arrived meanwhile (GOAWAY, a close) and, after
         `idle_keepalive_ms` of silence with a deadline to check within, a PING. A connection the
-        server closed for our idleness is closed quietly (the caller opens another); one closing
-        for any other reason is GOAWAY_UNPROCESSED, and one that does not answer its PING is
-        reset and CONNECT_FAILED: nothing was sent on either."""
-        label = self._current_label() or "?"
+        server closed for our idleness is closed quietly, and so is one that does not answer its
+        PING (reset): 8.1 counts neither as an attempt, the caller opens another and the
+        attempt's outcome is that one's. One closing for any other reason is
+        GOAWAY_UNPROCESSED: nothing was sent on it."""
         try:
             self._drain()
             goaway = self._goaway
             if goaway is None:
-                if attempt_deadline is None or self._idle_connection_answers(attempt_deadline):
-                    return
-                error = ClaimlineError(StatusCode.UNAVAILABLE, f"{label}: {self._closed_because}", "CONNECTION_CLOSED")
-                raise _Ended(failover.CONNECT_FAILED, error)
+                if attempt_deadline is not None:
+                    self._idle_connection_answers(attempt_deadline)  # else reset: _sock is None
+                return
             self._say_goodbye(f"GOAWAY {goaway.reason}")
             if goaway.reason in failover.IDLE_CLOSE_REASONS:
                 return
@@ -754,7 +753,7 @@ class ClaimlineClient(GeneratedCalls):
             self._handshake(self._token, self._client_name, deadline)
         except ClaimlineError as error:
             self._close_socket(f"handshake failed: {error}")
-            if error.code in failover.FATAL_HANDSHAKE_CODES:
+            if failover.handshake_refusal_is_final(error.code, error.reason):
                 raise _Ended(None, error) from None
             if error.code == StatusCode.DEADLINE_EXCEEDED:
                 error = ClaimlineError(

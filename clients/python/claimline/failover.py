@@ -185,7 +185,7 @@ class CallPlan:
     _deadline: float = 0
     _last_address: Optional[int] = None
     _last_outcome: Optional[str] = None
-    _last_status: Optional[tuple] = None
+    _last_status: Optional[Tuple[int, str]] = None
     _last_retry_after: float = 0
     _waits: int = 0
     _unknown: bool = False
@@ -202,7 +202,7 @@ class CallPlan:
     def deadline_ms(self) -> float:
         return self._deadline
 
-    def next(self, now: float):
+    def next(self, now: float) -> Union["Attempt", "Finish"]:
         """The next step: an `Attempt` (at `now` or later, after the pause) or a `Finish`."""
         if self._ended:
             raise RuntimeError("the call has ended")
@@ -229,7 +229,7 @@ class CallPlan:
         return Attempt(address=address, at_ms=start, timeout_ms=timeout)
 
     def record(self, attempt: Attempt, outcome: str, now: float, retry_after_ms: float = 0,
-               status: Optional[tuple] = None, episode: Optional[object] = None) -> None:
+               status: Optional[Tuple[int, str]] = None, episode: Optional[object] = None) -> None:
         """The attempt ended at `now` with `outcome`; `status` is the server's (code, reason)
         for an ERROR, `retry_after_ms` its hint; `episode` as for `AddressBook.record`."""
         if outcome not in OUTCOMES:
@@ -274,12 +274,18 @@ class CallPlan:
 
 # -- carrying the plan out: what the blocking and the asyncio client share -----------------------
 
-#: GOAWAY codes in answer to HELLO that every instance gives alike (a bad client name, a role,
-#: TLS_REQUIRED for a plain client on a TLS port, an unsupported version, a bad token): the call ends with that GOAWAY's error, as with a
-#: server's ERROR, instead of retrying a refusal that no other address would turn into an answer
-#: and ending, a budget later, with CONNECT_FAILED (8.1 counts every "GOAWAY instead of
-#: HELLO_ACK" as connect_failed; see the README).
-FATAL_HANDSHAKE_CODES = frozenset({3, 7, 9, 12, 16})
+#: GOAWAY reasons in answer to HELLO that say the client itself is wrong: every instance would
+#: say the same, so the call ends at once with that GOAWAY's code and reason (8.1). Any other
+#: GOAWAY instead of HELLO_ACK (TOO_MANY_CONNECTIONS*, HANDSHAKE_EVICTED, SHUTDOWN, ...) is
+#: connect_failed. The role refusing nothing at HELLO, PERMISSION_DENIED never comes here.
+FATAL_HANDSHAKE_REASONS = frozenset({"UNAUTHENTICATED", "INVALID_CLIENT_NAME", "UNSUPPORTED_VERSION", "TLS_REQUIRED"})
+
+
+def handshake_refusal_is_final(code: int, reason: str) -> bool:
+    """A GOAWAY (code, reason) instead of HELLO_ACK that ends the call at once (a bad token is
+    UNAUTHENTICATED whatever reason a server gives it)."""
+    return reason in FATAL_HANDSHAKE_REASONS or code == StatusCode.UNAUTHENTICATED
+
 
 #: GOAWAY reasons with which a server closes a connection for the client's own idleness. Found
 #: before a request is written, they say nothing of the instance's health: the client opens a
@@ -410,7 +416,9 @@ def parse_addresses(addresses: Union[str, Sequence[Union[str, Tuple[str, int]]]]
     pairs, in order. IPv6 hosts in brackets (``"[::1]:7400"``); spaces around entries are
     ignored; every entry must be ``host:port`` with a port 1..65535 (the rules of the Swift
     client's ``ClaimlineAddress.list``). Raises ValueError naming the first bad entry."""
-    items: List[Union[str, Tuple[str, int]]] = addresses.split(",") if isinstance(addresses, str) else list(addresses)
+    items: List[Union[str, Tuple[str, int]]] = (
+        list(addresses.split(",")) if isinstance(addresses, str) else list(addresses)
+    )
     parsed: List[Tuple[str, int]] = []
     for item in items:
         if isinstance(item, tuple):

@@ -14,7 +14,7 @@ import asyncio
 import socket
 import threading
 import time
-from typing import Any, Awaitable, Callable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, List, Tuple, TypeVar
 
 import pytest
 
@@ -285,12 +285,23 @@ def test_keepalive_pong_keeps_a_slow_call(kind: str, fakes: Callable[..., Fake])
     assert only.connections == 1 and len(only.requests) == 1
 
 
+def refuse_hello(peer: Peer) -> None:
+    """GOAWAY TOO_MANY_CONNECTIONS instead of HELLO_ACK: connect_failed, nothing sent."""
+    peer.read_exact(8)
+    peer.read_frame()
+    goaway = wire_pb2.GoAway(code=StatusCode.RESOURCE_EXHAUSTED, reason="TOO_MANY_CONNECTIONS", message="full")
+    peer.send(FrameType.GOAWAY, goaway.SerializeToString())
+
+
 def test_blocking_client_checks_an_idle_connection_before_its_next_call(fakes: Callable[..., Fake]) -> None:
     """idle_keepalive (a blocking client runs no timer): before a call on a connection idle that
-    long, PING; no frame within keepalive_timeout: reset, and since nothing of the call was sent,
-    even a write without a key goes to the next address."""
+    long, PING; no frame within keepalive_timeout: reset. That is no attempt (8.1): the client
+    opens a new connection, and the attempt's outcome is that one's (here refused: connect_failed),
+    so even a write without a key goes on to the next address: nothing of it was sent."""
 
     def answers_once_then_freezes(peer: Peer, n: int, fake: Fake) -> None:
+        if n > 0:
+            return refuse_hello(peer)
         peer.handshake()
         header, _, _ = fake.read_request(peer)
         answer(peer, header)
@@ -306,15 +317,18 @@ def test_blocking_client_checks_an_idle_connection_before_its_next_call(fakes: C
         assert client.escalate(write(""), timeout=5.0) == ESCALATED  # no key: safe, never sent to `first`
         assert client.last_served_address == second.address
     assert wait_for(lambda: 0 in first.ends)
-    assert first.ends[0] == "reset" and len(first.requests) == 1
+    assert first.ends[0] == "reset" and len(first.requests) == 1 and first.connections == 2
     assert [kind for n, kind in first.frames if n == 0] == [FrameType.PING]
 
 
 def test_aio_client_pings_an_idle_connection_and_resets_it(fakes: Callable[..., Fake]) -> None:
     """The asyncio client's keepalive task PINGs a connection idle for idle_keepalive, and resets
-    it when no frame follows; the next call does not go there (the address is suspect)."""
+    it when no frame follows. No call's attempt: the next call opens a new connection there
+    (refused here), then goes on to the second address."""
 
     def freezes_after_hello(peer: Peer, n: int, fake: Fake) -> None:
+        if n > 0:
+            return refuse_hello(peer)
         peer.handshake()
         fake.until_gone(peer, n)
 
@@ -335,7 +349,7 @@ def test_aio_client_pings_an_idle_connection_and_resets_it(fakes: Callable[..., 
 
     run(body())
     assert wait_for(lambda: 0 in first.ends)
-    assert first.ends[0] == "reset" and first.requests == []
+    assert first.ends[0] == "reset" and first.requests == [] and first.connections == 2
     assert [kind for n, kind in first.frames if n == 0] == [FrameType.PING]
 
 
@@ -588,10 +602,7 @@ def test_only_the_budget_ends_a_call(kind: str, fakes: Callable[..., Fake]) -> N
     the 5 that bounded a call before 8.1), and says CONNECT_FAILED naming both addresses."""
 
     def refuse(peer: Peer, n: int, fake: Fake) -> None:
-        peer.read_exact(8)
-        peer.read_frame()
-        goaway = wire_pb2.GoAway(code=StatusCode.RESOURCE_EXHAUSTED, reason="TOO_MANY_CONNECTIONS", message="full")
-        peer.send(FrameType.GOAWAY, goaway.SerializeToString())
+        refuse_hello(peer)
 
     first, second = fakes(refuse), fakes(refuse)
 
