@@ -51,7 +51,7 @@ public final class LoadTargets: Sendable {
         self.book.withLock { book in
             if let healthy = book.nextHealthy(after: index, now: now) { return (healthy, 0) }
             waits += 1
-            let pause = UInt64((Double(book.pause(wait: waits, retryAfterMs: 0)) * jitter).rounded())
+            let pause = book.pause(wait: waits, retryAfterMs: 0, jitter: jitter)
             return ((index + 1) % book.count, pause)
         }
     }

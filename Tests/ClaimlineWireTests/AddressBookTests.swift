@@ -37,6 +37,9 @@ struct AddressBookTests {
         let book = AddressBook(count: 1)
         #expect([1, 2, 3, 4, 5, 6, 60].map { book.pause(wait: $0, retryAfterMs: 0) / Self.ms } == [50, 100, 200, 400, 800, 1000, 1000])
         #expect(book.pause(wait: 1, retryAfterMs: 250) == 250 * Self.ms)
+        // The random factor shortens the backoff, never the server's hint.
+        #expect(book.pause(wait: 3, retryAfterMs: 0, jitter: 0.5) == 100 * Self.ms)
+        #expect(book.pause(wait: 1, retryAfterMs: 250, jitter: 0.5) == 250 * Self.ms)
     }
 
     @Test("Next healthy after an address skips the suspect ones, never itself")

@@ -81,12 +81,13 @@ public struct AddressBook: Sendable {
         Self.doubling(self.settings.suspectBase.failoverNanoseconds, times: k - 1, cap: self.settings.suspectMax.failoverNanoseconds)
     }
 
-    /// Step 4's pause before jitter, for a call's (or a harness connection's) w-th wait: at
-    /// least the failed attempt's `retry_after_ms`.
-    public func pause(wait w: Int, retryAfterMs: UInt32) -> UInt64 {
+    /// Step 4's pause for a call's (or a harness connection's) w-th wait: the backoff times the
+    /// random factor `jitter`, at least the failed attempt's `retry_after_ms`.
+    public func pause(wait w: Int, retryAfterMs: UInt32, jitter: Double = 1) -> UInt64 {
         let base = Self.doubling(
             self.settings.backoffInitial.failoverNanoseconds, times: w - 1, cap: self.settings.backoffMax.failoverNanoseconds)
-        return max(base, UInt64(retryAfterMs) * 1_000_000)
+        // The factor spreads the backoff only: the server's hint is a floor (PROTOCOL.md 8.1, step 4).
+        return max(UInt64((Double(base) * jitter).rounded()), UInt64(retryAfterMs) * 1_000_000)
     }
 
     private mutating func move(to index: Int) {

@@ -77,8 +77,7 @@ public struct CallPlan: Sendable {
             let movedOn = address != self.lastAddress && !book.isSuspect(address, now: now)
             if !movedOn {
                 self.waits += 1
-                let base = book.pause(wait: self.waits, retryAfterMs: self.lastRetryAfterMs)
-                pause = UInt64((Double(base) * self.jitter()).rounded())
+                pause = book.pause(wait: self.waits, retryAfterMs: self.lastRetryAfterMs, jitter: self.jitter())
             }
         }
         let start = now &+ pause
