@@ -18,7 +18,7 @@ DATA_DIR ?= ./.claimline
 DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind postgresql libssl-dev openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release build-tests test test-swift test-python test-c test-client-package test-ops check-generated check-layers lint check-proto check-vectors proto vectors bench run run-cluster clean
+.PHONY: all deps build release build-tests test test-swift test-faults test-faults-quick test-python test-c test-client-package test-ops check-generated check-layers lint check-proto check-vectors proto vectors bench run run-cluster clean
 
 all: build
 
@@ -42,7 +42,16 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
-test: deps check-generated check-layers lint test-swift check-vectors test-python test-c test-client-package
+test: deps check-generated check-layers lint test-swift check-vectors test-python test-c test-client-package test-faults-quick
+
+# Real network faults (tools/faults, as root: namespaces, a bridge, nftables, SIGSTOP, PostgreSQL
+# stopped and frozen): the short subset in `make test`, asserting its targets; the whole matrix
+# with a release build writes its table into docs/SCALING.md ("Faults, measured").
+test-faults-quick: build-tests
+	tools/faults/run.sh --quick --claimlined $(CLAIMLINED_DEBUG)
+
+test-faults: release
+	tools/faults/run.sh --write-doc --claimlined $$($(SWIFT) build -c release --show-bin-path $(SWIFT_FLAGS))/claimlined
 
 # An application that needs only the Swift client depends on clients/swift alone: it resolves
 # none of the server's packages, builds, and completes a contact (tools/swift/client-package-test.sh).
@@ -119,6 +128,7 @@ BENCH_PACKAGES := linux-perf
 bench: release
 	$(call install-missing,$(BENCH_PACKAGES))
 	tools/bench/run.sh
+	tools/faults/run.sh --write-doc --report-only --claimlined $$($(SWIFT) build -c release --show-bin-path $(SWIFT_FLAGS))/claimlined
 
 # Starts claimlined on 127.0.0.1:7400 with the dev config (tokens in config/claimline.json), its
 # admin listener (GET /metrics, /healthz, /readyz) on 127.0.0.1:9400.
