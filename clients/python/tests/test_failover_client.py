@@ -275,7 +275,8 @@ def test_keepalive_pong_keeps_a_slow_call(kind: str, fakes: Callable[..., Fake])
     only = fakes(slow)
 
     async def body() -> None:
-        client = await connect(kind, only, keepalive_interval=0.2, keepalive_timeout=0.3)
+        # A PONG has a whole second to come back (the fake polls every 50 ms).
+        client = await connect(kind, only, keepalive_interval=0.2, keepalive_timeout=1.0)
         try:
             assert await client.get_stats(svc.GetStatsRequest(), timeout=5.0) == STATS
         finally:
@@ -417,16 +418,20 @@ def test_attempt_timeout_after_other_frames_sends_cancel(kind: str, fakes: Calla
         peer.handshake()
         header, _, _ = fake.read_request(peer)
         peer.send(FrameType.PING, b"12345678")
-        pong, _ = peer.read_frame()
-        assert pong.type == FrameType.PONG
-        cancel, _ = peer.read_frame()
-        assert cancel.type == FrameType.CANCEL and cancel.stream_id == header.stream_id
+        while True:  # our PING's PONG, maybe the client's keepalive PING, then CANCEL
+            frame, payload = peer.read_frame()
+            if frame.type == FrameType.PING:
+                peer.send(FrameType.PONG, payload)
+            elif frame.type != FrameType.PONG:
+                break
+        assert frame.type == FrameType.CANCEL and frame.stream_id == header.stream_id, frame
         fake.until_gone(peer, n)
 
     first, second = fakes(chatty), fakes(serve)
 
     async def body() -> None:
-        client = await connect(kind, first, second, attempt_timeout=0.4)
+        # The fake's PING must arrive within the attempt: a whole second for it.
+        client = await connect(kind, first, second, attempt_timeout=1.0)
         try:
             assert await client.get_stats(svc.GetStatsRequest(), timeout=5.0) == STATS
             assert client.last_served_address == second.address
