@@ -84,6 +84,13 @@ class _Ended(Exception):
         self.episode = episode
 
 
+class _NotWritten(ClaimlineError):
+    """The connection was closed before a byte of the frame was written: nothing was sent."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(StatusCode.UNAVAILABLE, f"connection closed ({why})", "CONNECTION_CLOSED")
+
+
 class _Pending:
     __slots__ = ("method", "future", "written_at")
 
@@ -155,11 +162,14 @@ class _Connection:
     # -- bytes ----------------------------------------------------------------------------------
 
     async def send(self, data: bytes, timeout: Optional[float]) -> None:
-        """Writes a whole frame; ClaimlineError UNAVAILABLE (lost) or DEADLINE_EXCEEDED (reset)."""
+        """Writes a whole frame; ClaimlineError UNAVAILABLE (lost) or DEADLINE_EXCEEDED (reset);
+        _NotWritten when the connection was closed before any of it was written."""
         if self.closed:
-            raise ClaimlineError(StatusCode.UNAVAILABLE, f"connection closed ({self.closed_because})", "CONNECTION_CLOSED")
+            raise _NotWritten(self.closed_because)
         try:
             async with self._write_lock:  # frames are never interleaved
+                if self.closed:  # while we waited for the lock
+                    raise _NotWritten(self.closed_because)
                 self.writer.write(data)
                 await asyncio.wait_for(self.writer.drain(), timeout=None if timeout is None else max(timeout, 0.001))
         except asyncio.TimeoutError:
@@ -804,6 +814,9 @@ class AsyncClaimlineClient:
                     frames.encode_frame(FrameType.REQUEST, payload, method=method, stream_id=stream_id),
                     _remaining(deadline),
                 )
+            except _NotWritten as error:
+                # Closing before the request was written (8.1: goaway_unprocessed, not applied).
+                raise _Ended(failover.GOAWAY_UNPROCESSED, error, conn) from None
             except ClaimlineError as error:
                 # Part of the frame, or all of it, may have reached the server; a write that
                 # timed out has reset the connection.

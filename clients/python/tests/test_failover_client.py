@@ -650,3 +650,39 @@ def test_settings_are_configurable_and_checked() -> None:
         ClaimlineClient.connect(addresses=["127.0.0.1:1"], token="t", client_name="n", attempt_timeout=0)
     with pytest.raises(ValueError):
         run(AsyncClaimlineClient.connect(addresses=["127.0.0.1:1"], token="t", client_name="n", connect_timeout=0))
+
+
+# -- the planner's additions for the clients (pure) ----------------------------------------------
+
+
+def test_failures_of_one_episode_count_once() -> None:
+    """Many calls failing on one connection are one failure of its instance (k stays 1, so the
+    suspicion stays suspect_base_ms); a failure of another connection counts again."""
+    from claimline import failover
+
+    book = failover.AddressBook(2)
+    connection, other = object(), object()
+    for now in (0.0, 1.0, 2.0):
+        book.record(0, failover.LOST, now, episode=connection)
+    assert book._failures[0] == 1 and book.is_suspect(0, 501.0) and not book.is_suspect(0, 503.0)
+    assert book.current == 1 and book.failovers == 1
+    book.record(0, failover.ATTEMPT_TIMEOUT, 600.0, episode=other)
+    assert book._failures[0] == 2 and book.is_suspect(0, 1599.0) and not book.is_suspect(0, 1601.0)
+    book.record(0, failover.UNAVAILABLE, 700.0, retry_after_ms=3000, episode=other)  # same episode, a longer hint
+    assert book._failures[0] == 2 and book.is_suspect(0, 3699.0)
+
+
+def test_the_random_factor_never_shortens_retry_after() -> None:
+    """8.1 step 4: max(backoff × f, retry_after_ms), f in [0.5, 1]."""
+    from claimline import failover
+
+    book = failover.AddressBook(1)
+    plan = failover.CallPlan(book, failover.READ, 0.0, 10_000.0, jitter=lambda: 0.5)
+    first = plan.next(0.0)
+    assert isinstance(first, failover.Attempt)
+    plan.record(first, failover.UNAVAILABLE, 1.0, retry_after_ms=400)
+    second = plan.next(1.0)
+    assert isinstance(second, failover.Attempt) and second.at_ms == 401.0  # not 201
+    plan.record(second, failover.UNAVAILABLE, 402.0)
+    third = plan.next(402.0)
+    assert isinstance(third, failover.Attempt) and third.at_ms == 402.0 + 100 * 0.5  # the backoff is spread
