@@ -13,9 +13,29 @@
 # either claimlined exiting stops both (SIGTERM: graceful, SIGKILL after 30 s) and then
 # PostgreSQL (fast shutdown); the cluster's data stays for the next run
 # (`tools/pg/cluster.sh destroy .claimline-cluster/pg` removes it).
+#
+# HA=1 (`HA=1 make run-cluster`, or `make run-cluster HA=1`): PostgreSQL runs as a primary with
+# a synchronous standby instead, .claimline-cluster/pg1 and .claimline-cluster/pg2
+# (cluster.sh init --primary, cluster.sh standby: every commit waits until the standby has it),
+# and both claimlined get the multi-host URL
+#   postgres://claimline@127.0.0.1:P1,127.0.0.1:P2/claimline?target_session_attrs=read-write
+# so that, after a failover, they find the new primary. Opt-in for now: the claimlined that
+# parses several hosts and target_session_attrs is being written; until it lands, HA=1 may
+# stop at claimlined's start with an error about its --store URL. The default becomes HA=1
+# then. A failover, in another terminal while it runs (the standby may be pg1 after one):
+#   tools/pg/cluster.sh kill .claimline-cluster/pg1          # the primary crashes
+#   tools/pg/cluster.sh promote .claimline-cluster/pg2       # the standby takes over
+#   tools/pg/cluster.sh rejoin .claimline-cluster/pg1 .claimline-cluster/pg2
+# With the standby down, commits on the primary hang (RPO 0):
+#   tools/pg/cluster.sh async .claimline-cluster/pg1         # relax (synchronous_standby_names = '')
+# Later runs reuse both, whichever is the primary by then (found with `cluster.sh role`); a
+# missing or half-made standby is made again from the primary.
+#
 # Environment: CLAIMLINED (the binary; default: the release build's), CLUSTER_DIR
-# (.claimline-cluster), CONFIG (config/claimline.json), LISTEN_A, LISTEN_B.
-# Exit status: 130/143 after Ctrl-C/SIGTERM, 1 when an instance exited by itself.
+# (.claimline-cluster), CONFIG (config/claimline.json), LISTEN_A, LISTEN_B, ADMIN_A, ADMIN_B,
+# HA (1: a primary and a synchronous standby; default 0).
+# Exit status: 130/143 after Ctrl-C/SIGTERM, 1 when an instance exited by itself or PostgreSQL
+# could not be started.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
@@ -23,6 +43,13 @@ cd "$root"
 cluster=$root/tools/pg/cluster.sh
 base=${CLUSTER_DIR:-.claimline-cluster}
 pgdir=$base/pg
+pg1=$base/pg1
+pg2=$base/pg2
+ha=${HA:-0}
+case $ha in
+  0 | "" | no | false) ha="" ;;
+  *) ha=1 ;;
+esac
 config=${CONFIG:-config/claimline.json}
 listen_a=${LISTEN_A:-127.0.0.1:7401}
 listen_b=${LISTEN_B:-127.0.0.1:7402}
@@ -47,6 +74,7 @@ say() { printf 'run-cluster: %s\n' "$*" >&2; }
 pid_a=""
 pid_b=""
 pg_up=""
+pg_dirs=("$pgdir") # what stop_all stops, in order (HA: the primary first, then its standby)
 stopping=""
 
 # stop_all: both instances (graceful, then SIGKILL), then PostgreSQL. Runs once.
@@ -54,7 +82,7 @@ stopping=""
 stop_all() {
   [ -n "$stopping" ] && return 0
   stopping=1
-  local pid alive i
+  local pid alive i d
   for pid in $pid_a $pid_b; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -75,9 +103,13 @@ stop_all() {
   for pid in $pid_a $pid_b; do
     wait "$pid" 2>/dev/null || true
   done
-  if [ -n "$pg_up" ] && [ -f "$pgdir/data/PG_VERSION" ]; then
-    say "stopping PostgreSQL ($pgdir)"
-    "$cluster" stop "$pgdir" || true
+  if [ -n "$pg_up" ]; then
+    for d in "${pg_dirs[@]}"; do
+      if [ -f "$d/data/PG_VERSION" ]; then
+        say "stopping PostgreSQL ($d)"
+        "$cluster" stop "$d" || true
+      fi
+    done
   fi
 }
 
@@ -94,9 +126,66 @@ trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
 trap 'on_signal HUP 129' HUP
 
+has_data() { [ -f "$1/data/PG_VERSION" ]; }
+
+# start_ha: start (or create) the primary and its synchronous standby in pg1 and pg2; sets
+# primary, standby and pg_dirs.
+start_ha() {
+  local r1 r2 only other d
+  if has_data "$pg1" && has_data "$pg2"; then
+    r1=$("$cluster" role "$pg1")
+    r2=$("$cluster" role "$pg2")
+    case "$r1 $r2" in
+      "primary standby") primary=$pg1 standby=$pg2 ;;
+      "standby primary") primary=$pg2 standby=$pg1 ;;
+      *)
+        say "$pg1 is a $r1 and $pg2 a $r2: expected one primary and one standby"
+        say "(after a failover whose old primary was not rejoined: tools/pg/cluster.sh start NEW;" \
+          "tools/pg/cluster.sh rejoin OLD NEW; or destroy both to start over)"
+        exit 1
+        ;;
+    esac
+    pg_dirs=("$primary" "$standby")
+    say "reusing PostgreSQL: primary $primary, synchronous standby $standby"
+    "$cluster" start "$primary"
+    "$cluster" start "$standby"
+    "$cluster" sync "$primary" "$standby"
+  elif has_data "$pg1" || has_data "$pg2"; then
+    if has_data "$pg1"; then only=$pg1 other=$pg2; else only=$pg2 other=$pg1; fi
+    if [ "$("$cluster" role "$only")" != primary ]; then
+      say "$only is a standby and $other has no cluster: tools/pg/cluster.sh start $only;" \
+        "tools/pg/cluster.sh promote $only (or destroy it to start over)"
+      exit 1
+    fi
+    primary=$only standby=$other
+    pg_dirs=("$primary" "$standby")
+    say "reusing the PostgreSQL primary in $primary; making its standby in $standby again"
+    "$cluster" start "$primary"
+    if [ -e "$standby" ]; then
+      "$cluster" destroy "$standby"
+    fi
+    "$cluster" standby "$primary" "$standby" >/dev/null
+  else
+    for d in "$pg1" "$pg2"; do
+      if [ -e "$d" ]; then
+        say "removing the half-made cluster in $d"
+        "$cluster" destroy "$d"
+      fi
+    done
+    primary=$pg1 standby=$pg2
+    pg_dirs=("$primary" "$standby")
+    say "creating a PostgreSQL primary in $primary and its synchronous standby in $standby"
+    "$cluster" init --primary "$primary" >/dev/null
+    "$cluster" standby "$primary" "$standby" >/dev/null
+  fi
+  url="postgres://claimline@127.0.0.1:$(cat "$pg1/port"),127.0.0.1:$(cat "$pg2/port")/claimline?target_session_attrs=read-write"
+}
+
 mkdir -p "$base/a" "$base/b"
 pg_up=1 # from here on, stopping includes PostgreSQL (a no-op if it never started)
-if [ -f "$pgdir/data/PG_VERSION" ]; then
+if [ -n "$ha" ]; then
+  start_ha
+elif [ -f "$pgdir/data/PG_VERSION" ]; then
   say "reusing the PostgreSQL cluster in $pgdir"
   "$cluster" start "$pgdir"
   url=$("$cluster" url "$pgdir")
@@ -133,8 +222,17 @@ pid_a=$!
 start b "$listen_b" --admin-listen "$admin_b" "$@"
 pid_b=$!
 say "PostgreSQL $url"
+if [ -n "$ha" ]; then
+  say "primary $primary, synchronous standby $standby; a failover:" \
+    "tools/pg/cluster.sh kill $primary; tools/pg/cluster.sh promote $standby;" \
+    "tools/pg/cluster.sh rejoin $primary $standby"
+fi
 say "claimlined a (pid $pid_a) on $listen_a (admin $admin_a), b (pid $pid_b) on $listen_b (admin $admin_b); Ctrl-C stops both and PostgreSQL"
-say "psql: tools/pg/cluster.sh psql $pgdir"
+if [ -n "$ha" ]; then
+  say "psql: tools/pg/cluster.sh psql $primary (or psql '$url')"
+else
+  say "psql: tools/pg/cluster.sh psql $pgdir"
+fi
 
 while :; do
   for which in a b; do
