@@ -18,7 +18,7 @@ DATA_DIR ?= ./.claimline
 DEB_PACKAGES := libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libsqlite3-dev pkg-config python3 python3-venv gcc make valgrind postgresql libssl-dev openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build release build-tests test test-swift test-faults test-faults-quick test-python test-c test-client-package test-ops check-generated check-layers lint check-proto check-vectors proto vectors bench run run-cluster clean
+.PHONY: all deps build release build-tests test test-swift test-faults test-faults-quick test-pg-tools test-python test-c test-client-package test-ops check-generated check-layers lint check-proto check-vectors proto vectors bench run run-cluster clean
 
 all: build
 
@@ -42,7 +42,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
-test: deps check-generated check-layers lint test-swift check-vectors test-python test-c test-client-package test-faults-quick
+test: deps check-generated check-layers lint test-swift check-vectors test-python test-c test-client-package test-pg-tools test-faults-quick
+
+# tools/pg's replication and TLS commands on real clusters (a primary, its synchronous standby,
+# a failover and a rejoin; a TLS-only server with a throwaway CA).
+test-pg-tools: deps
+	tools/pg/test-ha.sh
+	tools/pg/test-tls.sh
 
 # Real network faults (tools/faults, as root: namespaces, a bridge, nftables, SIGSTOP, PostgreSQL
 # stopped and frozen): the short subset in `make test`, asserting its targets; the whole matrix
