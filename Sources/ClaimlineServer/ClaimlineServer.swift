@@ -114,6 +114,13 @@ public actor ClaimlineServer: Service {
         self.quiesced = group.next().makePromise()
     }
 
+    /// A server that never ran, or whose start failed, still completes its promise: NIO traps
+    /// on a promise left unfulfilled (in debug builds), which turned every failed start into a
+    /// crash (SIGILL) that hid the reason (the suite's "trap before listening").
+    deinit {
+        self.quiesced.succeed(())
+    }
+
     public func run() async throws {
         guard case .idle = self.state else { throw ServerError("run() may be called once") }
         try self.writer.start()
@@ -223,12 +230,40 @@ public actor ClaimlineServer: Service {
         }
         try? await self.quiesced.futureResult.get()
         grace.cancel()
-        try await self.stopWorkers()
+        // The workers finish what they hold (a batch, a probe, a reconnection), each bounded
+        // by the store's own timeouts; a store that outlives even those (a database gone in
+        // the middle of a close) must not keep the process from exiting: what was not answered
+        // was not acknowledged.
+        let stopped = try await Self.within(.seconds(15)) { try await self.stopWorkers() }
+        if !stopped { self.logger.error("the store's workers did not stop within 15 s; exiting without them") }
         // The admin listener last: /readyz says "draining" until the very end.
         try? await self.adminChannel?.close()
         self.phase.withLockedValue { $0 = .stopped }
         self.state = .stopped
         self.logger.info("stopped")
+    }
+
+    /// Runs `body`, waiting at most `limit`: false when it did not finish in time (it goes on
+    /// unwaited for).
+    private static func within(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws -> Bool {
+        let answered = NIOLockedValueBox(false)
+        return await withCheckedContinuation { continuation in
+            let resume: @Sendable (Bool) -> Void = { finished in
+                let first = answered.withLockedValue { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(returning: finished) }
+            }
+            Task {
+                try? await body()
+                resume(true)
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                resume(false)
+            }
+        }
     }
 
     private func stopWorkers() async throws {

@@ -61,6 +61,13 @@ struct Claimlined: AsyncParsableCommand {
             """)
     var adminListen: String?
 
+    @Option(
+        help: """
+            Once listening, write {"service": PORT, "admin": PORT} to this file (written whole, then renamed \
+            into place): for scripts and tests that listen on port 0.
+            """)
+    var readyFile: String?
+
     @Flag(
         help: """
             Exit at start when the database (--store) does not answer, instead of listening not ready, \
@@ -185,6 +192,20 @@ struct Claimlined: AsyncParsableCommand {
                 logger: logger
             )
         )
+        if let readyFile = self.readyFile {
+            Task {
+                guard let service = try? await server.listeningAddress().port else { return }
+                let admin = (try? await server.adminAddress())??.port
+                let text = "{\"service\": \(service)\(admin.map { ", \"admin\": \($0)" } ?? "")}\n"
+                let partial = readyFile + ".partial"
+                do {
+                    try text.write(toFile: partial, atomically: false, encoding: .utf8)
+                    _ = rename(partial, readyFile)
+                } catch {
+                    logger.error("cannot write --ready-file", metadata: ["file": "\(readyFile)", "error": "\(error)"])
+                }
+            }
+        }
         try await group.run()
     }
 

@@ -100,7 +100,13 @@ struct CrashTests {
 /// The claimlined binary in a child process, with its own config, data and port.
 final class Daemon: Sendable {
     let directory: TemporaryDirectory
-    let port: Int
+    /// The service port: the one given, else the one the first start bound (port 0, learned
+    /// from `--ready-file`: no race with other processes for a port picked in advance); later
+    /// starts bind it again.
+    var port: Int { self.ports.withLockedValue { $0.service } }
+    /// The admin port, when `arguments` ask for an admin listener (`--admin-listen 127.0.0.1:0`).
+    var adminPort: Int? { self.ports.withLockedValue { $0.admin } }
+    private let ports: NIOLockedValueBox<(service: Int, admin: Int?)>
     private let process = NIOLockedValueBox<Process?>(nil)
     /// Where the daemon's standard error goes (nil: nowhere).
     let logFile: String?
@@ -124,7 +130,7 @@ final class Daemon: Sendable {
         self.arguments = arguments
         self.launcher = launcher
         self.directory = directory
-        self.port = try port ?? Self.freePort()
+        self.ports = NIOLockedValueBox((port ?? 0, nil))
         // Always kept: when a daemon fails to start, its own words are in the test's failure.
         self.logFile = logFile ?? directory.path + "/claimlined.log"
         self.logLevel = logLevel
@@ -146,12 +152,18 @@ final class Daemon: Sendable {
 
     func start() async throws {
         let process = Process()
+        let readyFile = self.directory.path + "/ready.json"
+        try? FileManager.default.removeItem(atPath: readyFile)
+        // A restart binds the admin port of the first start again, as it does the service port.
+        let arguments = self.arguments.map { argument in
+            self.adminPort.map { argument == "127.0.0.1:0" ? "127.0.0.1:\($0)" : argument } ?? argument
+        }
         process.executableURL = URL(fileURLWithPath: self.launcher.first ?? Self.binary)
         process.arguments =
             (self.launcher.isEmpty ? [] : Array(self.launcher.dropFirst()) + [Self.binary]) + [
-                "--listen", "127.0.0.1:\(self.port)", "--data-dir", self.directory.path + "/data",
+                "--listen", "127.0.0.1:\(self.port)", "--ready-file", readyFile, "--data-dir", self.directory.path + "/data",
                 "--config", self.directory.path + "/claimline.json", "--log-level", self.logLevel,
-            ] + (self.store.map { ["--store", $0] } ?? []) + self.arguments
+            ] + (self.store.map { ["--store", $0] } ?? []) + arguments
         process.standardOutput = FileHandle.nullDevice
         if let logFile = self.logFile {
             if !FileManager.default.fileExists(atPath: logFile) { _ = FileManager.default.createFile(atPath: logFile, contents: nil) }
@@ -165,7 +177,11 @@ final class Daemon: Sendable {
         self.process.withLockedValue { $0 = process }
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
-            if let connection = try? await self.connect() {
+            if let data = FileManager.default.contents(atPath: readyFile),
+                let ready = try? JSONSerialization.jsonObject(with: data) as? [String: Int], let service = ready["service"]
+            {
+                self.ports.withLockedValue { $0 = (service, ready["admin"]) }
+                let connection = try await self.connect()
                 await connection.close()
                 return
             }

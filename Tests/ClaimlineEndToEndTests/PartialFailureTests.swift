@@ -16,20 +16,18 @@ import Testing
 struct PartialFailureTests {
     static let token = TestServer.tokens[.admin]!
 
-    /// A daemon with its admin listener on a port of its own.
-    static func daemon(_ directory: TemporaryDirectory, limits: String = "", launcher: [String] = []) throws -> (Daemon, Int) {
-        let adminPort = try Daemon.freePort()
-        let daemon = try Daemon(
-            directory: directory, limits: limits, arguments: ["--admin-listen", "127.0.0.1:\(adminPort)"], launcher: launcher)
-        return (daemon, adminPort)
+    /// A daemon with its admin listener on a port of its own (``Daemon/adminPort`` once started).
+    static func daemon(_ directory: TemporaryDirectory, limits: String = "", launcher: [String] = []) throws -> Daemon {
+        try Daemon(directory: directory, limits: limits, arguments: ["--admin-listen", "127.0.0.1:0"], launcher: launcher)
     }
 
     @Test("A scraper pipelining GET /metrics and never reading: memory stays bounded, probes and calls are served")
     func greedyScraper() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let (daemon, adminPort) = try Self.daemon(directory)
+        let daemon = try Self.daemon(directory)
         try await daemon.start()
+        let adminPort = try #require(daemon.adminPort)
         defer { daemon.kill() }
         let client = try await daemon.connect()
         for _ in 0..<20 { _ = try await client.escalate(Requests.escalate()) }
@@ -41,7 +39,7 @@ struct PartialFailureTests {
         let burst = Array((0..<64).map { _ in request }.joined())
         let scrapers = try (0..<4).map { _ in try PlainSocket(port: adminPort) }
         let end = ContinuousClock.now + .seconds(10)
-        let attack = Task.detached {
+        let attack = Self.onThread {
             var sent = 0
             while ContinuousClock.now < end {
                 for scraper in scrapers { sent += scraper.send(burst) }
@@ -58,7 +56,7 @@ struct PartialFailureTests {
             peak = max(peak, daemon.residentBytes())
             try await Task.sleep(for: .milliseconds(100))
         }
-        let sent = await attack.value
+        let sent = try await attack.value
         print("greedy scraper: \(sent) bytes of requests sent; RSS \(before >> 20) → peak \(peak >> 20) MiB; \(probes) probes, \(calls) calls")
         // Four connections, each holding at most its write buffer and one answer; before the
         // fix the same attack took +2.9 GB in 20 s.
@@ -72,8 +70,9 @@ struct PartialFailureTests {
     func adminConnectionCap() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let (daemon, adminPort) = try Self.daemon(directory, limits: #""maxAdminConnections": 4"#)
+        let daemon = try Self.daemon(directory, limits: #""maxAdminConnections": 4"#)
         try await daemon.start()
+        let adminPort = try #require(daemon.adminPort)
         defer { daemon.kill() }
         // Four keep-alive connections take the cap (each served before the next is made).
         var idle: [PlainSocket] = []
@@ -99,8 +98,9 @@ struct PartialFailureTests {
     func openFileLimit() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let (daemon, adminPort) = try Self.daemon(directory, launcher: ["/usr/bin/prlimit", "--nofile=256:256", "--"])
+        let daemon = try Self.daemon(directory, launcher: ["/usr/bin/prlimit", "--nofile=256:256", "--"])
         try await daemon.start()
+        let adminPort = try #require(daemon.adminPort)
         defer { daemon.kill() }
         let client = try await daemon.connect()
         let filed = try await client.file(Requests.file())
@@ -140,7 +140,7 @@ struct PartialFailureTests {
         try await Task.sleep(for: .milliseconds(300))
         let before = daemon.residentBytes()
         let end = ContinuousClock.now + .seconds(10)
-        let attack = Task.detached {
+        let attack = Self.onThread {
             var requests = 0
             var sockets: [PlainSocket] = []
             for _ in 0..<4 {
@@ -225,7 +225,7 @@ struct PartialFailureTests {
         let second = Process()
         second.executableURL = URL(fileURLWithPath: Daemon.binary)
         second.arguments = [
-            "--listen", "127.0.0.1:\(try Daemon.freePort())", "--data-dir", directory.path + "/data",
+            "--listen", "127.0.0.1:0", "--data-dir", directory.path + "/data",
             "--config", directory.path + "/claimline.json",
         ]
         let errors = Pipe()
@@ -257,8 +257,9 @@ struct PartialFailureTests {
         // Ballast that leaves the store a few MiB; removed to bring the space back.
         let ballast = data + "/ballast"
         try Self.shell("dd if=/dev/zero of=\(ballast) bs=1M count=17 status=none")
-        let (daemon, adminPort) = try Self.daemon(directory)
+        let daemon = try Self.daemon(directory)
         try await daemon.start()
+        let adminPort = try #require(daemon.adminPort)
         defer { daemon.kill() }
         let client = try await daemon.connect()
         let description = String(repeating: "Абонент недоволен списанием средств. ", count: 100)
@@ -298,6 +299,16 @@ struct PartialFailureTests {
     }
 
     // MARK: - Helpers
+
+    /// Runs `body` on a thread of its own: a peer that blocks on its sockets for seconds must
+    /// not hold one of the few threads Swift's concurrency runs every test's tasks on.
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> Task<T, any Error> {
+        Task {
+            try await withCheckedThrowingContinuation { continuation in
+                Thread { continuation.resume(with: Result { try body() }) }.start()
+            }
+        }
+    }
 
     static func waitUntil(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout

@@ -9,8 +9,9 @@ import NIOCore
 #endif
 
 /// A blocking loopback TCP socket with bounded waits, for peers that misbehave on purpose:
-/// one that sends and never reads, or that only holds a descriptor.
-final class PlainSocket {
+/// one that sends and never reads, or that only holds a descriptor. Used by one thread at a time
+/// (handed to it whole), hence the unchecked conformance.
+final class PlainSocket: @unchecked Sendable {
     let fd: Int32
 
     /// Connects to 127.0.0.1:`port`; `sendTimeoutMs` bounds each `send`.

@@ -69,6 +69,24 @@ public enum TestPostgres {
         }
     }
 
+    /// A TLS-only cluster of `body`'s own with a throwaway CA (`tools/tls/make-certs.sh`): its
+    /// URL names `localhost`; `certificates` holds `ca.pem` and, from another CA, `rogue-ca.pem`.
+    public static func withTLSCluster<T>(_ body: (_ cluster: Cluster, _ certificates: String) async throws -> T) async throws -> T {
+        let root = NSTemporaryDirectory() + "claimline-pg-tls-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let certificates = root + "/certs"
+        let directory = root + "/pg"
+        let script = repositoryRoot + "/tools/pg/cluster.sh"
+        defer {
+            _ = try? run(script, ["destroy", directory])
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try run(repositoryRoot + "/tools/tls/make-certs.sh", [certificates])
+        let url = try run(script, ["init", directory, "--tls", certificates, "--tls-only"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let cluster = Cluster(url: url.replacingOccurrences(of: "@127.0.0.1:", with: "@localhost:"), directory: directory, script: script)
+        return try await body(cluster, certificates)
+    }
+
     /// `stop`, `start` or `kill` `cluster`.
     public static func control(_ command: String, _ cluster: Cluster) throws {
         try self.run(cluster.script, [command, cluster.directory])
