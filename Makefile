@@ -1,6 +1,6 @@
 # Claimline: build, test, run and benchmark from a fresh clone.
 #   make run     start claimlined with the dev config (see README)
-#   make run-cluster  two claimlined (127.0.0.1:7401, :7402) on one local PostgreSQL (docs/SCALING.md)
+#   make run-cluster  two claimlined (127.0.0.1:7401, :7402) on a PostgreSQL primary and its synchronous standby (docs/SCALING.md)
 #   make test    every test (CI runs this through .ci/run)
 #   make test-ops  Debian's Prometheus server scrapes claimlined (CI runs it after make test)
 #   make bench   release build, benchmarks, BENCHMARKS.md

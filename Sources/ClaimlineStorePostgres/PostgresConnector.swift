@@ -76,7 +76,7 @@ enum PostgresConnector {
             .channelOption(Self.tcp(TCP_USER_TIMEOUT), value: 10_000)
             .connect(host: endpoint.host, port: endpoint.port)
             .flatMapError { error in
-                eventLoop.makeFailedFuture(HostFailure(cause: "\(error)"))
+                eventLoop.makeFailedFuture(HostFailure(cause: Self.describe(error)))
             }
             .flatMap { channel in
                 var configuration = PostgresConnection.Configuration(
@@ -166,6 +166,15 @@ enum PostgresConnector {
     /// PostgreSQL's refusal (a bad password, no such database) in its own words; anything else
     /// as the error says.
     static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError, let last = error.connectionErrors.last?.error {
+            return Self.describe(last)
+        }
+        if let error = error as? IOError {
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        }
+        if error is ChannelError, case .connectTimeout(let timeout) = error as! ChannelError {
+            return "no connection within \(timeout.nanoseconds / 1_000_000) ms"
+        }
         if let error = error as? PSQLError {
             if let info = error.serverInfo {
                 return "PostgreSQL \(info[.sqlState] ?? "?????"): \(info[.message] ?? "error")"

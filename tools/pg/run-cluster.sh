@@ -14,15 +14,14 @@
 # PostgreSQL (fast shutdown); the cluster's data stays for the next run
 # (`tools/pg/cluster.sh destroy .claimline-cluster/pg` removes it).
 #
-# HA=1 (`HA=1 make run-cluster`, or `make run-cluster HA=1`): PostgreSQL runs as a primary with
-# a synchronous standby instead, .claimline-cluster/pg1 and .claimline-cluster/pg2
+# By default (HA=1) PostgreSQL runs as a primary with a synchronous standby,
+# .claimline-cluster/pg1 and .claimline-cluster/pg2
 # (cluster.sh init --primary, cluster.sh standby: every commit waits until the standby has it),
 # and both claimlined get the multi-host URL
 #   postgres://claimline@127.0.0.1:P1,127.0.0.1:P2/claimline?target_session_attrs=read-write
-# so that, after a failover, they find the new primary. Opt-in for now: the claimlined that
-# parses several hosts and target_session_attrs is being written; until it lands, HA=1 may
-# stop at claimlined's start with an error about its --store URL. The default becomes HA=1
-# then. A failover, in another terminal while it runs (the standby may be pg1 after one):
+# so that, after a failover, they find the new primary by themselves. HA=0 (`make run-cluster
+# HA=0`) runs one PostgreSQL in .claimline-cluster/pg instead. A failover, in another terminal
+# while it runs (the standby may be pg1 after one):
 #   tools/pg/cluster.sh kill .claimline-cluster/pg1          # the primary crashes
 #   tools/pg/cluster.sh promote .claimline-cluster/pg2       # the standby takes over
 #   tools/pg/cluster.sh rejoin .claimline-cluster/pg1 .claimline-cluster/pg2
@@ -33,7 +32,7 @@
 #
 # Environment: CLAIMLINED (the binary; default: the release build's), CLUSTER_DIR
 # (.claimline-cluster), CONFIG (config/claimline.json), LISTEN_A, LISTEN_B, ADMIN_A, ADMIN_B,
-# HA (1: a primary and a synchronous standby; default 0).
+# HA (1, the default: a primary and a synchronous standby; 0: one PostgreSQL).
 # Exit status: 130/143 after Ctrl-C/SIGTERM, 1 when an instance exited by itself or PostgreSQL
 # could not be started.
 set -euo pipefail
@@ -45,7 +44,7 @@ base=${CLUSTER_DIR:-.claimline-cluster}
 pgdir=$base/pg
 pg1=$base/pg1
 pg2=$base/pg2
-ha=${HA:-0}
+ha=${HA:-1}
 case $ha in
   0 | "" | no | false) ha="" ;;
   *) ha=1 ;;
