@@ -172,7 +172,7 @@ enum PostgresConnector {
         if let error = error as? IOError {
             return String(cString: strerror(error.errnoCode)).lowercased()
         }
-        if error is ChannelError, case .connectTimeout(let timeout) = error as! ChannelError {
+        if let channelError = error as? ChannelError, case .connectTimeout(let timeout) = channelError {
             return "no connection within \(timeout.nanoseconds / 1_000_000) ms"
         }
         if let error = error as? PSQLError {
