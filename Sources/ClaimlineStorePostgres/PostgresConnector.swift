@@ -1,10 +1,10 @@
 import ClaimlineStore
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
-import Foundation
 
 #if canImport(Glibc)
     import Glibc

@@ -187,7 +187,8 @@ final class Daemon: Sendable {
             }
             guard process.isRunning else {
                 let why = process.terminationReason == .uncaughtSignal ? "signal" : "status"
-                throw RPCError(.unavailable, "claimlined exited with \(why) \(process.terminationStatus) before listening; its log ends:\n\(self.logTail())")
+                throw RPCError(
+                    .unavailable, "claimlined exited with \(why) \(process.terminationStatus) before listening; its log ends:\n\(self.logTail())")
             }
             try await Task.sleep(for: .milliseconds(50))
         }

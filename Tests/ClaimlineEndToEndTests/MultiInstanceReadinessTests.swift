@@ -66,7 +66,9 @@ struct MultiInstanceReadinessTests {
             var stopped = true
             defer { if stopped { try? TestPostgres.control("start", cluster) } }
             // Writes are refused as not applied meanwhile; the writer's backoff reaches its cap.
-            let refused = await rpcError { _ = try await client.call(.escalate, Requests.escalate(), as: EscalateResponse.self, timeout: .seconds(2)) }
+            let refused = await rpcError {
+                _ = try await client.call(.escalate, Requests.escalate(), as: EscalateResponse.self, timeout: .seconds(2))
+            }
             #expect(refused?.reason == Reason.storeUnavailable, "\(String(describing: refused))")
             try await Task.sleep(for: .seconds(3))
             try TestPostgres.control("start", cluster)  // returns once it accepts connections

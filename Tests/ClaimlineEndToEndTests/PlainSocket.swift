@@ -49,7 +49,6 @@ final class PlainSocket: @unchecked Sendable {
         self.open = false
     }
 
-
     /// Sends what the socket takes within the send timeout; the bytes sent.
     @discardableResult
     func send(_ bytes: [UInt8]) -> Int {
