@@ -1532,14 +1532,12 @@ static enum clm_outcome run_attempt(claimline_client *c, const struct pending_ca
     }
     if (st == CONN_OK && pc && c->last_stream == UINT32_MAX)
         drop_connection(c);
-    if (c->fd >= 0 && pc) {
-        int k = idle_keepalive(c, until, e);
-        if (k > 0) { /* no working connection, nothing of the call written (as the Python client) */
-            copy_str(c->addrs[i].why, sizeof c->addrs[i].why, e->reason);
-            return CLM_CONNECT_FAILED;
-        }
-        if (k < 0)
-            return CLM_GOAWAY_UNPROCESSED;
+    if (c->fd >= 0 && pc && idle_keepalive(c, until, e) != 0) {
+        /* An idle connection found dead before anything of the call was written on it is no
+         * attempt (8.1, as the Python client): a new connection is opened, within what is left
+         * of the attempt, and the attempt's outcome is that connection's. */
+        drop_connection(c);
+        clear_err(e);
     }
     if (c->fd < 0) {
         int64_t t = now_ms() + set->connect_timeout_ms;

@@ -337,6 +337,16 @@ static void s_silent(struct fake *f, int fd, int n)
         serve_loop(f, fd, NULL);
 }
 
+/* A process frozen after its first connection's handshake: that connection hears nothing more,
+ * and a later one is accepted by the kernel but never answered, HELLO included. */
+static void s_frozen(struct fake *f, int fd, int n)
+{
+    if (n == 0)
+        s_silent(f, fd, n);
+    else
+        serve_loop(f, fd, NULL);
+}
+
 static void s_silent_then_serve(struct fake *f, int fd, int n)
 {
     if (n == 0)
@@ -888,8 +898,9 @@ static void test_keepalive_keeps_a_busy_connection(void)
 }
 
 /* Before a call, a connection silent for idle_keepalive_ms is PINGed: answered, it carries the
- * call; not answered, it is reset and the call (a write without a key: nothing of it was sent)
- * goes to the other address. */
+ * call; not answered, it is reset, a new one is tried (no attempt of its own, 8.1), and as the
+ * frozen instance answers no HELLO either, the call (a write without a key: nothing of it was
+ * sent) goes to the other address. */
 static void test_idle_keepalive(void)
 {
     struct fake *a = fake_start(s_serve);
@@ -907,7 +918,7 @@ static void test_idle_keepalive(void)
     CHECK(a->connections == 1 && a->n_requests == 2 && a->pings == 1 && a->pings_before_request == 0);
     fake_free(a);
 
-    struct fake *frozen = fake_start(s_silent), *b = fake_start(s_serve);
+    struct fake *frozen = fake_start(s_frozen), *b = fake_start(s_serve);
     c = connect_cfg(frozen, b, &cfg);
     usleep(1200 * 1000);
     int64_t t0 = now_ms();
@@ -916,7 +927,7 @@ static void test_idle_keepalive(void)
     CHECK(strcmp(claimline_last_served_address(c), b->address) == 0 && claimline_failovers(c) == 1);
     claimline_close(c);
     stop_all(frozen, b);
-    CHECK(frozen->pings == 1 && frozen->n_requests == 0 && frozen->resets == 1 && b->n_requests == 1);
+    CHECK(frozen->pings == 1 && frozen->n_requests == 0 && frozen->resets >= 1 && b->n_requests == 1); /* the new connection may have been tried and reset too */
     free_all(frozen, b);
 }
 
