@@ -13,7 +13,16 @@ The network (nothing else is routed; no address outside 10.231.0.0/24 and loopba
     clf-<pid>-db    PostgreSQL (tools/pg/cluster.sh), 10.231.0.10
     clf-<pid>-a     claimlined A, 10.231.0.11:7400 (admin :9400; the delaying relay :7500)
     clf-<pid>-b     claimlined B, 10.231.0.12:7400 (admin :9400)
+    clf-<pid>-db2   the HA rows' second database machine, 10.231.0.13
     clf-<pid>-c     the callers (tools/faults/load.py with clients/python), 10.231.0.20
+
+The HA rows (pg-failover, pg-failover-async) use a PostgreSQL primary in clf-<pid>-db and its
+synchronous standby in clf-<pid>-db2 (tools/pg/cluster.sh init --primary / standby), made the
+first time such a row runs, and give A and B the multi-host URL
+postgres://claimline@10.231.0.10:P1,10.231.0.13:P2/claimline?target_session_attrs=read-write.
+cluster.sh reaches a node's peer on 127.0.0.1 (replication, pg_basebackup, pg_rewind, its own
+psql), so in each of the two namespaces a forwarder (relay.py, no delay) listens on 127.0.0.1 at
+the other node's port and connects to that node's address over the bridge.
 
 Each row starts A and B afresh on the one database, starts its caller groups (each a process of
 threads, each thread one ClaimlineClient filing shop claims with its own call ids and
@@ -54,8 +63,8 @@ END_MARK = "<!-- faults:end -->"
 
 PREFIX = "clf"
 SUBNET = "10.231.0"
-HOSTS = {"db": 10, "a": 11, "b": 12, "c": 20}
-ROLES = ("hub", "db", "a", "b", "c")
+HOSTS = {"db": 10, "a": 11, "b": 12, "db2": 13, "c": 20}
+ROLES = ("hub", "db", "a", "b", "db2", "c")
 SERVICE_PORT = 7400
 ADMIN_PORT = 9400
 RELAY_PORT = 7500
@@ -130,6 +139,17 @@ def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.02
         if time.monotonic() >= end:
             return False
         time.sleep(step)
+
+
+def read_line(proc: subprocess.Popen, timeout: float) -> str:
+    """One line of a child's standard output, waited for at most `timeout` ('' at its end)."""
+    assert proc.stdout is not None
+    result: "queue.Queue[str]" = queue.Queue()
+    threading.Thread(target=lambda: result.put(proc.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
+    try:
+        return result.get(timeout=timeout)
+    except queue.Empty:
+        raise HarnessError(f"{shlex.join(map(str, proc.args))}: no line within {timeout} s") from None
 
 
 def signal_and_wait_state(pid: int, sig: int, want: Callable[[Optional[str]], bool], timeout: float = 3.0) -> bool:
@@ -239,8 +259,9 @@ def cleanup_leftovers(verbose: bool = True) -> int:
         match = re.fullmatch(rf"{PREFIX}-(\d+)-.*", path.name)
         if not match or not path.is_dir() or driver_alive(int(match.group(1))):
             continue
-        pg = path / "pg"
-        if (pg / "data" / "postmaster.pid").exists():
+        for pg in sorted(path.glob("pg*")):  # pg (one database), pg-ha1 and pg-ha2 (the HA rows)
+            if not (pg / "data" / "postmaster.pid").exists():
+                continue
             try:
                 postmaster = int((pg / "data" / "postmaster.pid").read_text().split()[0])
                 if process_state(postmaster) is not None:
@@ -371,6 +392,37 @@ class Load:
 # the environment: namespaces, PostgreSQL, the instances
 
 
+@dataclass
+class PgNode:
+    """One PostgreSQL cluster made by tools/pg/cluster.sh, run in namespace `role`."""
+
+    label: str  # for the notes: "pg1", "pg2", "pg"
+    role: str  # the namespace ("db", "db2")
+    dir: Path
+    port: int = 0
+
+    @property
+    def host(self) -> str:
+        return f"{SUBNET}.{HOSTS[self.role]}"
+
+    @property
+    def name(self) -> str:
+        """Its application_name and replication slot (cluster.sh writes DIR/name)."""
+        try:
+            return (self.dir / "name").read_text().strip()
+        except OSError:
+            return ""
+
+    def pids(self) -> List[int]:
+        try:
+            postmaster = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return []
+        if process_state(postmaster) in (None, "Z"):
+            return []
+        return [postmaster] + children_of(postmaster)
+
+
 class Harness:
     def __init__(self, claimlined: Path, keep: bool, client_path: Path) -> None:
         self.run = str(os.getpid())
@@ -388,6 +440,14 @@ class Harness:
         self.pg_dir = self.tmp / "pg"
         self.pg_port: Optional[int] = None
         self.pg_made = False
+        # The HA rows' pair (made on first use): [pg1 in db, pg2 in db2]; which one is primary.
+        self.ha_nodes: List[PgNode] = []
+        self.ha_primary = 0
+        self.forwarders: Dict[str, subprocess.Popen] = {}
+        # What psql() asks (the current row's primary) and the URL the instances get.
+        self.sql_dir: Path = self.pg_dir
+        self.sql_port: Optional[int] = None
+        self.topology = "single"
         self.relay: Optional[subprocess.Popen] = None
         self.bin = pg_bin()
         self.instance_exits: List[str] = []
@@ -442,7 +502,7 @@ class Harness:
     def in_ns_python(self, role: str, code: str, args: Sequence[Any], timeout: float) -> subprocess.CompletedProcess:
         return sh(["ip", "netns", "exec", self.ns(role), sys.executable, "-c", code, *args], timeout=timeout, check=False)
 
-    def check_paths(self) -> None:
+    def check_paths(self, targets: Optional[List[str]] = None) -> None:
         """Every namespace reaches the others over the bridge (a TCP connect each way that matters)."""
         code = (
             "import socket,sys,time\n"
@@ -455,11 +515,11 @@ class Harness:
             "    if time.monotonic()>=end: print(e); sys.exit(1)\n"
             "    time.sleep(0.05)\n"
         )
-        target = f"{SUBNET}.{HOSTS['db']}:{self.pg_port}"
-        for role in ("a", "b", "c"):
-            done = self.in_ns_python(role, code, [target, 10], timeout=15)
-            if done.returncode != 0:
-                raise HarnessError(f"{self.ns(role)} cannot reach PostgreSQL at {target}: {done.stdout.strip()}")
+        for target in targets or [f"{SUBNET}.{HOSTS['db']}:{self.pg_port}"]:
+            for role in ("a", "b", "c"):
+                done = self.in_ns_python(role, code, [target, 10], timeout=15)
+                if done.returncode != 0:
+                    raise HarnessError(f"{self.ns(role)} cannot reach PostgreSQL at {target}: {done.stdout.strip()}")
 
     # -- nftables in a namespace ----------------------------------------------------------------
 
@@ -485,6 +545,7 @@ class Harness:
             hba.write(f"host    all           all   {SUBNET}.0/24  trust\n")
         sh([CLUSTER_SH, "stop", self.pg_dir], timeout=130)
         self.pg_start()
+        self.sql_dir, self.sql_port = self.pg_dir, self.pg_port
         log(f"PostgreSQL in {self.ns('db')} at {SUBNET}.{HOSTS['db']}:{self.pg_port} ({self.pg_dir})")
 
     def pg_start(self) -> None:
@@ -494,7 +555,109 @@ class Harness:
         sh([CLUSTER_SH, "stop", self.pg_dir], timeout=130)
 
     def store_url(self) -> str:
+        if self.topology == "ha":
+            hosts = ",".join(f"{n.host}:{n.port}" for n in self.ha_nodes)
+            return f"postgres://claimline@{hosts}/claimline?target_session_attrs=read-write"
         return f"postgres://claimline@{SUBNET}.{HOSTS['db']}:{self.pg_port}/claimline"
+
+    def use_topology(self, topology: str) -> None:
+        """The URL the instances get from now on, and the node psql() asks (the primary)."""
+        self.topology = topology
+        if topology == "ha":
+            self.sql_dir, self.sql_port = self.ha_nodes[self.ha_primary].dir, self.ha_nodes[self.ha_primary].port
+        else:
+            self.sql_dir, self.sql_port = self.pg_dir, self.pg_port
+
+    # -- the HA pair: a primary in db, its synchronous standby in db2 ----------------------------
+
+    def cluster(self, role: str, *args: Any, timeout: float = 130.0) -> subprocess.CompletedProcess:
+        """tools/pg/cluster.sh in namespace `role` (its 127.0.0.1 is that namespace's)."""
+        return sh(["ip", "netns", "exec", self.ns(role), CLUSTER_SH, *args], timeout=timeout)
+
+    def start_forwarder(self, role: str, node: PgNode) -> None:
+        """127.0.0.1:node.port in namespace `role` forwarded to node's address (relay.py, no
+        delay): what cluster.sh in `role` dials for its peer reaches the peer over the bridge."""
+        key = f"{role}->{node.label}"
+        old = self.forwarders.pop(key, None)
+        if old is not None:
+            self.kill(old)
+        proc = self.popen(
+            ["ip", "netns", "exec", self.ns(role), sys.executable, HERE / "relay.py", f"127.0.0.1:{node.port}", f"{node.host}:{node.port}"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.tmp / f"forward-{role}.stderr", "a"), text=True, bufsize=1,
+        )
+        self.forwarders[key] = proc
+        line = read_line(proc, 10)
+        if not line.startswith("listening"):
+            raise HarnessError(f"the forwarder 127.0.0.1:{node.port} in {self.ns(role)} did not start ({line!r}: a port taken there?)")
+
+    def make_ha(self) -> None:
+        started = time.monotonic()
+        n1 = PgNode("pg1", "db", self.tmp / "pg-ha1")
+        n2 = PgNode("pg2", "db2", self.tmp / "pg-ha2")
+        self.ha_nodes = [n1, n2]  # from here on the teardown destroys them
+        self.ha_primary = 0
+        self.cluster("db", "init", n1.dir, "--primary", timeout=180)
+        n1.port = int((n1.dir / "port").read_text().strip())
+        # Each node binds 127.0.0.1 and whichever of the two addresses its namespace has (the
+        # other one does not exist there: PostgreSQL warns and goes on). A base backup copies
+        # these files to the standby; rejoin keeps each node's own.
+        with open(n1.dir / "data" / "postgresql.conf", "a", encoding="utf-8") as conf:
+            conf.write(
+                "\n# ---- tools/faults: the HA pair, reached over the harness's bridge ----\n"
+                f"listen_addresses = '127.0.0.1,{n1.host},{n2.host}'\n"
+            )
+        with open(n1.dir / "data" / "pg_hba.conf", "a", encoding="utf-8") as hba:
+            hba.write(f"host    all           all   {SUBNET}.0/24  trust\n")
+            hba.write(f"host    replication   all   {SUBNET}.0/24  trust\n")
+        sh([CLUSTER_SH, "stop", n1.dir], timeout=130)
+        self.cluster("db", "start", n1.dir)
+        self.start_forwarder("db2", n1)
+        self.cluster("db2", "standby", n1.dir, n2.dir, timeout=400)
+        n2.port = int((n2.dir / "port").read_text().strip())
+        self.start_forwarder("db", n2)
+        self.check_paths([f"{n.host}:{n.port}" for n in self.ha_nodes])
+        state = self.replication(n1, n2)
+        if state != ("streaming", "sync"):
+            raise HarnessError(f"the standby {n2.dir} is not the synchronous standby of {n1.dir}: {state}")
+        log(f"HA pair in {time.monotonic() - started:.1f} s: primary {n1.host}:{n1.port} ({self.ns('db')}), "
+            f"synchronous standby {n2.host}:{n2.port} ({self.ns('db2')})")
+
+    def replication(self, primary: PgNode, standby: PgNode) -> Tuple[str, str]:
+        """(state, sync_state) of standby's WAL sender on primary, ("", "") when there is none."""
+        rows = self.psql(f"SELECT state, sync_state FROM pg_stat_replication WHERE application_name = '{standby.name}'",
+                         timeout=10, node=primary)
+        return (rows[0][0], rows[0][1]) if rows else ("", "")
+
+    def ha_healthy(self) -> bool:
+        if len(self.ha_nodes) != 2:
+            return False
+        primary, standby = self.ha_nodes[self.ha_primary], self.ha_nodes[1 - self.ha_primary]
+        try:
+            return (self.psql("SELECT pg_is_in_recovery()", timeout=10, node=primary) == [["f"]]
+                    and self.replication(primary, standby) == ("streaming", "sync"))
+        except HarnessError:
+            return False
+
+    def ensure_ha(self) -> None:
+        if self.ha_nodes and self.ha_healthy():
+            return
+        if self.ha_nodes:
+            log("the HA pair is not a primary with a streaming synchronous standby: making it again")
+            self.discard_ha()
+        self.make_ha()
+
+    def discard_ha(self) -> None:
+        for key in list(self.forwarders):
+            self.kill(self.forwarders.pop(key))
+        for node in self.ha_nodes:
+            for pid in node.pids():
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            sh([CLUSTER_SH, "destroy", node.dir], check=False, timeout=150)
+        self.ha_nodes = []
+        self.ha_primary = 0
 
     def pg_pids(self) -> List[int]:
         try:
@@ -533,11 +696,14 @@ class Harness:
                 pass
         self.frozen.clear()
 
-    def psql(self, sql: str, timeout: float = 30.0) -> List[List[str]]:
+    def psql(self, sql: str, timeout: float = 30.0, node: Optional[PgNode] = None) -> List[List[str]]:
+        """On the node's Unix socket (no network: the harness runs outside the namespaces); by
+        default the current row's primary."""
         env = dict(os.environ, PGCONNECT_TIMEOUT="5")
+        folder, port = (node.dir, node.port) if node is not None else (self.sql_dir, self.sql_port)
         done = sh(
-            [self.bin / "psql", "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-h", self.pg_dir, "-p",
-             self.pg_port, "-U", "claimline", "-d", "claimline", "-c", sql],
+            [self.bin / "psql", "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-h", folder, "-p",
+             port, "-U", "claimline", "-d", "claimline", "-c", sql],
             timeout=timeout,
             env=env,
         )
@@ -652,13 +818,8 @@ class Harness:
         self._relay_line("listening", 10)
 
     def _relay_line(self, want: str, timeout: float) -> str:
-        assert self.relay is not None and self.relay.stdout is not None
-        result: "queue.Queue[str]" = queue.Queue()
-        threading.Thread(target=lambda: result.put(self.relay.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
-        try:
-            line = result.get(timeout=timeout)
-        except queue.Empty:
-            raise HarnessError(f"the relay did not say '{want}' within {timeout} s") from None
+        assert self.relay is not None
+        line = read_line(self.relay, timeout)
         if not line.startswith(want):
             raise HarnessError(f"the relay said {line!r}, wanted '{want}'")
         return line
@@ -704,6 +865,8 @@ class Harness:
                 except ProcessLookupError:
                     pass
             sh([CLUSTER_SH, "destroy", self.pg_dir], check=False, timeout=150)
+        if self.ha_nodes:
+            self.discard_ha()
         for name in reversed(self.namespaces):
             # Anything still in it was started here: end it by its pid.
             for p in sh(["ip", "netns", "pids", name], check=False).stdout.split():
@@ -746,13 +909,22 @@ class Row:
     observer_group: str
     targets: Dict[str, float]
     target_text: str
-    target_source: str  # "issue" or "harness"
+    target_source: str  # "issue" or "harness"; "" when target_text marks each part itself
     quick: bool = False
     params: Dict[str, Any] = field(default_factory=dict)
+    topology: str = "single"  # "ha": the primary and its standby (Harness.make_ha)
 
 
 FAILOVER = GroupSpec("ab", ["a", "b"], callers=8, deadline=5.0, pace=0.1)
 ON_B = GroupSpec("b", ["b"], callers=2, deadline=5.0, pace=0.05)
+# The HA rows: the 10 s callers failing over between A and B (the target), 10 s callers pinned
+# to A and to B (each instance's first write after the promotion: its RTO), and the load.
+FAILOVER_HA_GROUPS = [
+    GroupSpec("ab10", ["a", "b"], callers=4, deadline=10.0, pace=0.1),
+    GroupSpec("a10", ["a"], callers=2, deadline=10.0, pace=0.05),
+    GroupSpec("b10", ["b"], callers=2, deadline=10.0, pace=0.05),
+    GroupSpec("load", ["a", "b"], callers=4, deadline=5.0, pace=0.02),
+]
 
 ROWS: List[Row] = [
     Row("freeze-a", "A frozen (SIGSTOP, sockets open) 15 s", "freeze_a", 15.0,
@@ -802,9 +974,34 @@ ROWS: List[Row] = [
         {"success_pct": 99.0},
         ">= 99 % of the A,B callers' calls (5 s deadline) during the fault succeed",
         "harness", params={"delay_ms": 150}),
+    # The database machine lost: a failure detector's 1 s (an operator watching, or Patroni with
+    # a short loop; Patroni's defaults, loop_wait 10 s and ttl 30 s, take longer), then the
+    # standby promoted. The row's "duration" is that detection time: kill to promotion.
+    Row("pg-failover", "PostgreSQL primary lost (kill -9 of the postmaster and every backend) under load; "
+        "its synchronous standby promoted 1 s later; the old primary rejoined as a standby", "pg_failover", 1.0,
+        FAILOVER_HA_GROUPS, "ab10", "load",
+        {"no_errors_10s": 1.0, "rto_s": 5.0, "numbers_once": 1.0, "no_restart": 1.0, "rejoined": 1.0},
+        "0 acknowledged claims lost (RPO 0: every acknowledged commit was on the standby), 0 duplicated, no claim "
+        "number twice, writes flowing again on A and on B within 5 s of the promotion with no claimlined restart, "
+        "0 errors reaching the callers with a 10 s deadline (issue); the old primary streams again as the "
+        "synchronous standby (harness)",
+        "", topology="ha", params={"sync": True}),
+    Row("pg-failover-async", "The same with the standby asynchronous (synchronous_standby_names = ''): "
+        "primary lost, standby promoted 1 s later, old primary rejoined", "pg_failover", 1.0,
+        FAILOVER_HA_GROUPS, "ab10", "load",
+        {"no_restart": 1.0, "rejoined": 1.0, "rpo_informational": 1.0},
+        "informational: RPO (acknowledged claims lost: committed on the primary, not yet streamed) and RTO "
+        "measured; asserted only what asynchronous replication does not excuse: 0 duplicated, 0 told 'not "
+        "applied' that were applied, no claimlined restart, the old primary streams again",
+        "harness", topology="ha", params={"sync": False}),
 ]
 
 CORRECTNESS = "0 acknowledged claims lost, 0 duplicated, 0 told 'not applied' that were applied"
+CORRECTNESS_ASYNC = "0 duplicated, 0 told 'not applied' that were applied (lost: measured, the RPO)"
+
+
+def target_label(row: Row) -> str:
+    return f"{row.target_text} ({row.target_source})" if row.target_source else row.target_text
 
 
 def role_address(role: str) -> str:
@@ -827,11 +1024,17 @@ class Fault:
         self.loads = loads
         self.notes: List[str] = []
 
+    def prepare(self) -> None:
+        """Before the callers start."""
+
     def start(self) -> float:
         raise NotImplementedError
 
     def end(self) -> float:
         raise NotImplementedError
+
+    def after_window(self) -> None:
+        """After the window that follows the fault's end, the callers still calling."""
 
 
 class FreezeA(Fault):
@@ -1024,7 +1227,149 @@ class FreezeALocks(Fault):
         return time.monotonic()
 
 
+class PgFailover(Fault):
+    """The primary's machine lost: SIGKILL of its postmaster and every backend at once (not
+    cluster.sh kill, an immediate shutdown the postmaster itself carries out); after the row's
+    detection time the standby is promoted (cluster.sh promote: pg_ctl promote); after the
+    window, the old primary rejoins as a standby of the new one (cluster.sh rejoin: pg_rewind).
+    Asynchronous (params sync False): synchronous_standby_names = '' on the primary first."""
+
+    def __init__(self, harness: Harness, row: Row, loads: Dict[str, Load]) -> None:
+        super().__init__(harness, row, loads)
+        self.old = harness.ha_nodes[harness.ha_primary]
+        self.new = harness.ha_nodes[1 - harness.ha_primary]
+        self.info: Dict[str, Any] = {"old": f"{self.old.label} {self.old.host}:{self.old.port}",
+                                     "new": f"{self.new.label} {self.new.host}:{self.new.port}",
+                                     "sync": bool(row.params.get("sync", True)), "rejoin_ok": False}
+
+    def prepare(self) -> None:
+        if not self.info["sync"]:
+            self.h.cluster(self.old.role, "async", self.old.dir, timeout=60)
+            names = self.h.psql("SHOW synchronous_standby_names", timeout=10, node=self.old)
+            self.notes.append(f"synchronous_standby_names = '{names[0][0] if names else '?'}' on the primary (cluster.sh async)")
+
+    def sample_replication(self) -> None:
+        """The standby's lag as the primary sees it, ten times 0.1 s apart, just before the kill."""
+        lags: List[float] = []
+        behind: List[int] = []
+        state = ("", "")
+        for _ in range(10):
+            rows = self.h.psql(
+                "SELECT state, sync_state, COALESCE(EXTRACT(epoch FROM flush_lag) * 1000, 0), "
+                "pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn) FROM pg_stat_replication "
+                f"WHERE application_name = '{self.new.name}'", timeout=10, node=self.old)
+            if rows:
+                state = (rows[0][0], rows[0][1])
+                lags.append(float(rows[0][2]))
+                behind.append(int(float(rows[0][3])))
+            time.sleep(0.1)
+        self.info.update(before_state=state, flush_lag_ms=lags, bytes_behind=behind)
+
+    def start(self) -> float:
+        self.sample_replication()
+        postmaster = self.old.pids()[:1]
+        if not postmaster:
+            raise HarnessError(f"the primary {self.old.dir} is not running: nothing to kill")
+        # Stopped first, so that it forks nothing while its children are listed; then all killed.
+        if not signal_and_wait_state(postmaster[0], signal.SIGSTOP, lambda s: s == "T"):
+            raise HarnessError("the postmaster did not stop")
+        pids = postmaster + children_of(postmaster[0])
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        at = time.monotonic()
+        if not wait_until(lambda: all(process_state(p) in (None, "Z") for p in pids), 10):
+            raise HarnessError("PostgreSQL's processes did not all die after SIGKILL")
+        self.info["t_kill"] = at
+        self.notes.append(f"kill -9 of {len(pids)} processes of the primary {self.info['old']}")
+        return at
+
+    def end(self) -> float:
+        """The promotion: returns when it was issued (what RTO is measured from)."""
+        if "t_promote" in self.info:
+            return self.info["t_promote"]
+        writable: Dict[str, float] = {}
+        stop = threading.Event()
+
+        def watch() -> None:
+            # When the standby first says it is out of recovery (psql on its socket, every 20 ms).
+            while not stop.is_set():
+                try:
+                    if self.h.psql("SELECT pg_is_in_recovery()", timeout=5, node=self.new) == [["f"]]:
+                        writable["t"] = time.monotonic()
+                        return
+                except HarnessError:
+                    pass
+                stop.wait(0.02)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        at = time.monotonic()
+        self.info["t_promote"] = at
+        watcher.start()
+        try:
+            self.h.cluster(self.new.role, "promote", self.new.dir, timeout=120)
+        finally:
+            done = time.monotonic()
+            watcher.join(timeout=10)
+            stop.set()
+        self.info["promote_s"] = done - at
+        if "t" in writable:
+            self.info["writable_s"] = writable["t"] - at
+        # From here on the new primary is the one the harness asks.
+        self.h.ha_primary = self.h.ha_nodes.index(self.new)
+        self.h.use_topology("ha")
+        return at
+
+    def after_window(self) -> None:
+        began = time.monotonic()
+        try:
+            done = self.h.cluster(self.old.role, "rejoin", self.old.dir, self.new.dir, timeout=400)
+            how = re.search(r"by (pg_rewind|pg_basebackup)", done.stderr or "")
+            self.info["rejoin_how"] = how.group(1) if how else "?"
+        except HarnessError as error:
+            self.info["rejoin_error"] = str(error)[-600:]
+        self.info["rejoin_s"] = time.monotonic() - began
+        try:
+            state = self.h.replication(self.new, self.old)
+            role = self.h.psql("SELECT pg_is_in_recovery()", timeout=10, node=self.old)
+        except HarnessError as error:
+            state, role = ("", str(error)[-200:]), []
+        self.info["rejoin_state"] = state
+        self.info["rejoin_ok"] = state == ("streaming", "sync") and role == [["t"]]
+
+    def notes_after(self) -> str:
+        if "rejoin_error" in self.info:
+            return f"cluster.sh rejoin failed after {self.info['rejoin_s']:.1f} s: {self.info['rejoin_error'][-300:]}"
+        state = self.info.get("rejoin_state", ("", ""))
+        return (f"{self.info['old']} rejoined by {self.info.get('rejoin_how', '?')} in {self.info['rejoin_s']:.1f} s; "
+                f"the new primary shows it {' '.join(state) or 'absent'}")
+
+    def standby_has_every_claim(self, prefix: str) -> None:
+        """After the callers stopped: the rejoined standby has replayed up to the primary's WAL
+        position then, and holds as many of the row's claims (waited for at most 15 s)."""
+        if not self.info.get("rejoin_ok"):
+            return
+        try:
+            lsn = self.h.psql("SELECT pg_current_wal_lsn()", timeout=10, node=self.new)[0][0]
+            caught_up = wait_until(
+                lambda: self.h.psql(f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn", timeout=10, node=self.old) == [["t"]],
+                15, step=0.1)
+            count = f"SELECT count(*) FROM claims WHERE call_id LIKE '{prefix}%'"
+            on_primary = int(self.h.psql(count, node=self.new)[0][0])
+            on_standby = int(self.h.psql(count, node=self.old)[0][0])
+        except HarnessError as error:
+            self.info["standby_claims"] = f"could not compare: {str(error)[-200:]}"
+            self.info["rejoin_ok"] = False
+            return
+        self.info["standby_claims"] = (on_standby, on_primary)
+        if not caught_up or on_standby != on_primary:
+            self.info["rejoin_ok"] = False
+
+
 FAULTS = {
+    "pg_failover": PgFailover,
     "freeze_a": FreezeA,
     "blackhole_a": BlackholeA,
     "freeze_a_locks": FreezeALocks,
@@ -1107,16 +1452,24 @@ def group_spec(harness: Harness, row: Row, group: GroupSpec, max_seconds: float)
 def run_row(harness: Harness, row: Row, baseline: float, after: float) -> Dict[str, Any]:
     log(f"row {row.id}: {row.title}")
     harness.instance_exits = []
+    ha = row.topology == "ha"
+    if ha:
+        harness.ensure_ha()
+    harness.use_topology(row.topology)
     harness.restart_instances()
+    started_pids = {role: proc.pid for role, proc in harness.instances.items()}
     if row.fault == "delay_a":
         harness.start_relay()
-    max_seconds = baseline + row.duration + after + 60.0
+    max_seconds = baseline + row.duration + after + (120.0 if ha else 60.0)
     loads: Dict[str, Load] = {}
     fault: Optional[Fault] = None
+    attempted = False
     timeline: Dict[str, float] = {}
     records: List[Dict[str, Any]] = []
     dones: Dict[str, Dict[str, Any]] = {}
     try:
+        fault = FAULTS[row.fault](harness, row, loads)
+        fault.prepare()
         for group in row.groups:
             loads[group.name] = Load(harness, row.id, group_spec(harness, row, group, max_seconds))
         for load in loads.values():
@@ -1128,7 +1481,7 @@ def run_row(harness: Harness, row: Row, baseline: float, after: float) -> Dict[s
         for load in loads.values():
             timeline.setdefault("go", load.expect("going", 10)["t"])
         hold(harness, baseline)
-        fault = FAULTS[row.fault](harness, row, loads)
+        attempted = True
         timeline["fault_start"] = fault.start()
         if row.fault in ("freeze_a", "blackhole_a", "kill_a", "loss_a", "delay_a"):
             # Whether A was in a batch (holding its contacts' locks) when the fault began.
@@ -1137,14 +1490,19 @@ def run_row(harness: Harness, row: Row, baseline: float, after: float) -> Dict[s
         hold(harness, max(0.0, timeline["fault_start"] + row.duration - time.monotonic()), allow_down=True)
         timeline["fault_end"] = fault.end()
         log(f"row {row.id}: fault off")
-        hold(harness, after)
+        # The HA rows watch A and B (a restart is a miss, measured), rather than stop at an exit.
+        hold(harness, after, allow_down=ha)
+        fault.after_window()
+        if ha:
+            log(f"row {row.id}: the old primary rejoined: {fault.notes_after() if isinstance(fault, PgFailover) else ''}")
+            hold(harness, 2.0, allow_down=True)  # writes with the rejoined synchronous standby
         timeline["stop"] = time.monotonic()
         for name, load in loads.items():
             got, done = load.stop()
             records.extend(got)
             dones[name] = done
     finally:
-        if fault is not None and "fault_end" not in timeline:
+        if fault is not None and attempted and "fault_end" not in timeline:
             try:
                 fault.end()
             except Exception as error:  # the teardown thaws and removes the rest
@@ -1160,7 +1518,12 @@ def run_row(harness: Harness, row: Row, baseline: float, after: float) -> Dict[s
         proc = harness.instances.get(role)
         if proc is not None and proc.poll() is not None:
             harness.instance_exits.append(f"{role.upper()} exited with {proc.returncode} during the row")
-    result = measure(harness, row, records, timeline, baseline)
+    restarted = [role.upper() for role, pid in started_pids.items()
+                 if harness.instances.get(role) is None or harness.instances[role].pid != pid
+                 or harness.instances[role].poll() is not None]
+    if isinstance(fault, PgFailover):
+        fault.standby_has_every_claim(call_prefix(harness, row) + ".")
+    result = measure(harness, row, records, timeline, baseline, fault=fault, restarted=restarted)
     result["notes"] = (fault.notes if fault else []) + harness.instance_exits
     for name, done in dones.items():
         if done.get("stuck_callers"):
@@ -1174,13 +1537,19 @@ def unmeasured(row: Row, error: str) -> Dict[str, Any]:
     return {"row": row.id, "title": row.title, "error": error, "checks": [("the row measured", False, f"harness error: {error[:300]}")]}
 
 
-def recover(harness: Harness) -> None:
+def recover(harness: Harness, row: Optional[Row] = None) -> None:
     """After a row that failed: everything thawed, PostgreSQL running (the next row restarts
-    the instances)."""
+    the instances); after an HA row, the pair discarded (the next HA row makes it again)."""
+    if row is not None and row.topology == "ha" and harness.ha_nodes:
+        log("discarding the HA pair (the row failed in an unknown state)")
+        harness.discard_ha()
+    harness.use_topology("single")
     harness.thaw_all()
     harness.stop_relay()
     for role in ("a", "b"):
         harness.nft_clear(role)
+    if not harness.pg_made:
+        return
     if not harness.pg_pids():
         try:
             harness.pg_start()
@@ -1203,7 +1572,97 @@ def hold(harness: Harness, seconds: float, allow_down: bool = False) -> None:
         time.sleep(min(0.1, left))
 
 
-def measure(harness: Harness, row: Row, records: List[Dict[str, Any]], timeline: Dict[str, float], baseline: float) -> Dict[str, Any]:
+def measure_failover(harness: Harness, row: Row, records: List[Dict[str, Any]], fault: PgFailover,
+                     lost: List[Dict[str, Any]], restarted: List[str]) -> Dict[str, Any]:
+    """The HA rows' figures: RTO per instance, claim numbers used twice, RPO (what was lost),
+    the rejoin."""
+    info = fault.info
+    t_kill, t_promote = info["t_kill"], info["t_promote"]
+    out: Dict[str, Any] = {"failover": True, "sync": info["sync"], "restarted": restarted}
+    # RTO: from the promotion to each instance's first successful write (a call answered with a
+    # claim number by that instance after it; the pinned callers a10/b10 always call it).
+    rto: Dict[str, Optional[float]] = {}
+    for role in ("a", "b"):
+        oks = [r["t1"] for r in records if r["ok"] and r.get("served") == address(role) and r["t1"] >= t_promote]
+        rto[role.upper()] = (min(oks) - t_promote) if oks else None
+    out["rto_s"] = rto
+    out["outage_s"] = {k: (None if v is None else v + t_promote - t_kill) for k, v in rto.items()}
+    out["answered_kill_to_promotion"] = sum(1 for r in records if r["ok"] and t_kill <= r["t1"] < t_promote)
+    # Errors reaching any caller with a 10 s deadline (the issue's callers).
+    ten = {g.name for g in row.groups if g.deadline >= 10.0}
+    tens = [r for r in records if r["group"] in ten]
+    out["errors_10s"] = sum(1 for r in tens if not r["ok"])
+    out["calls_10s"] = len(tens)
+    # Claim numbers: twice in the table (it is the primary key: a reuse would fail there), told
+    # to two calls, or told to one call and stored under another.
+    table_twice = harness.psql("SELECT claim_number FROM claims GROUP BY claim_number HAVING count(*) > 1", timeout=60)
+    stored = {number: call_id for number, call_id in harness.psql("SELECT claim_number, call_id FROM claims", timeout=60)}
+    told: Dict[str, set] = {}
+    for r in records:
+        if r["ok"]:
+            told.setdefault(r["claim"], set()).add(r["call_id"])
+    told_twice = [n for n, calls in told.items() if len(calls) > 1]
+    stored_elsewhere = [n for n, calls in told.items() if n in stored and stored[n] not in calls]
+    twice = sorted(set(n for (n,) in table_twice) | set(told_twice) | set(stored_elsewhere))
+    out["numbers_twice"] = len(twice)
+    out["numbers_twice_examples"] = twice[:5]
+
+    def numbers(role: str, before: bool) -> List[str]:
+        return [r["claim"] for r in records if r["ok"] and r.get("served") == address(role)
+                and ((r["t1"] < t_kill) if before else (r["t1"] >= t_promote))]
+
+    blocks = []
+    for role in ("a", "b"):
+        b, a = numbers(role, True), numbers(role, False)
+        if b and a:
+            blocks.append(f"{role.upper()} {max(b)} before, {min(a)} first after")
+    out["numbers_note"] = "; ".join(blocks)
+    # RPO: acknowledged claims missing from the new primary, and how long before the kill they
+    # were answered.
+    out["rpo_claims"] = len(lost)
+    out["rpo_window_ms"] = ([round((t_kill - r["t1"]) * 1000.0, 1) for r in lost if r.get("t1") is not None]
+                           if lost else [])
+    out["info"] = {k: v for k, v in info.items() if k not in ("t_kill", "t_promote")}
+    out["rejoin_ok"] = bool(info.get("rejoin_ok"))
+    return out
+
+
+def failover_text(r: Dict[str, Any]) -> str:
+    """The HA rows' figures, one sentence each, for the details list."""
+    info = r["info"]
+    rto = ", ".join(f"{k} {fmt_s(v) if v is not None else 'never'}" for k, v in r["rto_s"].items())
+    outage = ", ".join(f"{k} {fmt_s(v) if v is not None else 'never'}" for k, v in r["outage_s"].items())
+    parts = [
+        f"primary {info['old']} killed; {info['new']} promoted {r['fault_seconds']:g} s later "
+        f"(`cluster.sh promote` took {info.get('promote_s', 0):.2f} s; writable {info.get('writable_s', float('nan')):.2f} s after it was issued)",
+        f"**RTO** (promotion to each instance's first acknowledged write): {rto}; from the kill: {outage}",
+        f"**RPO**: {r['rpo_claims']} acknowledged claims lost" + (
+            f" (answered {min(r['rpo_window_ms']):g}–{max(r['rpo_window_ms']):g} ms before the kill)" if r["rpo_window_ms"] else ""),
+    ]
+    lags, behind = info.get("flush_lag_ms") or [], info.get("bytes_behind") or []
+    if lags:
+        state = " ".join(info.get("before_state", ())) or "?"
+        parts.append(f"the standby before the kill: {state}, flush lag max {max(lags):.1f} ms, WAL not yet flushed "
+                     f"there max {max(behind)} bytes (last sample {behind[-1]})")
+    parts.append(f"errors reaching the 10 s callers: {r['errors_10s']} of {r['calls_10s']} calls")
+    parts.append(f"claim numbers used twice: {r['numbers_twice']}" + (f" ({', '.join(r['numbers_twice_examples'])})" if r["numbers_twice"] else "")
+                 + (f"; numbers {r['numbers_note']}" if r["numbers_note"] else ""))
+    if r["answered_kill_to_promotion"]:
+        parts.append(f"{r['answered_kill_to_promotion']} calls answered between the kill and the promotion (committed before the kill)")
+    if "rejoin_error" in info:
+        parts.append(f"rejoin FAILED after {info['rejoin_s']:.1f} s: {info['rejoin_error'][-300:]}")
+    else:
+        sc = info.get("standby_claims")
+        parts.append(f"old primary rejoined by {info.get('rejoin_how', '?')} in {info.get('rejoin_s', 0):.1f} s under the load, "
+                     f"{' '.join(info.get('rejoin_state', ())) or 'not streaming'}"
+                     + (f", {sc[0]} of the row's {sc[1]} claims replayed there after the callers stopped" if isinstance(sc, tuple)
+                        else f", {sc}" if sc else ""))
+    parts.append("A and B " + ("never restarted (the same processes throughout)" if not r["restarted"] else f"RESTARTED or exited: {', '.join(r['restarted'])}"))
+    return "; ".join(parts)
+
+
+def measure(harness: Harness, row: Row, records: List[Dict[str, Any]], timeline: Dict[str, float], baseline: float,
+            fault: Optional[Fault] = None, restarted: Optional[List[str]] = None) -> Dict[str, Any]:
     prefix = call_prefix(harness, row) + "."
     claims_rows = harness.psql(f"SELECT call_id, claim_number FROM claims WHERE call_id LIKE '{prefix}%'", timeout=60)
     audit_rows = harness.psql(
@@ -1339,6 +1798,8 @@ def measure(harness: Harness, row: Row, records: List[Dict[str, Any]], timeline:
     }
     if row.fault == "freeze_a_locks" and not probe:
         result.setdefault("notes_extra", []).append("no probe was sent")
+    if isinstance(fault, PgFailover):
+        result.update(measure_failover(harness, row, records, fault, lost, restarted or []))
     result["checks"] = checks(row, result)
     return result
 
@@ -1379,7 +1840,38 @@ def checks(row: Row, r: Dict[str, Any]) -> List[Tuple[str, bool, str]]:
         ok = before is not None and during is not None and during <= t["p99_ratio"] * before
         out.append((f"{row.observer_group}'s p99 during the fault within {t['p99_ratio']:g}x of before",
                     ok, f"{fmt_ms(before)} -> {fmt_ms(during)}"))
-    out.append(("0 acknowledged claims lost", r["lost"] == 0, str(r["lost"])))
+    if "no_errors_10s" in t:
+        out.append(("no error reaches the callers with a 10 s deadline (ab10, a10, b10)",
+                    r["errors_10s"] == 0, f"{r['errors_10s']} errors of {r['calls_10s']} calls"))
+    if "rto_s" in t:
+        worst = [v for v in r["rto_s"].values()]
+        out.append((f"writes flow again on A and on B within {t['rto_s']:g} s of the promotion",
+                    all(v is not None and v <= t["rto_s"] for v in worst),
+                    ", ".join(f"{k} {'never' if v is None else f'{v:.2f} s'}" for k, v in r["rto_s"].items())))
+    if "numbers_once" in t:
+        out.append(("no claim number used twice", r["numbers_twice"] == 0,
+                    str(r["numbers_twice"]) + (f" ({', '.join(r['numbers_twice_examples'])})" if r["numbers_twice"] else "")))
+    if "no_restart" in t:
+        out.append(("A and B never restarted or exited", not r["restarted"], ", ".join(r["restarted"]) or "none"))
+    if "rejoined" in t:
+        info = r["info"]
+        sc = info.get("standby_claims")
+        if info.get("rejoin_error"):
+            measured = "cluster.sh rejoin failed: " + info["rejoin_error"][-200:]
+        else:
+            measured = " ".join(info.get("rejoin_state", ())) or "not in pg_stat_replication"
+            measured += f"; {sc[0]} of {sc[1]} claims there" if isinstance(sc, tuple) else f"; {sc or 'claims not compared'}"
+        out.append(("the old primary streams again as the synchronous standby, with every claim", r["rejoin_ok"], measured))
+    if "rpo_informational" in t:
+        # Asynchronous replication: losing what was not yet streamed is what it is; measured.
+        out.append(("informational: acknowledged claims lost (RPO)", True, str(r["lost"])))
+        if "numbers_twice" in r:
+            out.append(("informational: claim numbers used twice", True, str(r["numbers_twice"])))
+        if "rto_s" in r:
+            out.append(("informational: RTO (promotion to the first write)", True,
+                        ", ".join(f"{k} {'never' if v is None else f'{v:.2f} s'}" for k, v in r["rto_s"].items())))
+    else:
+        out.append(("0 acknowledged claims lost", r["lost"] == 0, str(r["lost"])))
     out.append(("0 duplicated", r["duplicated"] == 0, str(r["duplicated"])))
     out.append(("0 told 'not applied' that were applied", r["wrong_not_applied"] == 0, str(r["wrong_not_applied"])))
     return out
@@ -1411,7 +1903,7 @@ def table(results: List[Dict[str, Any]], rows_by_id: Dict[str, Row]) -> List[str
         if r["observer_errors_during"]:
             obs += f", {r['observer_errors_during']} errors"
         obs += ")"
-        target = f"{row.target_text} ({row.target_source})"
+        target = target_label(row)
         lines.append(
             f"| `{r['row']}`: {r['title']} | {r['acked']} / {r['calls']} | {during} | {r['lost']} | {r['duplicated']} | "
             f"{r['wrong_not_applied']} | {fmt_s(r['first_ok_after_start_s'], r['first_ok_never'])} | "
@@ -1439,7 +1931,10 @@ def details(results: List[Dict[str, Any]], rows_by_id: Dict[str, Row]) -> List[s
             lines.append(f"- `{r['row']}`: not measured: {r['error']}")
             continue
         parts = [f"{label} {count}" for label, count in r["errors"].items()] or ["none"]
-        text = f"- `{r['row']}` ({describe_groups(rows_by_id[r['row']])}): fault held {r['fault_seconds']:g} s; final errors: {', '.join(parts)}"
+        if r.get("failover"):
+            text = f"- `{r['row']}` ({describe_groups(rows_by_id[r['row']])}): {failover_text(r)}; final errors: {', '.join(parts)}"
+        else:
+            text = f"- `{r['row']}` ({describe_groups(rows_by_id[r['row']])}): fault held {r['fault_seconds']:g} s; final errors: {', '.join(parts)}"
         if r["unknown_outcome"]:
             text += f"; outcome unknown to the caller: {r['unknown_outcome']} ({r['unknown_applied']} of them applied)"
         for probe in r.get("probe", []):
@@ -1530,7 +2025,8 @@ def main() -> int:
     rows_by_id = {row.id: row for row in ROWS}
     if args.list:
         for row in ROWS:
-            print(f"{row.id:15} {'quick ' if row.quick else '      '}{row.title}\n{'':22}target: {row.target_text} ({row.target_source}); {CORRECTNESS}")
+            always = CORRECTNESS_ASYNC if "rpo_informational" in row.targets else CORRECTNESS
+            print(f"{row.id:17} {'quick ' if row.quick else '      '}{row.title}\n{'':24}target: {target_label(row)}; {always}")
         return 0
     if os.geteuid() != 0:
         print("faults.py: needs root (network namespaces, nftables, PostgreSQL as the postgres user)", file=sys.stderr)
@@ -1585,8 +2081,10 @@ def main() -> int:
     try:
         log(f"claimlined {claimlined} ({kind} build); rows: {', '.join(r.id for r in rows)}")
         harness.make_network()
-        harness.make_postgres()
-        harness.check_paths()
+        if any(row.topology == "single" for row in rows):
+            harness.make_postgres()
+            harness.check_paths()
+        # The HA rows make their pair (a primary and its standby) when the first of them runs.
         for row in rows:
             try:
                 results.append(run_row(harness, row, args.baseline, args.after))
@@ -1594,7 +2092,7 @@ def main() -> int:
                 # This row could not be measured; the next starts its instances afresh.
                 log(f"row {row.id}: harness error: {error}")
                 results.append(unmeasured(row, str(error)))
-                recover(harness)
+                recover(harness, row)
             for what, passed, measured in results[-1]["checks"]:
                 log(f"  {row.id}: {'PASS' if passed else 'MISS'} {what}: {measured}")
     except KeyboardInterrupt as stop:
