@@ -1246,7 +1246,8 @@ class PgFailover(Fault):
         if not self.info["sync"]:
             self.h.cluster(self.old.role, "async", self.old.dir, timeout=60)
             names = self.h.psql("SHOW synchronous_standby_names", timeout=10, node=self.old)
-            self.notes.append(f"synchronous_standby_names = '{names[0][0] if names else '?'}' on the primary (cluster.sh async)")
+            # psql prints an empty value as an empty line, which psql() drops: no row is ''.
+            self.notes.append(f"synchronous_standby_names = '{names[0][0] if names else ''}' on the primary (cluster.sh async)")
 
     def sample_replication(self) -> None:
         """The standby's lag as the primary sees it, ten times 0.1 s apart, just before the kill."""
@@ -1290,6 +1291,8 @@ class PgFailover(Fault):
         """The promotion: returns when it was issued (what RTO is measured from)."""
         if "t_promote" in self.info:
             return self.info["t_promote"]
+        if "t_kill" not in self.info:
+            return time.monotonic()  # never killed (start failed first): nothing to promote
         writable: Dict[str, float] = {}
         stop = threading.Event()
 
@@ -1608,14 +1611,16 @@ def measure_failover(harness: Harness, row: Row, records: List[Dict[str, Any]], 
     out["numbers_twice_examples"] = twice[:5]
 
     def numbers(role: str, before: bool) -> List[str]:
+        # After: calls started after the promotion (a call cut off by the kill and retried may be
+        # answered later by replay, with the number its first attempt committed).
         return [r["claim"] for r in records if r["ok"] and r.get("served") == address(role)
-                and ((r["t1"] < t_kill) if before else (r["t1"] >= t_promote))]
+                and ((r["t1"] < t_kill) if before else (r["t0"] >= t_promote))]
 
     blocks = []
     for role in ("a", "b"):
         b, a = numbers(role, True), numbers(role, False)
         if b and a:
-            blocks.append(f"{role.upper()} {max(b)} before, {min(a)} first after")
+            blocks.append(f"{role.upper()} {max(b)} last before the kill, {min(a)} first after the promotion")
     out["numbers_note"] = "; ".join(blocks)
     # RPO: acknowledged claims missing from the new primary, and how long before the kill they
     # were answered.
