@@ -985,7 +985,7 @@ ROWS: List[Row] = [
         "number twice, writes flowing again on A and on B within 5 s of the promotion with no claimlined restart, "
         "0 errors reaching the callers with a 10 s deadline (issue); the old primary streams again as the "
         "synchronous standby (harness)",
-        "", topology="ha", params={"sync": True}),
+        "", quick=True, topology="ha", params={"sync": True}),
     Row("pg-failover-async", "The same with the standby asynchronous (synchronous_standby_names = ''): "
         "primary lost, standby promoted 1 s later, old primary rejoined", "pg_failover", 1.0,
         FAILOVER_HA_GROUPS, "ab10", "load",
