@@ -75,7 +75,7 @@ test-ops: build-tests
 CLAIMLINED_DEBUG = $(shell $(SWIFT) build --show-bin-path $(SWIFT_FLAGS))/claimlined
 
 test-python: build-tests
-	$(MAKE) -C clients/python test CLAIMLINED=$(CLAIMLINED_DEBUG)
+	tools/pg/with-cluster.sh $(MAKE) -C clients/python test CLAIMLINED=$(CLAIMLINED_DEBUG)
 
 test-c: build-tests
 	$(MAKE) -C clients/c test CLAIMLINED=$(CLAIMLINED_DEBUG)
