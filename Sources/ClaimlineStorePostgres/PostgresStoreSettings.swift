@@ -67,7 +67,7 @@ public struct PostgresStoreSettings: Hashable, Sendable {
     /// PostgreSQL ends a session of this instance that sits in an open transaction this long
     /// (`idle_in_transaction_session_timeout`): a frozen or partitioned instance's locks are gone
     /// within this bound (plus the database's reaction time), so it cannot hold others' writes.
-    public var idleInTransactionTimeoutMs: Int = 2_000
+    public var idleInTransactionTimeoutMs: Int = 1_000
 
     public init(host: String, port: Int = 5432, user: String, password: String? = nil, database: String) {
         self.init(endpoints: [Endpoint(host: host, port: port)], user: user, password: password, database: database)

@@ -14,7 +14,7 @@ struct PostgresSettingsTests {
         #expect(settings.database == "claims")
         #expect(settings.targetSessionAttributes == .any)
         #expect(settings.sslMode == .disable)
-        #expect(settings.connectTimeoutMs == 2_000 && settings.lockWaitMs == 50 && settings.idleInTransactionTimeoutMs == 2_000)
+        #expect(settings.connectTimeoutMs == 2_000 && settings.lockWaitMs == 50 && settings.idleInTransactionTimeoutMs == 1_000)
     }
 
     @Test func severalHostsAndTheirOptions() throws {
