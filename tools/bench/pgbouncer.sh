@@ -181,10 +181,12 @@ INI
 }
 
 ignore_list=synchronous_commit,idle_in_transaction_session_timeout,statement_timeout,tcp_keepalives_idle,tcp_keepalives_interval,tcp_keepalives_count,tcp_user_timeout
+# The bounds claimlined sends at startup with its defaults (idle_in_transaction_timeout_ms 1000,
+# query_timeout_ms 5000), set on the role instead: a pooler with ignore_startup_parameters drops them.
 role_bounds() {
   su_psql postgres -q \
     -c "ALTER ROLE claimline SET synchronous_commit = on" \
-    -c "ALTER ROLE claimline SET idle_in_transaction_session_timeout = '2s'" \
+    -c "ALTER ROLE claimline SET idle_in_transaction_session_timeout = '1s'" \
     -c "ALTER ROLE claimline SET statement_timeout = '5s'" \
     -c "ALTER ROLE claimline SET tcp_keepalives_idle = 5" \
     -c "ALTER ROLE claimline SET tcp_keepalives_interval = 2" \
