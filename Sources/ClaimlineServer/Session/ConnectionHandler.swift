@@ -219,8 +219,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// been applied and may retry elsewhere: they are withdrawn, never applied (PROTOCOL.md 9.5).
     private func submitWrites() {
         guard !self.unsubmitted.isEmpty, let channel = self.context?.channel else { return }
-        let commands = self.unsubmitted
-        self.unsubmitted.removeAll(keepingCapacity: true)
+        // Taken by swapping: no copy of the array per read cycle.
+        var commands: [WriteCommand] = []
+        swap(&commands, &self.unsubmitted)
         guard channel.isActive, !Self.peerReset(channel) else {
             for command in commands { command.withdraw() }
             return
